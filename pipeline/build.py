@@ -1,0 +1,148 @@
+"""Build the knowledge base: manifest → ingest → segment → store, document by document.
+
+A document that cannot be read is reported (file and problem) and the others still build; if the
+old knowledge base had it, its rows are carried over so nothing already there is lost."""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import manifest as manifest_mod
+from . import store
+from .ingest import read_document, sha256_file
+from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
+from .segment import segment
+
+PROJECT_ROOT = manifest_mod.PROJECT_ROOT
+DEFAULT_DB = PROJECT_ROOT / "outputs" / "regkb.db"
+DEFAULT_CACHE = PROJECT_ROOT / "outputs" / "cache"
+
+
+@dataclass
+class BuildReport:
+    db_path: Path
+    built: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    carried_over: list[str] = field(default_factory=list)
+    missing: list[ManifestEntry] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+    paragraphs: int = 0
+    up_to_date: bool = False
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict:
+        return {
+            "db": str(self.db_path), "ok": self.ok, "up_to_date": self.up_to_date,
+            "built": self.built, "cached": self.cached, "carried_over": self.carried_over,
+            "missing": [{"id": e.id, "url": e.url, "file": e.file} for e in self.missing],
+            "problems": self.problems, "paragraphs": self.paragraphs, "seconds": round(self.seconds, 3),
+        }
+
+
+def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str, file_name: str) -> dict:
+    return {
+        "id": entry.id, "title": entry.title, "doc_type": entry.doc_type, "author_org": entry.author_org,
+        "date": entry.date, "language": entry.language, "source_url": entry.url, "file_sha256": sha256,
+        "page_count": page_count, "media": media, "file_name": file_name, "cite_as": entry.cite_as,
+        "status": "built",
+    }
+
+
+def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None) -> tuple[dict, list[Paragraph]]:
+    """Ingest and segment one file (no cache): the per-document unit of work."""
+    raw = read_document(path, expected_sha256=entry.sha256, workers=workers)
+    paragraphs = segment(raw, entry)
+    if not paragraphs:
+        raise DocumentError(str(path), "no paragraphs could be segmented from this document")
+    return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs
+
+
+def build(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
+          db_path: str | Path | None = None, cache_dir: str | Path | None = None, force: bool = False,
+          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+    started = time.perf_counter()
+    db_path = Path(db_path or DEFAULT_DB)
+    cache_dir = Path(cache_dir or DEFAULT_CACHE)
+    entries = manifest_mod.load_manifest(manifest_path)
+    dirs = manifest_mod.corpus_dirs(corpus)
+    report = BuildReport(db_path=db_path)
+
+    located: list[tuple[ManifestEntry, Path]] = []
+    for entry in entries:
+        try:
+            path = manifest_mod.locate(entry, dirs)
+        except RegkbError as exc:
+            report.problems.append({"doc_id": entry.id, "file": entry.file, "problem": str(exc)})
+            continue
+        if path is not None:
+            located.append((entry, path))
+        elif entry.url and not Path(entry.file).is_absolute():
+            report.missing.append(entry)  # fetchable: `regkb fetch` can bring it
+        else:
+            report.problems.append({"doc_id": entry.id, "file": entry.file,
+                                    "problem": f"{entry.file}: file not found"})
+
+    version = store.code_version()
+    hashes: dict[str, str] = {}
+    for entry, path in located:
+        try:
+            hashes[entry.id] = sha256_file(path)
+        except OSError as exc:
+            report.problems.append({"doc_id": entry.id, "file": str(path), "problem": f"{path}: {exc.strerror}"})
+    fingerprint = hashlib.sha256(json.dumps(
+        [version, sorted(hashes.items()), [e.__dict__ for e in entries]], sort_keys=True).encode()).hexdigest()
+
+    previous = store.read_build_info(db_path)
+    if not force and not report.problems and previous.get("fingerprint") == fingerprint:
+        report.up_to_date = True
+        report.paragraphs = int(previous.get("paragraphs", 0))
+        report.seconds = time.perf_counter() - started
+        return report
+
+    documents: list[dict] = []
+    paragraphs: list[Paragraph] = []
+    for index, (entry, path) in enumerate(located, start=1):
+        if progress:
+            progress(entry.id, index, len(located))
+        if entry.id not in hashes:
+            continue
+        cached = None if force else store.load_cached(cache_dir, hashes[entry.id], version)
+        if cached and (not entry.sha256 or entry.sha256 == hashes[entry.id]):
+            document, doc_paragraphs = cached["document"], cached["paragraphs"]
+            document.update(document_row(entry, hashes[entry.id], document["page_count"],
+                                         document["media"], path.name))
+            report.cached.append(entry.id)
+        else:
+            try:
+                document, doc_paragraphs = parse_document(path, entry, workers)
+            except DocumentError as exc:
+                report.problems.append({"doc_id": entry.id, "file": str(path), "problem": str(exc)})
+                continue
+            store.save_cached(cache_dir, hashes[entry.id], version, document, doc_paragraphs)
+            report.built.append(entry.id)
+        documents.append(document)
+        paragraphs.extend(doc_paragraphs)
+
+    for problem in report.problems:
+        old_document, old_paragraphs = store.previous_rows(db_path, problem["doc_id"])
+        if old_document and problem["doc_id"] not in {d["id"] for d in documents}:
+            old_document["status"] = "stale: kept from the previous build because this build failed to read it"
+            documents.append(old_document)
+            paragraphs.extend(old_paragraphs)
+            report.carried_over.append(problem["doc_id"])
+
+    report.paragraphs = len(paragraphs)
+    info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
+            "paragraphs": str(len(paragraphs)), "built_at": store._now(),
+            "missing": json.dumps([e.id for e in report.missing])}
+    store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info)
+    report.seconds = time.perf_counter() - started
+    return report

@@ -1,0 +1,210 @@
+"""The `regkb` command: parses options and calls the library, nothing more."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+from functools import wraps
+from pathlib import Path
+
+import click
+
+from .models import RegkbError
+
+DB_OPTION = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                         help="Knowledge base file (default outputs/regkb.db).")
+MANIFEST_OPTION = click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
+                               default=None, envvar="REGKB_MANIFEST",
+                               help="Corpus manifest (default corpus/manifest.toml, or $REGKB_MANIFEST).")
+CORPUS_OPTION = click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
+                             help="Folder with the documents (default $REGKB_CORPUS, then ../shared/corpus; "
+                                  "corpus/files/ is always searched too).")
+
+
+def _db(db_path: Path | None) -> Path:
+    from .build import DEFAULT_DB
+
+    return db_path or DEFAULT_DB
+
+
+def friendly_errors(command):
+    """A RegkbError becomes one clear line on stderr and exit status 1, never a traceback."""
+    @wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except RegkbError as exc:
+            click.echo(f"regkb: error: {exc}", err=True)
+            sys.exit(1)
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="regkb")
+def main():
+    """regkb: the AI Diffusion rule and the reaction to it as a searchable, pin-cited knowledge base."""
+
+
+@main.command()
+@MANIFEST_OPTION
+@CORPUS_OPTION
+@DB_OPTION
+@click.option("--force", is_flag=True, help="Rebuild every document, ignoring the cache.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes for PDF pages (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+@friendly_errors
+def build(manifest_path, corpus, db_path, force, workers, as_json):
+    """Build the knowledge base from the documents of the manifest that are present."""
+    from .build import build as run_build
+
+    progress = None
+    if not as_json and sys.stderr.isatty():
+        def progress(doc_id, index, total):
+            click.echo(f"[{index}/{total}] {doc_id}", err=True)
+    report = run_build(manifest_path, corpus, _db(db_path), force=force, workers=workers, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        if report.up_to_date:
+            click.echo(f"up to date: {report.db_path} ({report.paragraphs} paragraphs, nothing changed)")
+        else:
+            click.echo(f"built {report.db_path}: {report.paragraphs} paragraphs in {report.seconds:.1f} s "
+                       f"(parsed {len(report.built)}, from cache {len(report.cached)})")
+        for entry in report.missing:
+            click.echo(f"missing: {entry.id} ({entry.file}) not on this machine; `regkb fetch` downloads it from {entry.url}")
+        for doc_id in report.carried_over:
+            click.echo(f"kept: {doc_id} from the previous build (this build could not read it)")
+    for problem in report.problems:
+        click.echo(f"regkb: error: {problem['problem']}", err=True)
+    if report.problems:
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("query")
+@DB_OPTION
+@click.option("--doc", help="Only this document id.")
+@click.option("--section", help="Only section paths starting with this, e.g. '§ 740.29'.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
+@friendly_errors
+def search(query, db_path, doc, section, limit, as_json):
+    """Full-text search (BM25) over paragraphs, with section path and pin cite."""
+    from .query import search as run_search
+
+    hits = run_search(_db(db_path), query, doc=doc, section=section, limit=limit)
+    if as_json:
+        click.echo(json.dumps([hit.to_dict() for hit in hits], indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo(f"no paragraph matches {query!r}")
+        return
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(click.style(f"{rank}. {hit.section_path or '(no section)'}", bold=True)
+                   + f"  —  {hit.pin_cite}")
+        click.echo(f"   {hit.id}  [{hit.doc_id}]")
+        snippet = re.sub(r"\[([^\]]*)\]", lambda m: click.style(m.group(1), fg="yellow", bold=True), hit.snippet)
+        click.echo(f"   {snippet}\n")
+
+
+@main.command()
+@click.argument("paragraph_id")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def show(paragraph_id, db_path, as_json):
+    """Show one paragraph in full with its provenance."""
+    from .query import get_paragraph
+
+    row = get_paragraph(_db(db_path), paragraph_id)
+    if as_json:
+        click.echo(json.dumps(row, indent=2, ensure_ascii=False))
+        return
+    click.echo(click.style(row["section_path"] or "(no section)", bold=True) + f"  —  {row['pin_cite']}")
+    click.echo(f"{row['doc_title']} · page {row['page']}" + (f" (printed {row['page_label']})" if row["page_label"] else ""))
+    click.echo("")
+    click.echo(row["text"])
+
+
+@main.command()
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def docs(db_path, as_json):
+    """List the documents in the knowledge base."""
+    from .query import list_documents
+
+    rows = list_documents(_db(db_path))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['id']:<44} {row['doc_type']:<9} {row['date']:<10} {row['page_count']:>4} pp "
+                   f"{row['paragraphs']:>5} ¶  {row['author_org']}" + ("" if row["status"] == "built" else f"  [{row['status']}]"))
+
+
+@main.command()
+@MANIFEST_OPTION
+@CORPUS_OPTION
+@click.option("--timeout", type=float, default=15.0, show_default=True, help="Seconds per download.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def fetch(manifest_path, corpus, timeout, as_json):
+    """Download manifest documents that are not on this machine (needs internet)."""
+    from .fetch import fetch_missing
+
+    results = fetch_missing(manifest_path, corpus, timeout=timeout)
+    if as_json:
+        click.echo(json.dumps([r.__dict__ for r in results], indent=2))
+    else:
+        for result in results:
+            click.echo(f"{result.status:<8} {result.id}  {result.detail}")
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        click.echo(f"regkb: error: {len(failed)} document(s) could not be downloaded; "
+                   "the build uses the documents that are present", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", required=True, help="Author organisation, e.g. 'ITI'.")
+@click.option("--date", required=True, help="Date of the document, YYYY-MM-DD.")
+@click.option("--type", "doc_type", type=click.Choice(["rule", "comment", "statement", "news", "analysis"]),
+              default="comment", show_default=True)
+@click.option("--title", help="Title (default: the file name).")
+@click.option("--id", "doc_id", help="Document id (default: from org, date and file name).")
+@click.option("--language", default="en", show_default=True)
+@click.option("--url", default="", help="Public URL of the original.")
+@MANIFEST_OPTION
+@friendly_errors
+def add(file, org, date, doc_type, title, doc_id, language, url, manifest_path):
+    """Add your own document (a letter you downloaded) to the corpus."""
+    from .ingest import read_document
+    from .manifest import USER_FILES, append_entry
+    from .models import ManifestEntry
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
+        raise RegkbError(f"--date {date!r} must be YYYY-MM-DD")
+    raw = read_document(file)  # refuse a file the build could not read, before touching the manifest
+    doc_id = doc_id or re.sub(r"[^a-z0-9]+", "-", f"{org}-{date}-{file.stem}".lower()).strip("-")[:80]
+    USER_FILES.mkdir(parents=True, exist_ok=True)
+    target = USER_FILES / file.name
+    if target.resolve() != file.resolve():
+        if target.exists():
+            raise RegkbError(f"{target}: a different file of that name is already in the corpus")
+        shutil.copy2(file, target)
+    entry = ManifestEntry(id=doc_id, title=title or file.stem, doc_type=doc_type, author_org=org, date=date,
+                          language=language, url=url, file=file.name, sha256=raw.sha256)
+    try:
+        written = append_entry(entry, manifest_path)
+    except RegkbError:
+        if target.resolve() != file.resolve():
+            target.unlink()
+        raise
+    click.echo(f"added {doc_id} ({len(raw.pages)} pages) to {written}; run `regkb build` to include it")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""Fetch documents listed in the manifest that are not on this machine, from their public URLs."""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import manifest as manifest_mod
+from .models import ManifestEntry
+
+USER_AGENT = "regkb/0.1 (regulatory research tool; +https://github.com/)"
+
+
+@dataclass
+class FetchResult:
+    id: str
+    status: str  # present | fetched | failed | no-url
+    detail: str = ""
+
+
+def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
+                  timeout: float = 15.0) -> list[FetchResult]:
+    entries = manifest_mod.load_manifest(manifest_path)
+    dirs = manifest_mod.corpus_dirs(corpus)
+    results: list[FetchResult] = []
+    for entry in entries:
+        found = manifest_mod.locate(entry, dirs)
+        if found:
+            results.append(FetchResult(entry.id, "present", str(found)))
+        elif not entry.url:
+            results.append(FetchResult(entry.id, "no-url", "no public URL in the manifest"))
+        else:
+            results.append(_download(entry, manifest_mod.USER_FILES, timeout))
+    return results
+
+
+def _download(entry: ManifestEntry, target_dir: Path, timeout: float) -> FetchResult:
+    target = target_dir / Path(entry.file).name
+    request = urllib.request.Request(entry.url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = response.read()
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return FetchResult(entry.id, "failed", f"cannot download {entry.url}: {reason} (offline?)")
+    if not data:
+        return FetchResult(entry.id, "failed", f"{entry.url} returned an empty response")
+    target_dir.mkdir(parents=True, exist_ok=True)
+    part = target.with_suffix(target.suffix + ".part")
+    part.write_bytes(data)
+    part.replace(target)
+    return FetchResult(entry.id, "fetched", str(target))

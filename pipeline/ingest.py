@@ -1,0 +1,588 @@
+"""Ingest: the only stage that reads source files. Turns a PDF, HTML, Markdown or text file into
+pages of lines in reading order, with running headers, footers and page numbers lifted out and
+superscripts kept ("10^26", not "1026")."""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import statistics
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from .models import DocumentError, Line, Page, RawDocument
+
+MAX_FILE_BYTES = 200 * 1024 * 1024
+# below this many pages a process pool costs more than it saves
+PARALLEL_MIN_PAGES = 24
+
+FR_HEADER = re.compile(
+    r"Federal Register\s*/\s*Vol\.\s*(?P<vol>\d+),\s*No\.\s*\d+\s*/.*?/\s*(?P<page>\d{3,6})\s*$"
+)
+FR_HEADER_LEADING_PAGE = re.compile(r"^(?P<page>\d{3,6})\s+Federal Register\s*/\s*Vol\.\s*(?P<vol>\d+)")
+PUBLIC_INSPECTION_BANNER = re.compile(r"scheduled to be published in the\s*Federal Register", re.I)
+FR_DOC_IN_BANNER = re.compile(r"federalregister\.gov/d/(\d{4}-\d{5})")
+BARE_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–]?\s*(\d{1,4})\s*[-–]?(?:\s+of\s+\d{1,4})?$", re.I)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def media_of(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if head.startswith(b"%PDF") or suffix == ".pdf":
+        return "pdf"
+    if suffix in (".html", ".htm", ".xhtml"):
+        return "html"
+    if suffix in (".md", ".markdown"):
+        return "markdown"
+    if re.match(rb"\s*(<!doctype html|<html)", head[:200], re.I):
+        return "html"
+    return "text"
+
+
+def read_document(path: Path | str, expected_sha256: str = "", workers: int | None = None) -> RawDocument:
+    """Read one source file. Raises DocumentError naming the file and the problem."""
+    path = Path(path)
+    if not path.exists():
+        raise DocumentError(str(path), "file not found")
+    if not path.is_file():
+        raise DocumentError(str(path), "not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise DocumentError(str(path), "empty file (0 bytes)")
+    if size > MAX_FILE_BYTES:
+        raise DocumentError(str(path), f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
+    digest = sha256_file(path)
+    if expected_sha256 and digest != expected_sha256.lower():
+        raise DocumentError(
+            str(path), f"sha256 mismatch: manifest says {expected_sha256}, file has {digest}"
+        )
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    media = media_of(path, head)
+    if media == "pdf":
+        return _read_pdf(path, digest, workers)
+    data = path.read_bytes()
+    text = decode_text(data, str(path))
+    if media == "html":
+        pages = _html_pages(text)
+    elif media == "markdown":
+        pages = _text_pages(text, markdown=True)
+    else:
+        pages = _text_pages(text, markdown=False)
+    if not any(page.lines for page in pages):
+        raise DocumentError(str(path), f"no text found in this {media} file")
+    return RawDocument(path=str(path), sha256=digest, media=media, pages=pages)
+
+
+# ----------------------------------------------------------------------------- text decoding
+
+def decode_text(data: bytes, name: str) -> str:
+    """Decode bytes as text: BOMs first, then UTF-8, then the best-scoring legacy encoding."""
+    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if data.startswith(bom):
+            try:
+                return data.decode(codec)
+            except UnicodeDecodeError as exc:
+                raise DocumentError(name, f"undecodable text: bad {codec} ({exc.reason})") from exc
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if b"\x00" in data:
+        raise DocumentError(name, "undecodable text: binary data (NUL bytes) in a text file")
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.chaos > 0.3:
+        raise DocumentError(name, "undecodable text: not UTF-8 and no other encoding fits")
+    return str(best)
+
+
+# ----------------------------------------------------------------------------- text and markdown
+
+def _text_pages(text: str, markdown: bool) -> list[Page]:
+    """Lines of a text file, split into pages at printed page numbers and form feeds."""
+    raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    numbered = _printed_page_number_lines(raw_lines)
+    pages: list[Page] = [Page(number=1)]
+    blank_before = True
+    wrapped = _is_hard_wrapped(raw_lines)
+    for index, raw in enumerate(raw_lines):
+        if "\f" in raw:
+            pages.append(Page(number=len(pages) + 1))
+            raw = raw.replace("\f", "")
+            blank_before = True
+        if index in numbered:
+            pages[-1].label = numbered[index]
+            pages.append(Page(number=len(pages) + 1))
+            blank_before = True
+            continue
+        stripped = raw.strip()
+        if not stripped:
+            blank_before = True
+            continue
+        bold = False
+        if markdown:
+            heading = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", stripped)
+            if heading:
+                stripped, bold = heading.group(2), True
+        pages[-1].lines.append(
+            Line(text=stripped, page=pages[-1].number, x1=len(raw.rstrip()), bold=bold,
+                 starts_block=blank_before or not wrapped or bold)
+        )
+        blank_before = bold
+    _mark_short_text_lines(pages)
+    if pages and not pages[-1].lines and len(pages) > 1:
+        pages.pop()
+    _move_page_end_footnotes(pages)
+    return pages
+
+
+def _is_hard_wrapped(lines: list[str]) -> bool:
+    """True when paragraphs are wrapped onto many lines of similar length (a PDF's text dump),
+    False when each paragraph sits on one line (blank-line separated or unwrapped)."""
+    lengths = [len(line.rstrip()) for line in lines if line.strip()]
+    if len(lengths) < 5:
+        return False
+    return statistics.median(lengths) < 120
+
+
+def _printed_page_number_lines(lines: list[str]) -> dict[int, str]:
+    """Indexes of lines that are printed page numbers: bare numbers counting 1, 2, 3 … in order."""
+    candidates = [(i, int(m.group(1))) for i, line in enumerate(lines)
+                  if (m := re.fullmatch(r"\s*(\d{1,4})\s*", line))]
+    found: dict[int, str] = {}
+    expected = 1
+    for index, number in candidates:
+        if number == expected:
+            found[index] = str(number)
+            expected += 1
+    # a real sequence of page numbers has at least two pages and reaches near the end of the file
+    if len(found) < 2:
+        return {}
+    return found
+
+
+def _mark_short_text_lines(pages: list[Page]) -> None:
+    """In hard-wrapped text, a line that ends a sentence well short of the usual width ends its
+    paragraph: the next line starts a new one even without a blank line."""
+    widths = [line.x1 for page in pages for line in page.lines]
+    if not widths:
+        return
+    usual = sorted(widths)[int(len(widths) * 0.9)]
+    previous: Line | None = None
+    for page in pages:
+        for line in page.lines:
+            if previous is not None:
+                first_word = len(line.text.split(" ", 1)[0])
+                ends_sentence = previous.text.rstrip().endswith((".", "!", "?", ":", "”", '"', ";"))
+                if ends_sentence and previous.x1 + 1 + first_word < usual - 2:
+                    line.after_short = True
+            previous = line
+
+
+FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
+
+
+def _move_page_end_footnotes(pages: list[Page]) -> None:
+    """Footnotes printed at the end of a page (just before its page number) become footnote
+    lines, each starting its own block. They are recognised by a run of consecutive footnote
+    numbers at the very end of the page."""
+    for page in pages:
+        if not page.label:
+            continue
+        lines = page.lines
+        start = None
+        numbers: list[int] = []
+        for index in range(len(lines) - 1, max(-1, len(lines) - 16), -1):
+            match = FOOTNOTE_START.match(lines[index].text)
+            if match:
+                numbers.append(int(match.group(1)))
+                if sorted(numbers) == list(range(min(numbers), max(numbers) + 1)):
+                    start = index
+                else:
+                    break
+        if start is None:
+            continue
+        for line in lines[start:]:
+            line.kind = "footnote"
+            line.starts_block = bool(FOOTNOTE_START.match(line.text))
+
+
+# ----------------------------------------------------------------------------- HTML
+
+BLOCK_TAGS = ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "dt", "dd",
+              "figcaption", "caption"]
+
+
+def _html_pages(text: str) -> list[Page]:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(text, "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "form", "svg", "iframe",
+                     "template", "aside"]):
+        tag.decompose()
+    root = soup.find("article") or soup.find("main") or soup.body or soup
+    page = Page(number=1)
+    for element in root.find_all(BLOCK_TAGS):
+        if element.find(BLOCK_TAGS):  # only innermost blocks, so no text is read twice
+            continue
+        if element.name == "tr":
+            cells = [c.get_text(" ", strip=True) for c in element.find_all(["td", "th"])]
+            content, kind = " | ".join(c for c in cells if c), "table"
+        else:
+            content, kind = element.get_text(" ", strip=True), "body"
+        content = re.sub(r"\s+", " ", content).strip()
+        if not content:
+            continue
+        heading = element.name in ("h1", "h2", "h3", "h4", "h5", "h6")
+        page.lines.append(Line(text=content, page=1, bold=heading, kind=kind, starts_block=True))
+    if not page.lines:  # markup without block elements: fall back to its text lines
+        return _text_pages(root.get_text("\n"), markdown=False)
+    return [page]
+
+
+# ----------------------------------------------------------------------------- PDF
+
+def _pdf_error(path: Path, exc: Exception) -> DocumentError:
+    name = type(exc).__name__
+    if "Password" in name or "Encrypt" in name or "encrypt" in str(exc).lower():
+        return DocumentError(str(path), "encrypted PDF: it needs a password to be read")
+    return DocumentError(str(path), f"corrupt or truncated PDF ({name}: {exc})".strip())
+
+
+def _read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
+    import pdfplumber
+
+    try:
+        with pdfplumber.open(path) as pdf:
+            page_count = len(pdf.pages)
+            if page_count == 0:
+                raise DocumentError(str(path), "PDF has no pages")
+            if page_count < PARALLEL_MIN_PAGES or workers == 1:
+                pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(page_count)]
+            else:
+                pages = None
+    except DocumentError:
+        raise
+    except Exception as exc:  # pdfminer raises many unrelated types for broken files
+        raise _pdf_error(path, exc) from exc
+    if pages is None:
+        pages = _read_pdf_pages_parallel(path, page_count, workers or os.cpu_count() or 1)
+    if not any(line for page in pages for line in page.lines):
+        raise DocumentError(str(path), "PDF has no text layer (scanned or image-only): it needs OCR first")
+    document = RawDocument(path=str(path), sha256=digest, media="pdf", pages=pages)
+    _lift_margins(document)
+    return document
+
+
+def _read_pdf_page_range(path: str, first: int, last: int) -> list[Page]:
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return [_read_pdf_page(pdf.pages[i], i + 1) for i in range(first, last)]
+
+
+def _read_pdf_pages_parallel(path: Path, page_count: int, workers: int) -> list[Page]:
+    workers = max(1, min(workers, page_count // 8))
+    # contiguous slices: each worker parses the document's shared objects once
+    chunk = -(-page_count // (workers * 3))
+    bounds = [(start, min(start + chunk, page_count)) for start in range(0, page_count, chunk)]
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(_read_pdf_page_range, [str(path)] * len(bounds),
+                                  [b[0] for b in bounds], [b[1] for b in bounds]))
+    except DocumentError:
+        raise
+    except Exception as exc:
+        raise _pdf_error(path, exc) from exc
+    return [page for part in parts for page in part]
+
+
+def _read_pdf_page(page, number: int) -> Page:
+    chars = [c for c in page.chars if c.get("upright", True)]
+    table_lines, table_boxes = _table_rows(page, number)
+    if table_boxes:
+        chars = [c for c in chars if not any(_inside(c, box) for box in table_boxes)]
+    lines = _chars_to_lines(chars, number, page.width)
+    lines.extend(table_lines)
+    lines.sort(key=lambda line: (line.top, line.x0))
+    lines = _order_columns(lines, page.width)
+    _mark_blocks(lines)
+    return Page(number=number, lines=lines)
+
+
+def _inside(char: dict, box: tuple) -> bool:
+    x0, top, x1, bottom = box
+    mid_x = (char["x0"] + char["x1"]) / 2
+    mid_y = (char["top"] + char["bottom"]) / 2
+    return x0 <= mid_x <= x1 and top <= mid_y <= bottom
+
+
+def _table_rows(page, number: int) -> tuple[list[Line], list[tuple]]:
+    """Ruled tables become one line per row, cells joined by " | "."""
+    if not (page.lines or page.rects):
+        return [], []
+    lines: list[Line] = []
+    boxes: list[tuple] = []
+    for table in page.find_tables():
+        rows = table.extract()
+        if len(rows) < 2 or max(len(row) for row in rows) < 2:
+            continue
+        boxes.append(table.bbox)
+        for row, cells in zip(table.rows, rows):
+            text = " | ".join(re.sub(r"\s+", " ", cell or "").strip() for cell in cells)
+            if text.replace("|", "").strip():
+                lines.append(Line(text=text, page=number, x0=row.bbox[0], x1=row.bbox[2], top=row.bbox[1],
+                                  size=0, kind="table", starts_block=True))
+    return lines, boxes
+
+
+def _chars_to_lines(chars: list[dict], number: int, page_width: float) -> list[Line]:
+    """Group characters into lines by baseline. Small characters next to a line are its
+    superscripts or subscripts, written as ^x and _x; small characters on their own form lines."""
+    if not chars:
+        return []
+    sizes = Counter(round(c["size"], 1) for c in chars if c["text"].strip())
+    body = sizes.most_common(1)[0][0] if sizes else 10.0
+    small_limit = 0.8 * body
+    big = sorted((c for c in chars if c["size"] >= small_limit), key=lambda c: (c["bottom"], c["x0"]))
+    groups: list[list[dict]] = []
+    for char in big:
+        if groups and abs(char["bottom"] - groups[-1][0]["bottom"]) <= 2.0:
+            groups[-1].append(char)
+        else:
+            groups.append([char])
+    leftovers: list[dict] = []
+    marks: dict[int, str] = {}
+    for char in sorted((c for c in chars if c["size"] < small_limit), key=lambda c: c["x0"]):
+        home = _script_home(char, groups)
+        if home is None:
+            leftovers.append(char)
+            continue
+        baseline = statistics.median(c["bottom"] for c in home)
+        marks[id(char)] = "^" if char["bottom"] < baseline - 0.2 * body else "_"
+        home.append(char)
+    leftovers.sort(key=lambda c: (c["bottom"], c["x0"]))
+    for char in leftovers:
+        if groups and groups[-1] and groups[-1][0]["size"] < small_limit and \
+                abs(char["bottom"] - groups[-1][0]["bottom"]) <= 1.5:
+            groups[-1].append(char)
+        else:
+            groups.append([char])
+    return [_line_from_chars(group, number, marks) for group in groups if any(c["text"].strip() for c in group)]
+
+
+def _script_home(char: dict, groups: list[list[dict]]) -> list[dict] | None:
+    """The line a small character is a superscript/subscript of: its middle lies within the
+    line's height, a character of the line is right beside it, and it collides with none."""
+    mid = (char["top"] + char["bottom"]) / 2
+    for group in groups:
+        top = min(c["top"] for c in group)
+        bottom = max(c["bottom"] for c in group)
+        if not (top - 1 <= mid <= bottom + 1):
+            continue
+        near = False
+        for other in group:
+            overlap = min(other["x1"], char["x1"]) - max(other["x0"], char["x0"])
+            if overlap > 0.3 * (char["x1"] - char["x0"]):
+                return None
+            # scripts follow their base ("10" then "26"), they do not precede it
+            if -1 < char["x0"] - other["x1"] < 3:
+                near = True
+        return group if near else None
+    return None
+
+
+def _line_from_chars(group: list[dict], number: int, marks: dict[int, str]) -> Line:
+    group.sort(key=lambda c: c["x0"])
+    parts: list[str] = []
+    previous = None
+    current_mark = ""
+    first_word_end = None
+    for char in group:
+        text = char["text"]
+        mark = marks.get(id(char), "")
+        if previous is not None:
+            gap = char["x0"] - previous["x1"]
+            if gap > 0.15 * max(previous["size"], 1) and text != " " and previous["text"] != " ":
+                parts.append(" ")
+                current_mark = ""
+        if mark and mark != current_mark:
+            parts.append(mark)
+        current_mark = mark
+        if text == " " or (parts and parts[-1] == " "):
+            if first_word_end is None and previous is not None:
+                first_word_end = previous["x1"]
+        parts.append(text)
+        previous = char
+    content = re.sub(r"\s+", " ", "".join(parts)).strip()
+    sizes = Counter(round(c["size"], 1) for c in group if c["text"].strip())
+    bold_chars = sum(1 for c in group if "Bold" in c.get("fontname", "") and c["text"].strip())
+    printable = sum(1 for c in group if c["text"].strip()) or 1
+    x0 = min(c["x0"] for c in group)
+    x1 = max(c["x1"] for c in group)
+    return Line(
+        text=content, page=number, x0=x0, x1=x1,
+        top=min(c["top"] for c in group), bottom=max(c["bottom"] for c in group),
+        size=sizes.most_common(1)[0][0] if sizes else 0.0,
+        bold=bold_chars / printable > 0.6, first_word_width=(first_word_end or x1) - x0,
+    )
+
+
+def _order_columns(lines: list[Line], page_width: float) -> list[Line]:
+    """Two- or three-column pages: find gutters no body line crosses and read column by column.
+    Lines that cross every gutter (titles spanning the page) keep their place between bands."""
+    body = [line for line in lines if line.kind == "body"]
+    if len(body) < 12:
+        return lines
+    gutters = []
+    x = page_width * 0.2
+    while x < page_width * 0.8:
+        crossing = sum(1 for line in body if line.x0 < x < line.x1)
+        left = sum(1 for line in body if line.x1 <= x)
+        right = sum(1 for line in body if line.x0 >= x)
+        if crossing <= len(body) * 0.05 and left >= 5 and right >= 5:
+            gutters.append(x)
+        x += 2
+    if not gutters:
+        return lines
+    # merge neighbouring gutter positions into one cut each
+    cuts: list[tuple[float, float]] = []
+    for position in gutters:
+        if cuts and position - cuts[-1][1] <= 4:
+            cuts[-1] = (cuts[-1][0], position)
+        else:
+            cuts.append((position, position))
+    edges = [(a + b) / 2 for a, b in cuts]
+
+    def column_of(line: Line) -> int | None:
+        spans = [e for e in edges if line.x0 < e < line.x1]
+        if spans:
+            return None
+        return sum(1 for e in edges if line.x0 >= e)
+
+    ordered: list[Line] = []
+    band: list[Line] = []
+    for line in sorted(lines, key=lambda line: line.top):
+        column = column_of(line)
+        if column is None:
+            ordered.extend(sorted(band, key=lambda l: (column_of(l), l.top)))
+            band = []
+            ordered.append(line)
+        else:
+            band.append(line)
+    ordered.extend(sorted(band, key=lambda l: (column_of(l), l.top)))
+    for line in ordered:
+        line.column = column_of(line) or 0
+    return ordered
+
+
+def _mark_blocks(lines: list[Line]) -> None:
+    """Layout evidence that a line starts a paragraph: a first-line indent, a larger gap than the
+    page's usual line spacing, or a previous line that stopped although the next word would fit."""
+    body = [line for line in lines if line.kind == "body"]
+    if not body:
+        return
+    by_column: dict[int, list[Line]] = {}
+    for line in body:
+        by_column.setdefault(line.column, []).append(line)
+    for column_lines in by_column.values():
+        left = Counter(round(line.x0) for line in column_lines).most_common(1)[0][0]
+        right = sorted(line.x1 for line in column_lines)[int(len(column_lines) * 0.9)]
+        gaps = [b.top - a.bottom for a, b in zip(column_lines, column_lines[1:])
+                if b.top > a.top]
+        usual_gap = statistics.median(gaps) if gaps else 0.0
+        previous: Line | None = None
+        for index, line in enumerate(column_lines):
+            if previous is None:
+                if line.x0 - left >= 8:
+                    line.starts_block = True
+                previous = line
+                continue
+            if line.x0 - previous.x0 >= 8:
+                line.starts_block = True
+            gap = line.top - previous.bottom
+            if gap > max(usual_gap * 1.6, usual_gap + 4):
+                line.starts_block = True
+            # an indented block quote has its own right edge; a short list has none worth the name
+            window = column_lines[max(0, index - 4):index + 4]
+            local_right = max(l.x1 for l in window)
+            edge = local_right if local_right - left >= 0.6 * (right - left) else right
+            room = edge - previous.x1
+            if room > line.first_word_width + 0.5 * (line.size or 10):
+                line.after_short = True
+            previous = line
+
+
+def _lift_margins(document: RawDocument) -> None:
+    """Remove running headers, footers and page numbers from the text; keep what they say
+    about the page (the printed page label, the Federal Register citation)."""
+    pages = document.pages
+    heights = [max((l.bottom for l in p.lines), default=0) for p in pages]
+    page_height = max(heights) if heights else 792
+    margin = 0.09 * page_height
+
+    def in_margin(line: Line, page: Page) -> bool:
+        top_lines = [l.top for l in page.lines]
+        return line.top <= min(top_lines) + 1 or line.top >= max(top_lines) - 1 or \
+            line.top < margin or line.bottom > page_height - margin
+
+    # 1. the public-inspection banner on the first page
+    first = pages[0]
+    banner = [line for line in first.lines if line.size and line.size < 9 and line.top < margin * 1.5]
+    banner_text = " ".join(line.text for line in banner)
+    if PUBLIC_INSPECTION_BANNER.search(banner_text):
+        match = FR_DOC_IN_BANNER.search(banner_text)
+        document.public_inspection = match.group(1) if match else "public inspection"
+        first.lines = [line for line in first.lines if line not in banner]
+
+    # 2. Federal Register print headers and bare page numbers
+    for page in pages:
+        keep = []
+        for line in page.lines:
+            text = line.text.strip()
+            header = FR_HEADER.search(text) or FR_HEADER_LEADING_PAGE.search(text)
+            if header and in_margin(line, page):
+                page.label = header.group("page")
+                document.fr_citation = f"{header.group('vol')} FR"
+                continue
+            number = BARE_PAGE_NUMBER.fullmatch(text)
+            if number and in_margin(line, page) and line.kind != "table":
+                page.label = page.label or number.group(1)
+                continue
+            keep.append(line)
+        page.lines = keep
+
+    # 3. other running headers/footers: margin lines repeating (digits aside) on many pages
+    if len(pages) >= 3:
+        def shape(text: str) -> str:
+            return re.sub(r"\d+", "#", text.strip().lower())
+
+        counts = Counter(shape(line.text) for page in pages for line in page.lines if in_margin(line, page))
+        threshold = max(3, int(len(pages) * 0.3))
+        repeated = {text for text, count in counts.items() if count >= threshold}
+        for page in pages:
+            page.lines = [line for line in page.lines
+                          if not (in_margin(line, page) and shape(line.text) in repeated)]
+
+    # 4. footnotes: a smaller font below the body text at the foot of the page
+    sizes = Counter(line.size for page in pages for line in page.lines if line.kind == "body" and line.size)
+    body_size = sizes.most_common(1)[0][0] if sizes else 0
+    for page in pages:
+        body_lines = [l for l in page.lines if l.kind == "body"]
+        if not body_lines or not body_size:
+            continue
+        last_body = max((l.top for l in body_lines if l.size >= body_size * 0.9), default=0)
+        for line in body_lines:
+            if line.size and line.size < body_size * 0.9 and line.top > last_body:
+                line.kind = "footnote"
+                line.starts_block = bool(FOOTNOTE_START.match(line.text)) or line.starts_block

@@ -1,0 +1,94 @@
+"""The corpus manifest (corpus/manifest.toml): which documents make up the corpus, where they come
+from, and where their files are found."""
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import fields
+from pathlib import Path
+
+from .models import ManifestEntry, RegkbError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MANIFEST = PROJECT_ROOT / "corpus" / "manifest.toml"
+USER_FILES = PROJECT_ROOT / "corpus" / "files"
+SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+DOC_TYPES = ("rule", "comment", "statement", "news", "analysis")
+REQUIRED = ("id", "title", "doc_type", "author_org", "date", "language", "file")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
+
+
+def corpus_dirs(corpus: str | Path | None = None) -> list[Path]:
+    """Where document files are looked for: --corpus, else $REGKB_CORPUS, else ../shared/corpus;
+    then corpus/files/ (documents fetched or added by the user)."""
+    chosen = corpus or os.environ.get("REGKB_CORPUS") or SHARED_CORPUS
+    dirs = [Path(chosen).expanduser().resolve()]
+    if USER_FILES.resolve() not in dirs:
+        dirs.append(USER_FILES.resolve())
+    return dirs
+
+
+def load_manifest(path: str | Path | None = None) -> list[ManifestEntry]:
+    path = Path(path or os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)
+    if not path.exists():
+        raise RegkbError(f"{path}: manifest not found")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RegkbError(f"{path}: manifest is not valid TOML ({exc})") from exc
+    known = {f.name for f in fields(ManifestEntry)}
+    entries: list[ManifestEntry] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data.get("document", []), start=1):
+        where = f"{path}: document #{index}"
+        missing = [name for name in REQUIRED if not str(raw.get(name, "")).strip()]
+        if missing:
+            raise RegkbError(f"{where} lacks {', '.join(missing)}")
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise RegkbError(f"{where} ({raw['id']}) has unknown fields: {', '.join(unknown)}")
+        if not ID_PATTERN.match(raw["id"]):
+            raise RegkbError(f"{where}: id {raw['id']!r} must be lower-case letters, digits, '.', '_' or '-'")
+        if raw["doc_type"] not in DOC_TYPES:
+            raise RegkbError(f"{where} ({raw['id']}): doc_type must be one of {', '.join(DOC_TYPES)}")
+        if raw["id"] in seen:
+            raise RegkbError(f"{path}: duplicate document id {raw['id']!r}")
+        seen.add(raw["id"])
+        entries.append(ManifestEntry(**{k: str(v) for k, v in raw.items()}))
+    return entries
+
+
+def locate(entry: ManifestEntry, dirs: list[Path]) -> Path | None:
+    """The document's file, or None when no corpus folder has it. A file named by a path
+    (as `regkb add` records it) is taken as given; a bare name may not climb out of the folders."""
+    given = Path(entry.file).expanduser()
+    if given.is_absolute():
+        return given if given.exists() else None
+    if ".." in given.parts:
+        raise RegkbError(f"manifest entry {entry.id}: file {entry.file!r} points outside the corpus folders")
+    for folder in dirs:
+        candidate = folder / given
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def append_entry(entry: ManifestEntry, path: str | Path | None = None) -> Path:
+    """Add one document to the manifest (appending keeps the hand-written comments intact)."""
+    path = Path(path or os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)
+    existing = load_manifest(path) if path.exists() else []
+    if any(e.id == entry.id for e in existing):
+        raise RegkbError(f"{path}: a document with id {entry.id!r} is already listed")
+    lines = ["", "[[document]]"]
+    for item in fields(ManifestEntry):
+        value = getattr(entry, item.name)
+        if value or item.name in REQUIRED:
+            lines.append(f"{item.name} = {_toml_string(value)}")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    return path

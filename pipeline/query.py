@@ -1,0 +1,150 @@
+"""Query: read-only search over the knowledge base. User text never reaches FTS5 or SQL as syntax:
+it is tokenised here and every term is quoted, so quotes, AND/OR, '*' or SQL fragments are just
+words to look for."""
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .models import RegkbError
+from .segment import CJK
+
+TOKEN = re.compile(r'"(?P<phrase>[^"]+)"|(?P<word>[\w\u3400-\u9fff\uf900-\ufaff][\w\u3400-\u9fff\uf900-\ufaff.-]*)(?P<star>\*)?')
+
+
+class QueryError(RegkbError):
+    pass
+
+
+@dataclass
+class Hit:
+    id: str
+    doc_id: str
+    doc_title: str
+    section_path: str
+    page: int
+    page_label: str | None
+    pin_cite: str
+    snippet: str
+    score: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _quote(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _terms(query: str) -> list[str]:
+    """FTS5 terms from free text: quoted phrases stay phrases, 'word*' is a prefix, a run of
+    Chinese characters becomes a phrase of characters (the index spaces them apart)."""
+    terms: list[str] = []
+    balanced = query.count('"') % 2 == 0
+    text = query if balanced else query.replace('"', " ")
+    for match in TOKEN.finditer(text):
+        phrase, word = match.group("phrase"), match.group("word")
+        if phrase is not None:
+            words = [w for w in re.findall(r"[\w\u3400-\u9fff]+", phrase)]
+            if words:
+                terms.append(_quote(" ".join(_spaced(w) for w in words)))
+            continue
+        word = word.strip(".-")
+        if not word:
+            continue
+        if CJK.search(word):
+            terms.append(_quote(_spaced(word)))
+        else:
+            for part in re.findall(r"\w+", word):
+                terms.append(_quote(part) + ("*" if match.group("star") and part == re.findall(r"\w+", word)[-1] else ""))
+    return terms
+
+
+def _spaced(word: str) -> str:
+    return CJK.sub(lambda m: f" {m.group(0)} ", word).strip() if CJK.search(word) else word
+
+
+def connect_readonly(db_path: str | Path) -> sqlite3.Connection:
+    db_path = Path(db_path)
+    if not db_path.exists():
+        raise RegkbError(f"{db_path}: no knowledge base here yet; run `regkb build` first")
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        conn.execute("select 1 from paragraphs_fts limit 1")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise RegkbError(f"{db_path}: not a regkb knowledge base ({exc})") from exc
+    return conn
+
+
+SEARCH_SQL = """
+select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite,
+       snippet(paragraphs_fts, 0, '[', ']', ' … ', 16) as snippet,
+       bm25(paragraphs_fts, 1.0, 0.6) as score
+from paragraphs_fts
+join paragraphs p on p.rowid = paragraphs_fts.rowid
+join documents d on d.id = p.doc_id
+where paragraphs_fts match :match {filters}
+order by score
+limit :limit
+"""
+
+
+def search(db_path: str | Path, query: str, doc: str | None = None, section: str | None = None,
+           limit: int = 10) -> list[Hit]:
+    """BM25 search. All terms must match; if that finds fewer than `limit`, paragraphs matching
+    some of the terms follow, ranked below."""
+    if limit < 1:
+        raise QueryError("--limit must be at least 1")
+    terms = _terms(query or "")
+    if not terms:
+        raise QueryError(f"nothing to search for in {query!r}: give at least one word")
+    filters, params = "", {"limit": limit}
+    if doc:
+        filters += " and p.doc_id = :doc"
+        params["doc"] = doc
+    if section:
+        filters += " and p.section_path like :section escape '\\'"
+        params["section"] = re.sub(r"([%_\\])", r"\\\1", section) + "%"
+    sql = SEARCH_SQL.format(filters=filters)
+    with connect_readonly(db_path) as conn:
+        hits: list[Hit] = []
+        seen: set[str] = set()
+        for match in dict.fromkeys([" AND ".join(terms), " OR ".join(terms)]):
+            try:
+                rows = conn.execute(sql, {**params, "match": match}).fetchall()
+            except sqlite3.OperationalError as exc:
+                raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+            for row in rows:
+                if row["id"] not in seen and len(hits) < limit:
+                    seen.add(row["id"])
+                    hits.append(Hit(**{**dict(row), "snippet": _unspace(row["snippet"])}))
+            if len(hits) >= limit:
+                break
+    return hits
+
+
+def _unspace(snippet: str) -> str:
+    """Undo the index's spacing of CJK characters in a snippet."""
+    return re.sub(r"(?<=[\u3400-\u9fff\[\]]) (?=[\u3400-\u9fff\[\]])", "", snippet) if CJK.search(snippet) else snippet
+
+
+def get_paragraph(db_path: str | Path, paragraph_id: str) -> dict:
+    with connect_readonly(db_path) as conn:
+        row = conn.execute(
+            "select p.*, d.title as doc_title from paragraphs p join documents d on d.id = p.doc_id where p.id = ?",
+            (paragraph_id,)).fetchone()
+    if row is None:
+        raise RegkbError(f"no paragraph with id {paragraph_id!r}")
+    return dict(row)
+
+
+def list_documents(db_path: str | Path) -> list[dict]:
+    with connect_readonly(db_path) as conn:
+        rows = conn.execute(
+            "select d.*, count(p.id) as paragraphs from documents d left join paragraphs p on p.doc_id = d.id "
+            "group by d.id order by d.date, d.id").fetchall()
+    return [dict(row) for row in rows]

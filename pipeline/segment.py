@@ -1,0 +1,551 @@
+"""Segment: pages of lines → paragraphs with a stable id, a section path and a pin cite.
+
+Pure functions, no I/O. The structure of a Federal Register rule is recognised the way eRegs'
+regulations-parser does it: a state machine walks the paragraphs in order and keeps the stack of
+open levels (preamble captions and outline headings; PART, §, paragraph markers (a)(1)(i)(A);
+supplements; Commerce Control List entries and their Notes). Letters get their headings."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from .models import Line, ManifestEntry, Paragraph, RawDocument
+
+# ----------------------------------------------------------------------------- patterns
+
+PARA_MARKER = re.compile(r"\((?P<m>[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)")
+LEADING_MARKERS = re.compile(r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+")
+# "(h) Definitions—(1) Ultimate consignee." starts two paragraphs in one line
+HEADED_CHILD = re.compile(
+    r"^(?P<head>\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s+[^.—:]{1,90}?(?:\.|—|:|--))\s*"
+    r"(?P<child>\((?:1|i|A|a)\)(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\))*\s+\S.*)$", re.S)
+PART_HEADING = re.compile(r"^PART\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
+SECTION_HEADING = re.compile(r"^§\s*(?P<section>\d{3}\.\d+[a-z]?)(?:\s+(?P<title>.*))?$", re.S)
+SUPPLEMENT_HEADING = re.compile(
+    r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
+AMENDMENT = re.compile(
+    r"^(?P<no>\d{1,3})\.\s+(?=.*\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
+    r"removing|remove|redesignat\w*|continues to read|is revised)\b)", re.I | re.S)
+AMENDMENT_STEP = re.compile(r"^[a-z]\.\s+(?:Revis|Add|Remov|Redesignat|In\b|By\b)", re.I)
+AUTHORITY = re.compile(r"^Authority:\s")
+ECCN_HEADING = re.compile(r"^(?P<eccn>\d[A-E]\d{3})\s+(?=\S)(?!\d)")
+CCL_CAPTION = re.compile(
+    r"^(?P<caption>License Requirements|List Based License Exceptions|List of Items Controlled|"
+    r"Special Conditions for STA|(?:Technical )?[Nn]otes?(?: \d+)?(?: to [^:]{1,60})?|N\.B\.)\s*:?\s*"
+    r"(?:\(|$|:)", re.S)
+CCL_ITEM = re.compile(r"^(?P<item>[a-z](?:\.\d{1,2}|\.[a-z])*)\.\s+\S")
+PREAMBLE_CAPTION = re.compile(
+    r"^(?P<caption>AGENCY|ACTION|SUMMARY|DATES|ADDRESSES|FOR FURTHER INFORMATION CONTACT|"
+    r"SUPPLEMENTARY INFORMATION)\s*:")
+OUTLINE_HEADING = re.compile(r"^(?P<m>[IVX]{1,5}|[A-Z]|\d{1,2}|[a-z]|[ivx]{1,5})\.\s+(?P<title>\S.*)$", re.S)
+LIST_OF_SUBJECTS = re.compile(r"^List of Subjects\b")
+ELLIPSIS = re.compile(r"^(?:\*\s*){3,}$")
+BULLET_ONLY = re.compile(r"^[●•▪◦‣·\-–]$")
+CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
+         "xi": 11, "xii": 12, "xiii": 13, "xiv": 14, "xv": 15, "xvi": 16, "xvii": 17, "xviii": 18,
+         "xix": 19, "xx": 20, "xxi": 21, "xxii": 22, "xxiii": 23, "xxiv": 24, "xxv": 25}
+
+
+# ----------------------------------------------------------------------------- marker levels
+
+def marker_types(marker: str) -> list[tuple[str, int]]:
+    """Every (type, ordinal) a paragraph marker can stand for: 'i' is a letter or a numeral."""
+    kinds: list[tuple[str, int]] = []
+    if marker.isdigit():
+        kinds.append(("digit", int(marker)))
+    if marker.lower() in ROMAN:
+        kinds.append(("roman" if marker.islower() else "ROMAN", ROMAN[marker.lower()]))
+    if len(marker) == 1 and marker.isalpha():
+        kinds.append(("lower" if marker.islower() else "upper", ord(marker.lower()) - 96))
+    elif len(marker) == 2 and marker.isalpha() and marker[0] == marker[1] and marker.islower():
+        kinds.append(("lower", 26 + ord(marker[0]) - 96))  # (aa) follows (z)
+    return kinds
+
+
+# the level that conventionally nests under each level in the CFR: (a)(1)(i)(A)(1)(i)
+CHILD_TYPE = {"lower": "digit", "digit": "roman", "roman": "upper", "upper": "digit"}
+
+
+def _resolve_ambiguous(kinds: list[tuple[str, int]], levels: list, next_marker: str | None) -> list[tuple[str, int]]:
+    """(i), (v), (x) are letters or numerals. eRegs' rule: a numeral when the next marker is the
+    numeral that follows, or when a numeral is what nests under the current level; else a letter."""
+    names = {kind for kind, _ in kinds}
+    if not {"lower", "roman"} <= names:
+        return kinds
+    roman = next(k for k in kinds if k[0] == "roman")
+    letter = next(k for k in kinds if k[0] == "lower")
+    numerals = {v: k for k, v in ROMAN.items()}
+    if next_marker == numerals.get(roman[1] + 1):
+        return [roman]
+    if next_marker == chr(96 + letter[1] + 1):
+        return [letter]
+    for depth in range(len(levels) - 1, -1, -1):
+        kind, ordinal, _ = levels[depth]
+        if kind == "roman" and ordinal + 1 == roman[1]:
+            return [roman]
+        if kind == "lower" and ordinal + 1 == letter[1]:
+            # a letter continues unless a numeral nests right here
+            if levels and CHILD_TYPE.get(levels[-1][0]) == "roman" and roman[1] == 1:
+                return [roman]
+            return [letter]
+    # no sequence to follow: "(i)" and "(ii)" are numerals, a lone "(v)" or "(x)" a letter
+    return [roman] if roman[1] == 1 or len(next(k for k, v in ROMAN.items() if v == roman[1])) > 1 else [letter]
+
+
+@dataclass
+class MarkerStack:
+    """Open levels of an outline: [(type, ordinal, label)]. A marker continues the deepest level
+    whose next ordinal it is, starts a child level when it is a first marker (a, 1, i, A), and
+    otherwise resumes the nearest level of its type (amended text skips with * * *)."""
+
+    levels: list[tuple[str, int, str]] = field(default_factory=list)
+
+    def push(self, marker: str, next_marker: str | None = None) -> None:
+        kinds = _resolve_ambiguous(marker_types(marker), self.levels, next_marker)
+        if not kinds:
+            return
+        for depth in range(len(self.levels) - 1, -1, -1):
+            level_type, ordinal, _ = self.levels[depth]
+            for kind, value in kinds:
+                if kind == level_type and value == ordinal + 1:
+                    del self.levels[depth:]
+                    self.levels.append((kind, value, marker))
+                    return
+        firsts = [k for k in kinds if k[1] == 1]
+        if firsts:
+            # 'i' right under a letter level is roman unless it continues the letters (handled above)
+            kind = next((k for k in firsts if k[0] in ("roman", "ROMAN")), firsts[0])
+            self.levels.append((kind[0], 1, marker))
+            return
+        for depth in range(len(self.levels) - 1, -1, -1):
+            level_type = self.levels[depth][0]
+            for kind, value in kinds:
+                if kind == level_type:
+                    del self.levels[depth:]
+                    self.levels.append((kind, value, marker))
+                    return
+        preferred = kinds[-1] if kinds[0][0] in ("roman", "ROMAN") and len(marker) == 1 else kinds[0]
+        if preferred[0] == "lower":
+            self.levels.clear()
+        self.levels.append((preferred[0], preferred[1], marker))
+
+    def clear(self) -> None:
+        self.levels.clear()
+
+    def labels(self) -> list[str]:
+        return [label for _, _, label in self.levels]
+
+
+# ----------------------------------------------------------------------------- blocks
+
+@dataclass
+class Block:
+    lines: list[Line]
+    kind: str = "body"
+    item_starts: set[int] = field(default_factory=set)  # list items begin at these line indexes
+
+    @property
+    def text(self) -> str:
+        if not self.item_starts:
+            return join_lines(self.lines, " ")
+        cuts = [0] + sorted(self.item_starts) + [len(self.lines)]
+        return "\n".join(join_lines(self.lines[a:b], " ") for a, b in zip(cuts, cuts[1:]) if a < b)
+
+    @property
+    def page(self) -> int:
+        return self.lines[0].page
+
+
+def join_lines(lines: list[Line], separator: str) -> str:
+    """Join wrapped lines; a hyphen at a line end joins the word ("per-\ncalendar" stays
+    hyphenated only when the next part starts with a capital or digit)."""
+    out = ""
+    for line in lines:
+        text = line.text
+        if not out:
+            out = text
+        elif separator == " " and re.search(r"[A-Za-z]-$", out) and re.match(r"[a-z]", text) \
+                and not re.search(r"\b(?:non|self|in|co|re|pre|end|well|high|low|dual|third)-$", out, re.I):
+            out = out[:-1] + text
+        elif separator == " " and (CJK.search(out[-1:]) or CJK.match(text)):
+            out += text
+        else:
+            out += separator + text
+    return out
+
+
+STRONG_START = re.compile(
+    r"^(?:§\s*\d|PART\s+\d{3}|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|Technical Notes?:|Notes?(?: \d+)?:|"
+    r"(?:AGENCY|ACTION|SUMMARY|DATES|ADDRESSES|FOR FURTHER INFORMATION CONTACT|SUPPLEMENTARY INFORMATION):|"
+    r"List of Subjects|[IVX]{1,4}\.\s+[A-Z]{3}|"
+    r"N\.B\.:|Authority:|\d{1,3}\.\s+(?:The|Section|Part|Supplement|Amend|Add|Revise|In\b)|"
+    r"\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*(?:[A-Z“‘\"\[(]|\*))")
+
+
+def _is_list_item(line: Line) -> bool:
+    text = line.text.strip()
+    words = text.split()
+    return (0 < len(words) <= 6 and text[0].isupper() and not text.endswith((".", ";", ":", ","))
+            and not STRONG_START.match(text) and not OUTLINE_HEADING.match(text))
+
+
+LEADING_ELLIPSIS = re.compile(r"^((?:\*\s*){3,})(?=[^*\s])")
+
+
+def _split_leading_ellipsis(lines: list[Line]) -> list[Line]:
+    """"* * * * * 18. Amend …" on one line: the stars end the previous text, a new block follows."""
+    out: list[Line] = []
+    for line in lines:
+        match = LEADING_ELLIPSIS.match(line.text)
+        if match and line.text[match.end():].strip():
+            out.append(Line(text=match.group(1).strip(), page=line.page, x0=line.x0, x1=line.x1,
+                            top=line.top, bottom=line.bottom, size=line.size, starts_block=True))
+            line.text = line.text[match.end():].strip()
+            line.starts_block = True
+        out.append(line)
+    return out
+
+
+def _is_heading_line(text: str) -> bool:
+    return bool(SUPPLEMENT_HEADING.match(text) or PART_HEADING.match(text) or SECTION_HEADING.match(text))
+
+
+def make_blocks(lines: list[Line]) -> list[Block]:
+    blocks: list[Block] = []
+    for line in _split_leading_ellipsis(lines):
+        current = blocks[-1] if blocks else None
+        previous_text = current.lines[-1].text if current else ""
+        if current and (current.kind == "list" or (current.text.endswith(":") and current.kind == "body")) \
+                and line.kind == "body" and _is_list_item(line) and (line.starts_block or line.after_short):
+            current.kind = "list"
+            current.item_starts.add(len(current.lines))
+            current.lines.append(line)
+            continue
+        new_block = (
+            current is None
+            or line.starts_block
+            or line.after_short
+            or line.kind != current.lines[-1].kind
+            or line.kind == "table"
+            or current.kind == "list"
+            or (STRONG_START.match(line.text) and (previous_text.rstrip().endswith((".", ":", ";", "”", "]"))
+                                                   or _is_heading_line(previous_text)))
+            or ELLIPSIS.match(line.text) or ELLIPSIS.match(previous_text)
+        )
+        if current and BULLET_ONLY.match(current.text):
+            new_block = False
+        if new_block:
+            blocks.append(Block([line], kind=line.kind if line.kind in ("table", "footnote") else "body"))
+        else:
+            current.lines.append(line)
+    return _split_headed_children(blocks)
+
+
+def _split_headed_children(blocks: list[Block]) -> list[Block]:
+    out: list[Block] = []
+    for block in blocks:
+        while block.kind == "body" and (match := HEADED_CHILD.match(block.text)):
+            page = block.lines[0].page
+            out.append(Block([Line(text=match.group("head"), page=page)]))
+            block = Block([Line(text=match.group("child"), page=page)])
+        out.append(block)
+    return out
+
+
+# ----------------------------------------------------------------------------- structure
+
+@dataclass
+class Structure:
+    """Where the walk is in the document."""
+
+    mode: str = "front"  # front | preamble | regulatory | letter
+    caption: str = ""  # preamble caption (SUMMARY, SUPPLEMENTARY INFORMATION …)
+    outline: MarkerStack = field(default_factory=MarkerStack)
+    outline_titles: dict[int, str] = field(default_factory=dict)
+    part: str = ""
+    section: str = ""
+    supplement: str = ""
+    eccn: str = ""
+    ccl_caption: str = ""
+    paragraphs: MarkerStack = field(default_factory=MarkerStack)
+    amendment: str = ""
+    amended_path: list[str] = field(default_factory=list)  # "(a)(9)(ii)" named by the instruction
+    next_marker: str | None = None  # first marker of the next marked paragraph (lookahead)
+    headings: list[str] = field(default_factory=list)  # letter headings
+
+    def enter_part(self, part: str) -> None:
+        self.mode, self.part = "regulatory", part
+        self.section = self.supplement = self.eccn = self.ccl_caption = self.amendment = ""
+        self.paragraphs.clear()
+        self.outline.clear()
+
+    def path(self) -> str:
+        if self.mode == "letter":
+            return " > ".join(self.headings)
+        if self.mode in ("front", "preamble"):
+            parts = ["Preamble"] + ([self.caption] if self.caption else [])
+            parts += [self.outline_titles[i] for i in range(len(self.outline.levels)) if i in self.outline_titles]
+            return " > ".join(parts)
+        if self.eccn:
+            item = self.eccn + "".join("." + m for m in self.paragraphs.labels())
+            if self.ccl_caption:
+                return " > ".join([f"ECCN {self.eccn}", self.ccl_caption] + self.outline.labels())
+            return f"ECCN {item}"
+        markers = "".join(f"({m})" for m in self.paragraphs.labels())
+        if self.section:
+            return f"§ {self.section}{markers}"
+        if self.supplement:
+            outline = " > ".join(self.outline.labels())
+            return self.supplement + markers + (f" > {outline}" if outline else "")
+        if self.amendment:
+            return f"Part {self.part} > amendatory instruction {self.amendment}" if self.part \
+                else f"amendatory instruction {self.amendment}"
+        return f"Part {self.part}" if self.part else "Regulatory text"
+
+
+def classify(block: Block, state: Structure, is_rule: bool) -> str | None:
+    """Update the structure for this block; return its paragraph kind, or None to emit nothing."""
+    text = block.text.strip()
+    if block.kind == "footnote":
+        return "footnote"
+    if ELLIPSIS.match(text):
+        return None
+    if not is_rule:
+        return _classify_letter(block, state)
+    if block.kind == "table":
+        return "table"
+
+    part = PART_HEADING.match(text)
+    if part:
+        state.enter_part(part.group("part"))
+        return "heading"
+    if state.mode in ("front", "preamble"):
+        return _classify_preamble(block, state)
+
+    amendment = AMENDMENT.match(text)
+    if amendment:
+        state.section = state.supplement = state.eccn = state.ccl_caption = ""
+        state.paragraphs.clear()
+        state.outline.clear()
+        state.amendment = amendment.group("no")
+        named = re.search(r"paragraphs?\s+((?:\([^)\s]{1,5}\))+)", text)
+        state.amended_path = PARA_MARKER.findall(named.group(1)) if named else []
+        return "amendment"
+    if AUTHORITY.match(text) or (state.amendment and not state.section and not state.supplement
+                                 and AMENDMENT_STEP.match(text)):
+        return "amendment"
+    supplement = SUPPLEMENT_HEADING.match(text)
+    if supplement:
+        state.section = state.eccn = state.ccl_caption = ""
+        state.supplement = f"Supplement No. {supplement.group('no')} to Part {supplement.group('part')}"
+        state.paragraphs.clear()
+        state.outline.clear()
+        return "heading"
+    section = SECTION_HEADING.match(text)
+    title = (section.group("title") or "").strip() if section else ""
+    if section and (not title or title[:1].isupper() or title[:1] in "“\"‘'"):
+        state.section = section.group("section")
+        state.supplement = state.eccn = state.ccl_caption = ""
+        state.paragraphs.clear()
+        return "heading"
+    if state.supplement.endswith("to Part 774"):
+        kind = _classify_ccl(block, state, text)
+        if kind:
+            return kind
+    markers = LEADING_MARKERS.match(text)
+    if markers and (state.section or state.supplement):
+        found = PARA_MARKER.findall(markers.group(0))
+        if not state.paragraphs.levels:
+            _seed_from_amendment(state, found)
+        for index, marker in enumerate(found):
+            lookahead = found[index + 1] if index + 1 < len(found) else state.next_marker
+            state.paragraphs.push(marker, lookahead)
+        remainder = text[markers.end():].strip()
+        return None if not remainder or ELLIPSIS.match(remainder) else "body"
+    if state.supplement and not state.eccn:
+        outline = OUTLINE_HEADING.match(text)
+        if outline:
+            state.paragraphs.clear()
+            state.outline.push(outline.group("m"))
+            return "heading" if looks_like_heading(block) else "body"
+    return "heading" if looks_like_heading(block) else "body"
+
+
+def looks_like_heading(block: Block) -> bool:
+    """A one-line caption: short, and not ending the way a sentence or list item ends."""
+    text = block.text.strip()
+    return (len(block.lines) == 1 and 2 < len(text) <= 100 and len(text.split()) <= 12
+            and not text.endswith((".", ",", ";", ":", "?", "!", "”", '"', " and", " or"))
+            and not CJK.search(text) and text[:1].isupper())
+
+
+def _seed_from_amendment(state: Structure, markers: list[str]) -> None:
+    """Amended text may start deep inside a section ("revising paragraph (a)(9)(ii)" prints only
+    "(ii) …"): the instruction names the ancestors, so open them first."""
+    path = state.amended_path
+    for start in range(1, len(path)):
+        if path[start:start + len(markers)] == markers[:len(path) - start]:
+            for ancestor in path[:start]:
+                state.paragraphs.push(ancestor)
+            return
+
+
+def _classify_ccl(block: Block, state: Structure, text: str) -> str | None:
+    eccn = ECCN_HEADING.match(text)
+    if eccn:
+        state.eccn, state.ccl_caption = eccn.group("eccn"), ""
+        state.paragraphs.clear()
+        state.outline.clear()
+        return "heading"
+    if not state.eccn:
+        return None
+    caption = CCL_CAPTION.match(text)
+    if caption:
+        state.ccl_caption = re.sub(r"\s+", " ", caption.group("caption")).strip()
+        if state.ccl_caption in ("List of Items Controlled",):
+            state.ccl_caption = ""
+        state.outline.clear()
+        state.paragraphs.clear()
+        return "heading" if len(text) < 100 else "body"
+    item = CCL_ITEM.match(text)
+    if item and not state.ccl_caption:
+        state.paragraphs.clear()
+        for part in item.group("item").split("."):
+            state.paragraphs.levels.append(("ccl", 0, part))
+        return "body"
+    if item and state.ccl_caption:
+        # "b." after note "1." continues that note; a fresh lettered list starts at the caption
+        parent = state.outline.levels[:1] if state.outline.levels and state.outline.levels[0][2].isdigit() else []
+        state.outline.levels = parent + [("ccl", 0, part) for part in item.group("item").split(".")]
+        return "body"
+    numbered = re.match(r"^(\d{1,2}(?:\.[a-z](?:\.\d{1,2})?)?)\.\s+\S", text)
+    if numbered and state.ccl_caption:
+        state.outline.clear()
+        state.outline.levels.extend(("ccl", 0, part) for part in numbered.group(1).split("."))
+        return "body"
+    return None
+
+
+def _classify_preamble(block: Block, state: Structure) -> str:
+    text = block.text.strip()
+    caption = PREAMBLE_CAPTION.match(text)
+    if caption:
+        state.mode = "preamble"
+        state.caption = caption.group("caption")
+        state.outline.clear()
+        state.outline_titles.clear()
+        return "body" if len(text) > len(caption.group(0)) + 2 else "heading"
+    if LIST_OF_SUBJECTS.match(text):
+        state.caption = "List of Subjects"
+        state.outline.clear()
+        state.outline_titles.clear()
+        return "heading"
+    heading = OUTLINE_HEADING.match(text)
+    single_line = len(block.lines) == 1 and len(text) < 140
+    if state.mode == "preamble" and heading and single_line and not text.endswith((".", ";", ",")):
+        state.outline.push(heading.group("m"))
+        depth = len(state.outline.levels) - 1
+        state.outline_titles = {i: t for i, t in state.outline_titles.items() if i < depth}
+        state.outline_titles[depth] = re.sub(r"\s+", " ", text)
+        return "heading"
+    return "body"
+
+
+def _classify_letter(block: Block, state: Structure) -> str:
+    state.mode = "letter"
+    text = block.text.strip()
+    first = block.lines[0]
+    if first.bold or (looks_like_heading(block) and block.kind == "body"):
+        state.headings = [re.sub(r"\s+", " ", text)]
+        return "heading"
+    return "body"
+
+
+# ----------------------------------------------------------------------------- paragraphs
+
+def pin_cite(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None, section: str) -> str:
+    if raw.fr_citation and label:
+        return f"{raw.fr_citation} {label}"
+    if raw.public_inspection:
+        return f"{raw.public_inspection} (public inspection) at {page}"
+    stem = entry.cite_as or f"{entry.author_org}, {entry.title} ({entry.date})"
+    if label:
+        return f"{stem} at {label}"
+    if len(raw.pages) > 1:
+        return f"{stem} at [{page}]"
+    if section.startswith(("§", "Supplement", "ECCN")):
+        return f"{stem}, {section}"
+    return stem
+
+
+def paragraph_id(doc_id: str, section_path: str, text: str, seen: dict[str, int]) -> str:
+    """Content-addressed: the same text under the same section keeps its id on every rebuild,
+    and an unrelated edit elsewhere in the document does not renumber it."""
+    digest = hashlib.sha1(f"{section_path}\x1f{text}".encode()).hexdigest()[:12]
+    count = seen.get(digest, 0)
+    seen[digest] = count + 1
+    return f"{doc_id}:{digest}" + (f"-{count}" if count else "")
+
+
+def is_rule_document(raw: RawDocument, entry: ManifestEntry) -> bool:
+    return entry.doc_type == "rule"
+
+
+def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
+    lines = [line for page in raw.pages for line in page.lines]
+    labels = {page.number: page.label for page in raw.pages}
+    blocks = _merge_section_titles(make_blocks(lines))
+    state = Structure(mode="front" if is_rule_document(raw, entry) else "letter")
+    rule = is_rule_document(raw, entry)
+    paragraphs: list[Paragraph] = []
+    seen: dict[str, int] = {}
+    footnote_parent = ""
+    upcoming = _next_markers(blocks)
+    for index, block in enumerate(blocks):
+        state.next_marker = upcoming[index]
+        kind = classify(block, state, rule)
+        if kind is None:
+            continue
+        text = block.text.strip()
+        if kind == "footnote":
+            number = re.match(r"^(\d{1,3})\s", text)
+            path = (footnote_parent or state.path() or "footnotes") + (f" > footnote {number.group(1)}" if number else " > footnote")
+        else:
+            path = state.path()
+            footnote_parent = path
+        if block.kind == "list":
+            kind = "list"
+        page = block.page
+        label = labels.get(page)
+        paragraphs.append(Paragraph(
+            id=paragraph_id(entry.id, path, text, seen), doc_id=entry.id, ordinal=len(paragraphs) + 1,
+            section_path=path, page=page, page_label=label,
+            pin_cite=pin_cite(raw, entry, page, label, path), text=text, kind=kind,
+        ))
+    return paragraphs
+
+
+def _next_markers(blocks: list[Block]) -> list[str | None]:
+    """For each block, the first paragraph marker of the next block that starts with one."""
+    out: list[str | None] = [None] * len(blocks)
+    following: str | None = None
+    for index in range(len(blocks) - 1, -1, -1):
+        out[index] = following
+        match = LEADING_MARKERS.match(blocks[index].text)
+        if match:
+            following = PARA_MARKER.findall(match.group(0))[0]
+    return out
+
+
+def _merge_section_titles(blocks: list[Block]) -> list[Block]:
+    """"§ 740.28" alone on a line, its title on the next: one heading."""
+    out: list[Block] = []
+    for block in blocks:
+        if out and re.fullmatch(r"§\s*\d{3}\.\d+[a-z]?", out[-1].text.strip()) and block.kind == "body":
+            out[-1].lines.extend(block.lines)
+            continue
+        out.append(block)
+    return out

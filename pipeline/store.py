@@ -1,0 +1,177 @@
+"""Store: the only stage that writes. One SQLite file, schema by migrations, written beside the
+old one and swapped in atomically, so a crash or a bad document never damages the existing
+knowledge base. Also the per-document cache keyed by file hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+import sqlite_utils
+
+from .models import Paragraph, RegkbError
+from .segment import CJK
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def code_version() -> str:
+    """Hash of the pipeline's own code and patterns: cached work is reused only while they are unchanged."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.suffix in (".py", ".jsonl", ".yaml", ".json", ".toml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+# ----------------------------------------------------------------------------- migrations
+
+def _m001_core(db: sqlite_utils.Database) -> None:
+    db["documents"].create({
+        "id": str, "title": str, "doc_type": str, "author_org": str, "date": str, "language": str,
+        "source_url": str, "file_sha256": str, "page_count": int, "media": str, "file_name": str,
+        "cite_as": str, "status": str,
+    }, pk="id")
+    db["paragraphs"].create({
+        "id": str, "doc_id": str, "ordinal": int, "section_path": str, "page": int, "page_label": str,
+        "pin_cite": str, "text": str, "kind": str,
+    }, pk="id", foreign_keys=[("doc_id", "documents", "id")])
+    db["paragraphs"].create_index(["doc_id", "ordinal"])
+    db["paragraphs"].create_index(["section_path"])
+    db.execute(
+        "CREATE VIRTUAL TABLE paragraphs_fts USING fts5(text, section_path, "
+        "tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    db["build_info"].create({"key": str, "value": str}, pk="key")
+    db["build_problems"].create({"doc_id": str, "file": str, "problem": str})
+
+
+MIGRATIONS = [("001_core", _m001_core)]
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    if "_migrations" not in db.table_names():
+        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
+    done = {row["name"] for row in db["_migrations"].rows}
+    for name, step in MIGRATIONS:
+        if name not in done:
+            step(db)
+            db["_migrations"].insert({"name": name, "applied_at": _now()})
+
+
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def fts_text(text: str) -> str:
+    """Text as the FTS index sees it: CJK characters spaced apart, so each is a token and a
+    Chinese word can be found as a phrase of characters."""
+    return CJK.sub(lambda m: f" {m.group(0)} ", text) if CJK.search(text) else text
+
+
+# ----------------------------------------------------------------------------- cache
+
+def cache_path(cache_dir: Path, sha256: str, version: str) -> Path:
+    return cache_dir / f"{sha256[:24]}-{version}.json"
+
+
+def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
+    path = cache_path(cache_dir, sha256, version)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["paragraphs"] = [Paragraph(**row) for row in data["paragraphs"]]
+        return data
+    except (ValueError, TypeError, KeyError):
+        return None  # a damaged cache entry is only a missed shortcut
+
+
+def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph]) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_path(cache_dir, sha256, version)
+    payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs]}
+    handle, temp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(payload, out, ensure_ascii=False)
+    os.replace(temp, path)
+
+
+# ----------------------------------------------------------------------------- reading the old KB
+
+def read_build_info(db_path: Path) -> dict[str, str]:
+    if not db_path.exists():
+        return {}
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+            return dict(conn.execute("select key, value from build_info").fetchall())
+    except sqlite3.Error:
+        return {}
+
+
+def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragraph]]:
+    """A document's rows in the existing knowledge base, to carry over when it fails to rebuild."""
+    if not db_path.exists():
+        return None, []
+    try:
+        db = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+        documents = list(db["documents"].rows_where("id = ?", [doc_id]))
+        rows = db["paragraphs"].rows_where("doc_id = ?", [doc_id], order_by="ordinal")
+        paragraphs = [Paragraph(**{k: row[k] for k in Paragraph.__dataclass_fields__}) for row in rows]
+        return (documents[0] if documents else None), paragraphs
+    except sqlite3.Error:
+        return None, []
+
+
+# ----------------------------------------------------------------------------- writing
+
+def verify_paragraphs(paragraphs: list[Paragraph]) -> None:
+    """Provenance checks that must hold for every build: unique ids, a page, non-empty text."""
+    seen: set[str] = set()
+    for paragraph in paragraphs:
+        if paragraph.id in seen:
+            raise RegkbError(f"internal error: duplicate paragraph id {paragraph.id}")
+        seen.add(paragraph.id)
+        if not paragraph.page or paragraph.page < 1:
+            raise RegkbError(f"internal error: paragraph {paragraph.id} has no page")
+        if not paragraph.text.strip():
+            raise RegkbError(f"internal error: paragraph {paragraph.id} is empty")
+
+
+def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[Paragraph],
+                         problems: list[dict], info: dict[str, str]) -> None:
+    """Write a complete new knowledge base next to db_path, then atomically replace db_path."""
+    verify_paragraphs(paragraphs)
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".building")
+    os.close(handle)
+    temp = Path(temp_name)
+    try:
+        conn = sqlite3.connect(temp)
+        db = sqlite_utils.Database(conn)
+        migrate(db)
+        with conn:
+            db["documents"].insert_all(documents, pk="id")
+            db["paragraphs"].insert_all((p.to_row() for p in paragraphs), pk="id", batch_size=500)
+            conn.execute(
+                "INSERT INTO paragraphs_fts(rowid, text, section_path) SELECT rowid, text, section_path FROM paragraphs"
+            )
+            cjk_rows = [(fts_text(p.text), p.id) for p in paragraphs if CJK.search(p.text)]
+            conn.executemany(
+                "UPDATE paragraphs_fts SET text = ? WHERE rowid = (SELECT rowid FROM paragraphs WHERE id = ?)", cjk_rows
+            )
+            db["build_problems"].insert_all(problems)
+            db["build_info"].insert_all(({"key": k, "value": v} for k, v in info.items()), pk="key")
+        conn.execute("PRAGMA optimize")
+        conn.close()
+        os.replace(temp, db_path)
+    finally:
+        if temp.exists():
+            temp.unlink()
