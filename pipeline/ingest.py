@@ -114,21 +114,28 @@ def _text_pages(text: str, markdown: bool) -> list[Page]:
     numbered = _printed_page_number_lines(raw_lines)
     pages: list[Page] = [Page(number=1)]
     blank_before = True
+    page_break = False
+    last_text = ""
     wrapped = _is_hard_wrapped(raw_lines)
     for index, raw in enumerate(raw_lines):
         if "\f" in raw:
             pages.append(Page(number=len(pages) + 1))
             raw = raw.replace("\f", "")
-            blank_before = True
+            page_break = True
         if index in numbered:
             pages[-1].label = numbered[index]
             pages.append(Page(number=len(pages) + 1))
-            blank_before = True
+            page_break = True
             continue
         stripped = raw.strip()
         if not stripped:
-            blank_before = True
+            blank_before = blank_before or not page_break
             continue
+        if page_break:
+            # a paragraph runs on across the page break unless the last page ended a sentence
+            blank_before = blank_before or not last_text or last_text.endswith((".", "!", "?", ":", "”", '"'))
+            page_break = False
+        last_text = stripped
         bold = False
         if markdown:
             heading = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", stripped)
@@ -184,12 +191,15 @@ def _mark_short_text_lines(pages: list[Page]) -> None:
             if previous is not None:
                 first_word = len(line.text.split(" ", 1)[0])
                 ends_sentence = previous.text.rstrip().endswith((".", "!", "?", ":", "”", '"', ";"))
-                if ends_sentence and previous.x1 + 1 + first_word < usual - 2:
+                short = previous.x1 + 1 + first_word < usual - 2
+                # a line under 60% of the width is a heading or a paragraph's last line, punctuated or not
+                if short and (ends_sentence or previous.x1 < 0.6 * usual):
                     line.after_short = True
             previous = line
 
 
-FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+\S")
+# "4 OpenAI: Building …": a note number, then text that does not read on ("12 months earlier")
+FOOTNOTE_START = re.compile(r"^(\d{1,3})\s+[^\sa-z]")
 
 
 def _move_page_end_footnotes(pages: list[Page]) -> None:

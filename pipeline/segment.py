@@ -25,8 +25,8 @@ SECTION_HEADING = re.compile(r"^§\s*(?P<section>\d{3}\.\d+[a-z]?)(?:\s+(?P<titl
 SUPPLEMENT_HEADING = re.compile(
     r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
 AMENDMENT = re.compile(
-    r"^(?P<no>\d{1,3})\.\s+(?=.*\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
-    r"removing|remove|redesignat\w*|continues to read|is revised)\b)", re.I | re.S)
+    r"^(?P<no>\d{1,3})\.\s+(?=[^.]{0,250}?\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
+    r"removing|remove|redesignat\w*|continues to read|is revised)\b)", re.I)
 AMENDMENT_STEP = re.compile(r"^[a-z]\.\s+(?:Revis|Add|Remov|Redesignat|In\b|By\b)", re.I)
 AUTHORITY = re.compile(r"^Authority:\s")
 ECCN_HEADING = re.compile(r"^(?P<eccn>\d[A-E]\d{3})\s+(?=\S)(?!\d)")
@@ -42,6 +42,7 @@ OUTLINE_HEADING = re.compile(r"^(?P<m>[IVX]{1,5}|[A-Z]|\d{1,2}|[a-z]|[ivx]{1,5})
 LIST_OF_SUBJECTS = re.compile(r"^List of Subjects\b")
 ELLIPSIS = re.compile(r"^(?:\*\s*){3,}$")
 BULLET_ONLY = re.compile(r"^[●•▪◦‣·\-–]$")
+DATE_LINE = re.compile(r"^(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}|\d{4}-\d{2}-\d{2})$")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
@@ -209,6 +210,20 @@ def _split_leading_ellipsis(lines: list[Line]) -> list[Line]:
     return out
 
 
+def _resumed_block(blocks: list[Block], line: Line) -> Block | None:
+    """Text that runs on past footnotes at a page foot: a lower-case line after footnote blocks
+    continues the last body paragraph if that one stopped mid-sentence."""
+    if line.kind != "body" or not line.text[:1].islower() or not blocks or blocks[-1].kind != "footnote":
+        return None
+    for block in reversed(blocks):
+        if block.kind == "footnote":
+            continue
+        if block.kind == "body" and not block.text.rstrip().endswith((".", "!", "?", ":", ";", "”", '"')):
+            return block
+        return None
+    return None
+
+
 def _is_heading_line(text: str) -> bool:
     return bool(SUPPLEMENT_HEADING.match(text) or PART_HEADING.match(text) or SECTION_HEADING.match(text))
 
@@ -237,6 +252,10 @@ def make_blocks(lines: list[Line]) -> list[Block]:
         )
         if current and BULLET_ONLY.match(current.text):
             new_block = False
+        resumed = _resumed_block(blocks, line)
+        if resumed is not None:
+            resumed.lines.append(line)
+            continue
         if new_block:
             blocks.append(Block([line], kind=line.kind if line.kind in ("table", "footnote") else "body"))
         else:
@@ -326,7 +345,8 @@ def classify(block: Block, state: Structure, is_rule: bool) -> str | None:
         return _classify_preamble(block, state)
 
     amendment = AMENDMENT.match(text)
-    if amendment:
+    # instructions are numbered upward through the rule; a numbered note in the CCL is not one
+    if amendment and int(amendment.group("no")) >= int(state.amendment or 0):
         state.section = state.supplement = state.eccn = state.ccl_caption = ""
         state.paragraphs.clear()
         state.outline.clear()
@@ -379,7 +399,8 @@ def looks_like_heading(block: Block) -> bool:
     text = block.text.strip()
     return (len(block.lines) == 1 and 2 < len(text) <= 100 and len(text.split()) <= 12
             and not text.endswith((".", ",", ";", ":", "?", "!", "”", '"', " and", " or"))
-            and not CJK.search(text) and text[:1].isupper())
+            and not CJK.search(text) and (text[:1].isupper() or text[:1].isdigit())
+            and not DATE_LINE.match(text))
 
 
 def _seed_from_amendment(state: Structure, markers: list[str]) -> None:

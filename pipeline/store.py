@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import tempfile
 from dataclasses import asdict
@@ -73,7 +74,9 @@ def _now() -> str:
 def fts_text(text: str) -> str:
     """Text as the FTS index sees it: CJK characters spaced apart, so each is a token and a
     Chinese word can be found as a phrase of characters."""
-    return CJK.sub(lambda m: f" {m.group(0)} ", text) if CJK.search(text) else text
+    if not CJK.search(text):
+        return text
+    return re.sub(r" {2,}", " ", CJK.sub(lambda m: f" {m.group(0)} ", text)).strip()
 
 
 # ----------------------------------------------------------------------------- cache
