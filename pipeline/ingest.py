@@ -233,6 +233,23 @@ BLOCK_TAGS = ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"
               "figcaption", "caption"]
 
 
+CONTAINER_TAGS = set(BLOCK_TAGS) | {"ul", "ol", "dl", "table", "div", "section", "article"}
+
+
+def _own_text(element) -> str:
+    """An element's text without that of the blocks nested in it (they are read on their own),
+    so broken markup such as an unclosed <p> around a list loses nothing and repeats nothing."""
+    from bs4 import NavigableString
+
+    parts = []
+    for child in element.children:
+        if isinstance(child, NavigableString):
+            parts.append(str(child))
+        elif child.name not in CONTAINER_TAGS:
+            parts.append(_own_text(child))
+    return "".join(parts)
+
+
 def _html_pages(text: str) -> list[Page]:
     from bs4 import BeautifulSoup
 
@@ -243,13 +260,11 @@ def _html_pages(text: str) -> list[Page]:
     root = soup.find("article") or soup.find("main") or soup.body or soup
     page = Page(number=1)
     for element in root.find_all(BLOCK_TAGS):
-        if element.find(BLOCK_TAGS):  # only innermost blocks, so no text is read twice
-            continue
         if element.name == "tr":
             cells = [c.get_text(" ", strip=True) for c in element.find_all(["td", "th"])]
             content, kind = " | ".join(c for c in cells if c), "table"
         else:
-            content, kind = element.get_text(" ", strip=True), "body"
+            content, kind = _own_text(element), "body"
         content = re.sub(r"\s+", " ", content).strip()
         if not content:
             continue
@@ -388,7 +403,20 @@ def _chars_to_lines(chars: list[dict], number: int, page_width: float) -> list[L
             groups[-1].append(char)
         else:
             groups.append([char])
-    return [_line_from_chars(group, number, marks) for group in groups if any(c["text"].strip() for c in group)]
+    pieces = [piece for group in groups for piece in _split_at_gutters(group, body)]
+    return [_line_from_chars(piece, number, marks) for piece in pieces if any(c["text"].strip() for c in piece)]
+
+
+def _split_at_gutters(group: list[dict], body: float) -> list[list[dict]]:
+    """Characters on one baseline but across a column gutter belong to different lines."""
+    ordered = sorted(group, key=lambda c: c["x0"])
+    pieces = [[ordered[0]]]
+    for char in ordered[1:]:
+        if char["x0"] - max(c["x1"] for c in pieces[-1]) > 2.5 * body:
+            pieces.append([char])
+        else:
+            pieces[-1].append(char)
+    return pieces
 
 
 def _script_home(char: dict, groups: list[list[dict]]) -> list[dict] | None:

@@ -25,7 +25,7 @@ SECTION_HEADING = re.compile(r"^§\s*(?P<section>\d{3}\.\d+[a-z]?)(?:\s+(?P<titl
 SUPPLEMENT_HEADING = re.compile(
     r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
 AMENDMENT = re.compile(
-    r"^(?P<no>\d{1,3})\.\s+(?=[^.]{0,250}?\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
+    r"^(?P<no>\d{1,3})\.\s+(?=(?:[^.]|\.(?=\d)){0,250}?\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
     r"removing|remove|redesignat\w*|continues to read|is revised)\b)", re.I)
 AMENDMENT_STEP = re.compile(r"^[a-z]\.\s+(?:Revis|Add|Remov|Redesignat|In\b|By\b)", re.I)
 AUTHORITY = re.compile(r"^Authority:\s")
@@ -168,9 +168,10 @@ def join_lines(lines: list[Line], separator: str) -> str:
         text = line.text
         if not out:
             out = text
-        elif separator == " " and re.search(r"[A-Za-z]-$", out) and re.match(r"[a-z]", text) \
-                and not re.search(r"\b(?:non|self|in|co|re|pre|end|well|high|low|dual|third)-$", out, re.I):
-            out = out[:-1] + text
+        elif separator == " " and re.search(r"[A-Za-z]-$", out) and re.match(r"[a-z]", text):
+            # "comput-|ing" was split by the typesetter; "non-|governmental" keeps its hyphen
+            keep = re.search(r"\b(?:non|self|in|co|re|pre|end|well|high|low|dual|third|closed|open)-$", out, re.I)
+            out = (out if keep else out[:-1]) + text
         elif separator == " " and (CJK.search(out[-1:]) or CJK.match(text)):
             out += text
         else:

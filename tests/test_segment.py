@@ -1,0 +1,127 @@
+"""The segmenter on small hand-made inputs, one structure family at a time."""
+from __future__ import annotations
+
+import pytest
+
+from pipeline.models import Line, ManifestEntry, Page, RawDocument
+from pipeline.segment import MarkerStack, make_blocks, segment
+
+RULE = ManifestEntry(id="rule", title="Rule", doc_type="rule", author_org="BIS", date="2025-01-15",
+                     language="en", url="", file="rule.txt", cite_as="90 FR 4544")
+LETTER = ManifestEntry(id="letter", title="Letter", doc_type="comment", author_org="ITI", date="2025-01-07",
+                       language="en", url="", file="letter.txt")
+
+
+def doc(*texts: str, page_label: str | None = None) -> RawDocument:
+    lines = [Line(text=t, page=1, starts_block=True) for t in texts]
+    return RawDocument(path="x", sha256="0" * 64, media="text", pages=[Page(1, page_label, lines)])
+
+
+def paths(stack_markers, lookahead=None):
+    stack = MarkerStack()
+    out = []
+    for i, marker in enumerate(stack_markers):
+        nxt = stack_markers[i + 1] if i + 1 < len(stack_markers) else lookahead
+        stack.push(marker, nxt)
+        out.append("".join(f"({m})" for m in stack.labels()))
+    return out
+
+
+def test_markers_nest_in_cfr_order():
+    assert paths(["a", "1", "i", "A", "B", "ii", "2", "b"]) == [
+        "(a)", "(a)(1)", "(a)(1)(i)", "(a)(1)(i)(A)", "(a)(1)(i)(B)", "(a)(1)(ii)", "(a)(2)", "(b)"]
+
+
+@pytest.mark.parametrize("markers, lookahead, expected_last", [
+    (["h", "1", "i"], None, "(h)(1)(i)"),          # numeral under a digit level
+    (["h", "1", "i"], "ii", "(h)(1)(i)"),
+    (["h", "1", "2", "i"], "j", "(i)"),             # lookahead: the letter after (h)
+    (["h", "i"], None, "(i)"),                      # straight after (h): a letter
+    (["a", "1", "i", "ii", "iii", "iv", "v"], None, "(a)(1)(v)"),
+    (["a", "b", "c", "d", "e", "f", "g", "h", "i"], "j", "(i)"),
+])
+def test_ambiguous_roman_or_letter(markers, lookahead, expected_last):
+    assert paths(markers, lookahead)[-1] == expected_last
+
+
+def test_rule_sections_supplements_and_lists():
+    raw = doc(
+        "PART 740—LICENSE EXCEPTIONS",
+        "8. Add § 740.29 to read as follows:",
+        "§ 740.29 License Exception Low Processing Performance (LPP).",
+        "(a) Scope. License Exception LPP authorizes exports.",
+        "(h) Definitions—(1) Ultimate consignee. For purposes of this license exception, the ultimate consignee is X.",
+        "(2) Cumulative TPP. The ‘cumulative TPP’ is the total.",
+        "9. Part 740 is amended by adding Supplement No. 5 to read as follows:",
+        "Supplement No. 5 to Part 740—Artificial Intelligence Authorization Countries",
+        "(a) Destinations eligible:", "Australia", "Republic of Korea", "United States",
+        "(b) Destinations that have provided government assurances.",
+    )
+    got = [(p.section_path, p.kind, p.text.split("\n")[0][:30]) for p in segment(raw, RULE)]
+    assert ("Part 740 > amendatory instruction 8", "amendment", "8. Add § 740.29 to read as fol") in got
+    assert ("§ 740.29(h)", "body", "(h) Definitions—") in got
+    assert ("§ 740.29(h)(1)", "body", "(1) Ultimate consignee. For pu") in got
+    assert ("§ 740.29(h)(2)", "body", "(2) Cumulative TPP. The ‘cumul") in got
+    lists = [p for p in segment(raw, RULE) if p.kind == "list"]
+    assert len(lists) == 1 and lists[0].section_path == "Supplement No. 5 to Part 740(a)"
+    assert lists[0].text.split("\n") == ["(a) Destinations eligible:", "Australia", "Republic of Korea", "United States"]
+    assert got[-1][0] == "Supplement No. 5 to Part 740(b)"
+
+
+def test_ccl_entries_and_their_notes():
+    raw = doc(
+        "PART 774—THE COMMERCE CONTROL LIST",
+        "26. Supplement no. 1 to part 774 is amended by adding ECCN 4E091:",
+        "SUPPLEMENT NO. 1 TO PART 774—THE COMMERCE CONTROL LIST",
+        "4E091 ‘Parameters’ for an artificial intelligence model trained utilizing 10^26 or more ‘operations.’",
+        "License Requirements",
+        "Technical Notes:",
+        "1. ‘Parameters’ refers to any value learned during training.",
+        "Notes:",
+        "2. 4E091 does not control the ‘parameters’ of any model trained utilizing fewer ‘operations’.",
+        "2.a. An exporter may determine whether an AI model falls within this exclusion.",
+    )
+    got = [p.section_path for p in segment(raw, RULE)]
+    assert got[3:] == ["ECCN 4E091", "ECCN 4E091 > License Requirements", "ECCN 4E091 > Technical Notes",
+                       "ECCN 4E091 > Technical Notes > 1", "ECCN 4E091 > Notes", "ECCN 4E091 > Notes > 2",
+                       "ECCN 4E091 > Notes > 2 > a"]
+
+
+def test_amended_text_starting_deep_inside_a_section_gets_its_ancestors():
+    raw = doc("PART 740—LICENSE EXCEPTIONS",
+              "6. Section 740.2 is amended by revising paragraph (a)(9)(ii) introductory text:",
+              "§ 740.2 Restrictions on all License Exceptions.",
+              "* * * * *",
+              "(ii) The item is identified in paragraph (a)(9)(ii)(A) or (B) of this section.",
+              "(A) Controlled under ECCNs 3A090.")
+    got = [p.section_path for p in segment(raw, RULE)]
+    assert got[-2:] == ["§ 740.2(a)(9)(ii)", "§ 740.2(a)(9)(ii)(A)"]
+    assert all("* * *" not in p.text for p in segment(raw, RULE))
+
+
+def test_preamble_captions_and_outline():
+    raw = doc("SUMMARY: BIS revises the EAR.", "SUPPLEMENTARY INFORMATION:", "I. Background",
+              "BIS is amending the EAR.", "A. New Worldwide License Requirements", "Text under A.",
+              "II. Expanded Controls", "Text under II.")
+    got = [p.section_path for p in segment(raw, RULE)]
+    assert got[0] == "Preamble > SUMMARY"
+    assert got[3] == "Preamble > SUPPLEMENTARY INFORMATION > I. Background"
+    assert got[5] == "Preamble > SUPPLEMENTARY INFORMATION > I. Background > A. New Worldwide License Requirements"
+    assert got[7] == "Preamble > SUPPLEMENTARY INFORMATION > II. Expanded Controls"
+
+
+def test_letter_headings_pin_cites_and_stable_ids():
+    raw = doc("Export Controls", "We oppose the country caps in the rule.", page_label="3")
+    first = segment(raw, LETTER)
+    assert [p.section_path for p in first] == ["Export Controls", "Export Controls"]
+    assert first[1].pin_cite == "ITI, Letter (2025-01-07) at 3"
+    assert [p.id for p in first] == [p.id for p in segment(doc("Export Controls", "We oppose the country caps in the rule.",
+                                                                  page_label="3"), LETTER)]
+    assert len({p.id for p in first}) == 2
+
+
+def test_wrapped_lines_join_and_hyphens_mend():
+    lines = [Line("The export of advanced comput-", 1, starts_block=True), Line("ing items is controlled.", 1),
+             Line("A non-", 1, starts_block=True), Line("governmental entity.", 1)]
+    assert [b.text for b in make_blocks(lines)] == ["The export of advanced computing items is controlled.",
+                                                    "A non-governmental entity."]
