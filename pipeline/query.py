@@ -129,7 +129,12 @@ def search(db_path: str | Path, query: str, doc: str | None = None, section: str
 
 def _unspace(snippet: str) -> str:
     """Undo the index's spacing of CJK characters in a snippet."""
-    return re.sub(r"(?<=[\u3400-\u9fff\[\]]) (?=[\u3400-\u9fff\[\]])", "", snippet) if CJK.search(snippet) else snippet
+    if not CJK.search(snippet):
+        return snippet
+    # the index put a space on both sides of every CJK character; keep only those between
+    # Chinese and Latin letters or digits, where the source may well have had one
+    snippet = re.sub(r"(?<=[\u3400-\u9fff\]]) (?![A-Za-z0-9])", "", snippet)
+    return re.sub(r"(?<![A-Za-z0-9]) (?=[\u3400-\u9fff\[])", "", snippet)
 
 
 def get_paragraph(db_path: str | Path, paragraph_id: str) -> dict:

@@ -21,6 +21,8 @@ BODY = [
     "the country caps in the rule would harm all of the exporters of the most advanced new comput-",
     "ing integrated circuits in every allied market of the United States.",
 ]
+FOOTNOTES = ["See 90 FR 4544 (Jan. 15, 2025).", "BIS, press release of January 13, 2025.",
+             "Synthetic: no such survey exists."]
 BODY_AFTER = " operations would need a license under this rule, and"
 
 
@@ -47,7 +49,7 @@ def _draw_page(c: canvas.Canvas, number: int, total: int, footnote: bool) -> Non
     c.drawString(108, y, f"This is the second paragraph on page {number}; it ends here.")
     if footnote:
         c.setFont("Times-Roman", 8)
-        c.drawString(72, 80, f"{number} Synthetic footnote text for page {number}.")
+        c.drawString(72, 80, f"{number} {FOOTNOTES[number - 1]}")
     c.showPage()
 
 
@@ -71,7 +73,7 @@ def test_pdf_margins_superscripts_hyphens_and_footnotes(tmp_path):
     assert "advanced new computing integrated circuits" in body[0].text
     assert body[1].text == "This is the second paragraph on page 1; it ends here."
     notes = [p for p in paragraphs if p.kind == "footnote"]
-    assert [n.text for n in notes] == [f"{n} Synthetic footnote text for page {n}." for n in (1, 2, 3)]
+    assert [n.text for n in notes] == [f"{n} {FOOTNOTES[n - 1]}" for n in (1, 2, 3)]
     assert all(p.pin_cite.endswith(f"at {p.page}") for p in paragraphs)
 
 
