@@ -278,10 +278,18 @@ def _html_pages(text: str) -> list[Page]:
 # ----------------------------------------------------------------------------- PDF
 
 def _pdf_error(path: Path, exc: Exception) -> DocumentError:
-    name = type(exc).__name__
-    if "Password" in name or "Encrypt" in name or "encrypt" in str(exc).lower():
-        return DocumentError(str(path), "encrypted PDF: it needs a password to be read")
-    return DocumentError(str(path), f"corrupt or truncated PDF ({name}: {exc})".strip())
+    # pdfplumber wraps pdfminer's errors: look through the chain and the wrapped arguments
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        chain.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        current = current.__cause__ or current.__context__
+    for error in chain:
+        if "Password" in type(error).__name__ or "Encrypt" in type(error).__name__ or "encrypt" in str(error).lower():
+            return DocumentError(str(path), "encrypted PDF: it needs a password to be read")
+    root = chain[-1]
+    return DocumentError(str(path), f"corrupt or truncated PDF ({type(root).__name__}: {root})")
 
 
 def _read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
