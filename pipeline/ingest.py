@@ -314,7 +314,21 @@ def _read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
         raise DocumentError(str(path), "PDF has no text layer (scanned or image-only): it needs OCR first")
     document = RawDocument(path=str(path), sha256=digest, media="pdf", pages=pages)
     _lift_margins(document)
+    _mark_page_starts(document.pages)
     return document
+
+
+def _mark_page_starts(pages: list[Page]) -> None:
+    """The first line of a page starts anew when the last line of the page before stopped short."""
+    for before, page in zip(pages, pages[1:]):
+        last = next((l for l in reversed(before.lines) if l.kind == "body"), None)
+        first = next((l for l in page.lines if l.kind == "body"), None)
+        if last is None or first is None:
+            continue
+        widths = sorted(l.x1 for l in before.lines if l.kind == "body")
+        right = widths[int(len(widths) * 0.9)]
+        if right - last.x1 > first.first_word_width + 0.5 * (first.size or 10):
+            first.after_short = True
 
 
 def _read_pdf_page_range(path: str, first: int, last: int) -> list[Page]:

@@ -182,7 +182,7 @@ def join_lines(lines: list[Line], separator: str) -> str:
 STRONG_START = re.compile(
     r"^(?:§\s*\d|PART\s+\d{3}|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|Technical Notes?:|Notes?(?: \d+)?:|"
     r"(?:AGENCY|ACTION|SUMMARY|DATES|ADDRESSES|FOR FURTHER INFORMATION CONTACT|SUPPLEMENTARY INFORMATION):|"
-    r"List of Subjects|[IVX]{1,4}\.\s+[A-Z]{3}|"
+    r"List of Subjects|[IVX]{1,4}\.\s+[A-Z]{3}|[a-z](?:\.\d{1,2}|\.[a-z]){0,4}\.\s+[A-Z“‘'\"]|"
     r"N\.B\.:|Authority:|\d{1,3}\.\s+(?:The|Section|Part|Supplement|Amend|Add|Revise|In\b)|"
     r"\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*(?:[A-Z“‘\"\[(]|\*))")
 
@@ -439,9 +439,17 @@ def _classify_ccl(block: Block, state: Structure, text: str) -> str | None:
             state.paragraphs.levels.append(("ccl", 0, part))
         return "body"
     if item and state.ccl_caption:
-        # "b." after note "1." continues that note; a fresh lettered list starts at the caption
-        parent = state.outline.levels[:1] if state.outline.levels and state.outline.levels[0][2].isdigit() else []
-        state.outline.levels = parent + [("ccl", 0, part) for part in item.group("item").split(".")]
+        parts = item.group("item").split(".")
+        numbered = state.outline.levels[:1] if state.outline.levels and state.outline.levels[0][2].isdigit() else []
+        letters = [label for _, _, label in state.outline.levels[1:2]]
+        continues_note = len(parts) == 1 and (parts[0] == "a" or (letters and ord(parts[0]) == ord(letters[0]) + 1))
+        if numbered and not continues_note:
+            # "c." after note "3." cannot belong to it: the list of items resumes
+            state.ccl_caption = ""
+            state.outline.clear()
+            state.paragraphs.levels = [("ccl", 0, part) for part in parts]
+            return "body"
+        state.outline.levels = numbered + [("ccl", 0, part) for part in parts]
         return "body"
     numbered = re.match(r"^(\d{1,2}(?:\.[a-z](?:\.\d{1,2})?)?)\.\s+\S", text)
     if numbered and state.ccl_caption:
