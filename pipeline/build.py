@@ -13,7 +13,9 @@ from typing import Callable
 
 from . import manifest as manifest_mod
 from . import store
+from .extract import extract
 from .ingest import read_document, sha256_file
+from .link import term_usages
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 from .segment import segment
 
@@ -56,13 +58,20 @@ def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str,
     }
 
 
-def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None) -> tuple[dict, list[Paragraph]]:
-    """Ingest and segment one file (no cache): the per-document unit of work."""
+def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None
+                   ) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
+    """Ingest, segment and extract one file (no cache): the per-document unit of work."""
     raw = read_document(path, expected_sha256=entry.sha256, workers=workers)
     paragraphs = segment(raw, entry)
     if not paragraphs:
         raise DocumentError(str(path), "no paragraphs could be segmented from this document")
-    return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs
+    extracted = extract(paragraphs, entry.language)
+    return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs, extracted
+
+
+def _merge(into: dict[str, list[dict]], rows: dict[str, list[dict]]) -> None:
+    for table, table_rows in rows.items():
+        into.setdefault(table, []).extend(table_rows)
 
 
 def build(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
@@ -109,6 +118,7 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
 
     documents: list[dict] = []
     paragraphs: list[Paragraph] = []
+    extracted: dict[str, list[dict]] = {}
     for index, (entry, path) in enumerate(located, start=1):
         if progress:
             progress(entry.id, index, len(located))
@@ -116,33 +126,36 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
             continue
         cached = None if force else store.load_cached(cache_dir, hashes[entry.id], version)
         if cached and (not entry.sha256 or entry.sha256 == hashes[entry.id]):
-            document, doc_paragraphs = cached["document"], cached["paragraphs"]
+            document, doc_paragraphs, doc_extracted = cached["document"], cached["paragraphs"], cached["extracted"]
             document.update(document_row(entry, hashes[entry.id], document["page_count"],
                                          document["media"], path.name))
             report.cached.append(entry.id)
         else:
             try:
-                document, doc_paragraphs = parse_document(path, entry, workers)
+                document, doc_paragraphs, doc_extracted = parse_document(path, entry, workers)
             except DocumentError as exc:
                 report.problems.append({"doc_id": entry.id, "file": str(path), "problem": str(exc)})
                 continue
-            store.save_cached(cache_dir, hashes[entry.id], version, document, doc_paragraphs)
+            store.save_cached(cache_dir, hashes[entry.id], version, document, doc_paragraphs, doc_extracted)
             report.built.append(entry.id)
         documents.append(document)
         paragraphs.extend(doc_paragraphs)
+        _merge(extracted, doc_extracted)
 
     for problem in report.problems:
-        old_document, old_paragraphs = store.previous_rows(db_path, problem["doc_id"])
+        old_document, old_paragraphs, old_extracted = store.previous_rows(db_path, problem["doc_id"])
         if old_document and problem["doc_id"] not in {d["id"] for d in documents}:
             old_document["status"] = "stale: kept from the previous build because this build failed to read it"
             documents.append(old_document)
             paragraphs.extend(old_paragraphs)
+            _merge(extracted, old_extracted)
             report.carried_over.append(problem["doc_id"])
 
+    extracted["term_usages"] = term_usages(extracted.get("definitions", []), paragraphs)
     report.paragraphs = len(paragraphs)
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
             "paragraphs": str(len(paragraphs)), "built_at": store._now(),
             "missing": json.dumps([e.id for e in report.missing])}
-    store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info)
+    store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted)
     report.seconds = time.perf_counter() - started
     return report

@@ -52,7 +52,36 @@ def _m001_core(db: sqlite_utils.Database) -> None:
     db["build_problems"].create({"doc_id": str, "file": str, "problem": str})
 
 
-MIGRATIONS = [("001_core", _m001_core)]
+def _m002_extraction(db: sqlite_utils.Database) -> None:
+    provenance = {"matched_text": str, "char_start": int, "char_end": int}
+    db["definitions"].create({
+        "id": str, "doc_id": str, "paragraph_id": str, "term": str, "definition": str, "scope": str,
+        "kind": str, "target": str, **provenance}, pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["term_usages"].create({"term_id": str, "paragraph_id": str, "doc_id": str, **provenance},
+                             foreign_keys=[("term_id", "definitions", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["country_lists"].create({
+        "id": str, "doc_id": str, "paragraph_id": str, "label": str, "style": str, "member_count": int,
+        **provenance}, pk="id", foreign_keys=[("paragraph_id", "paragraphs", "id")])
+    db["country_list_members"].create({
+        "list_id": str, "paragraph_id": str, "position": int, "name": str, "iso2": str, **provenance},
+        foreign_keys=[("list_id", "country_lists", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["country_mentions"].create({"doc_id": str, "paragraph_id": str, "name": str, "iso2": str, **provenance},
+                                  foreign_keys=[("paragraph_id", "paragraphs", "id")])
+    db["country_group_refs"].create({"doc_id": str, "paragraph_id": str, "group_name": str, **provenance},
+                                    foreign_keys=[("paragraph_id", "paragraphs", "id")])
+    db["thresholds"].create({
+        "id": str, "doc_id": str, "paragraph_id": str, "quantity": str, "comparator": str, "value": float,
+        "unit": str, "subject": str, **provenance}, pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
+    for table in PROVENANCE_TABLES:
+        db[table].create_index(["paragraph_id"])
+
+
+MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction)]
+# every row of these tables quotes its paragraph: text[char_start:char_end] == matched_text
+PROVENANCE_TABLES = ("definitions", "term_usages", "country_lists", "country_list_members", "country_mentions",
+                     "country_group_refs", "thresholds")
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -97,10 +126,11 @@ def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
         return None  # a damaged cache entry is only a missed shortcut
 
 
-def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph]) -> None:
+def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph],
+                extracted: dict[str, list[dict]]) -> None:
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_path(cache_dir, sha256, version)
-    payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs]}
+    payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs], "extracted": extracted}
     handle, temp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         json.dump(payload, out, ensure_ascii=False)
@@ -119,18 +149,44 @@ def read_build_info(db_path: Path) -> dict[str, str]:
         return {}
 
 
-def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragraph]]:
+def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragraph], dict[str, list[dict]]]:
     """A document's rows in the existing knowledge base, to carry over when it fails to rebuild."""
     if not db_path.exists():
-        return None, []
+        return None, [], {}
     try:
         db = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
         documents = list(db["documents"].rows_where("id = ?", [doc_id]))
         rows = db["paragraphs"].rows_where("doc_id = ?", [doc_id], order_by="ordinal")
         paragraphs = [Paragraph(**{k: row[k] for k in Paragraph.__dataclass_fields__}) for row in rows]
-        return (documents[0] if documents else None), paragraphs
+        ids = [p.id for p in paragraphs]
+        extracted: dict[str, list[dict]] = {}
+        tables = set(db.table_names())
+        for table in PROVENANCE_TABLES:
+            if table in tables and table != "term_usages" and ids:
+                marks = ",".join("?" * len(ids))
+                extracted[table] = list(db[table].rows_where(f"paragraph_id in ({marks})", ids))
+        return (documents[0] if documents else None), paragraphs, extracted
     except sqlite3.Error:
-        return None, []
+        return None, [], {}
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Annotation files: JSON Lines with // comments."""
+    rows = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if line and not line.startswith("//"):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RegkbError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return rows
+
+
+def write_table_file(path: Path, content: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return path
 
 
 # ----------------------------------------------------------------------------- writing
@@ -148,9 +204,24 @@ def verify_paragraphs(paragraphs: list[Paragraph]) -> None:
             raise RegkbError(f"internal error: paragraph {paragraph.id} is empty")
 
 
+def provenance_mismatches(conn: sqlite3.Connection, limit: int = 20) -> list[dict]:
+    """Rows whose matched_text is not what their paragraph says at their offsets."""
+    found: list[dict] = []
+    for table in PROVENANCE_TABLES:
+        rows = conn.execute(
+            f"select t.rowid, t.paragraph_id, t.matched_text, substr(p.text, t.char_start + 1, t.char_end - t.char_start) "
+            f"from {table} t left join paragraphs p on p.id = t.paragraph_id "
+            f"where p.id is null or substr(p.text, t.char_start + 1, t.char_end - t.char_start) is not t.matched_text "
+            f"limit ?", (limit,)).fetchall()
+        found.extend({"table": table, "rowid": r[0], "paragraph_id": r[1], "matched_text": r[2], "source_says": r[3]}
+                     for r in rows)
+    return found
+
+
 def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[Paragraph],
-                         problems: list[dict], info: dict[str, str]) -> None:
-    """Write a complete new knowledge base next to db_path, then atomically replace db_path."""
+                         problems: list[dict], info: dict[str, str], extracted: dict[str, list[dict]] | None = None) -> None:
+    """Write a complete new knowledge base next to db_path, verify every quote against its
+    paragraph, then atomically replace db_path. Any failure leaves db_path as it was."""
     verify_paragraphs(paragraphs)
     db_path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".building")
@@ -170,8 +241,18 @@ def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[
             conn.executemany(
                 "UPDATE paragraphs_fts SET text = ? WHERE rowid = (SELECT rowid FROM paragraphs WHERE id = ?)", cjk_rows
             )
+            for table, rows in (extracted or {}).items():
+                db[table].insert_all(rows, batch_size=1000)
             db["build_problems"].insert_all(problems)
             db["build_info"].insert_all(({"key": k, "value": v} for k, v in info.items()), pk="key")
+        mismatches = provenance_mismatches(conn)
+        if mismatches:
+            conn.close()
+            first = mismatches[0]
+            raise RegkbError(
+                f"provenance check failed: {len(mismatches)} extracted row(s) do not quote their paragraph, e.g. "
+                f"{first['table']} row in {first['paragraph_id']}: {first['matched_text']!r} but the source says "
+                f"{first['source_says']!r}; the knowledge base was not replaced")
         conn.execute("PRAGMA optimize")
         conn.close()
         os.replace(temp, db_path)

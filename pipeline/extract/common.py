@@ -1,0 +1,113 @@
+"""What the extractor components share: pattern tables (data files in pipeline/patterns/),
+numbers written every way the documents write them, span bookkeeping and span scoring."""
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from spacy.scorer import Scorer
+from spacy.tokens import Doc, Span
+
+PATTERNS_DIR = Path(__file__).resolve().parent.parent / "patterns"
+
+
+@lru_cache(maxsize=None)
+def load_patterns(name: str) -> tuple[dict, ...]:
+    """One JSON object per line; blank lines and // comments are skipped."""
+    rows = []
+    path = PATTERNS_DIR / f"{name}.jsonl"
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("//"):
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{number}: {exc}") from exc
+    return tuple(rows)
+
+
+def add_span(doc: Doc, group: str, start: int, end: int, label: str, fields: dict) -> Span | None:
+    """Record a match as a span of the group. What was found (the exact characters and the fields)
+    goes beside it in doc.user_data: spaCy keys span extensions by offsets alone, so a term and
+    its abbreviation over the same characters would overwrite each other there."""
+    span = doc.char_span(start, end, label=label, alignment_mode="expand")
+    if span is None:
+        return None
+    doc.spans[group] = list(doc.spans.get(group, [])) + [span]
+    doc.user_data.setdefault(("regkb", group), []).append(
+        {"start": start, "end": end, "matched_text": doc.text[start:end], **fields})
+    return span
+
+
+def findings(doc: Doc, group: str) -> list[dict]:
+    """What add_span recorded for a group, in span order."""
+    return doc.user_data.get(("regkb", group), [])
+
+
+def span_scorer(group: str):
+    """A component's scorer: precision/recall/F over its span group, as spaCy scores span groups."""
+    def score(examples, **kwargs):
+        return Scorer.score_spans(examples, group, **kwargs)
+    return score
+
+
+# ----------------------------------------------------------------------------- numbers
+
+WORD_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+}
+_WORD = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
+NUMBER = re.compile(
+    r"(?<![\w.,^§/:-])(?:"
+    r"(?P<mant>\d+(?:\.\d+)?)\s*[x×]\s*10\^(?P<exp>[−-]?\d+)"
+    r"|10\^(?P<pow>[−-]?\d+)"
+    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<cjk>\s*[万亿])?"
+    rf"|(?P<word>(?:{_WORD})(?:[- ](?:{_WORD}))?)"
+    r")(?![\w^]|\.\d|,\d{3})",
+    re.I,
+)
+
+
+def number_value(match: re.Match) -> float | None:
+    if match.group("mant"):
+        return float(match.group("mant")) * 10 ** int(match.group("exp").replace("−", "-"))
+    if match.group("pow"):
+        return float(10 ** int(match.group("pow").replace("−", "-")))
+    if match.group("num"):
+        value = float(match.group("num").replace(",", ""))
+        multiplier = (match.group("cjk") or "").strip()
+        return value * {"万": 1e4, "亿": 1e8}.get(multiplier, 1)
+    words = re.split(r"[- ]", match.group("word").lower())
+    total = 0
+    for word in words:
+        total = total * 100 if word == "hundred" else total + WORD_NUMBERS[word]
+    return float(total)
+
+
+# ----------------------------------------------------------------------------- structure helpers
+
+LEADING_MARKERS = re.compile(r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+|^(?:[a-z]|\d{1,2})(?:\.[a-z\d]{1,2})*\.\s+")
+
+
+def caption(text: str) -> str:
+    """"(d) Private sector end user. A …" → "Private sector end user"."""
+    body = LEADING_MARKERS.sub("", text, count=1)
+    match = re.match(r"([A-Z][^.—:]{2,80}?)(?:\.|—|:|--)(?:\s|$)", body)
+    return match.group(1).strip() if match and body != text else ""
+
+
+def root_of(section_path: str) -> str:
+    """The provision a path belongs to: "§ 740.29(h)(2)" → "§ 740.29", "ECCN 3A090.a.1" → "ECCN 3A090"."""
+    if section_path.startswith("§"):
+        return re.match(r"§ [\d.]+[a-z]?", section_path).group(0)
+    if section_path.startswith("ECCN"):
+        return re.match(r"ECCN \w{5}", section_path).group(0)
+    if section_path.startswith("Supplement"):
+        return re.match(r"Supplement No\. \d+ to Part \d+", section_path).group(0)
+    return section_path.split(" > ")[0]

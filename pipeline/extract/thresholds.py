@@ -1,0 +1,158 @@
+"""Numeric thresholds: value + unit + comparator + subject bound in one span, the value normalised
+(26,900,000 → 2.69e7; 10^26; 2.5x10^25; "ten percent"; 2.5万). A number is a threshold only when a
+unit attaches to it (or it sits in a table whose header names the unit): identifiers such as
+"Part 744" or "NIST 800-53" never do."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .common import NUMBER, add_span, load_patterns, number_value, span_scorer
+
+GROUP = "thresholds"
+RANGE_GLUE = re.compile(r"^\s*(?:or more\s+)?(?:and|to|through|–|-|—|和|到|至)\s*(?:less than|fewer than|not more than|up to|below)?\s*$", re.I)
+FORMULA_AFTER = re.compile(r"^\s*[×*]\s|^\s*x\s+['‘\w]")  # "2 × 'MacTOPS'" is a formula, not a limit
+IDENTIFIER_BEFORE = re.compile(
+    r"(?:§{1,2}|\bparts?|\bParts?|\bECCNs?|\bparagraphs?|\bSupplement No\.|\bNo\.|\bNotes?|\bSection|\bsections?|"
+    r"\bcategory|\bCategory|\bGroup|\bVol\.|\bE\.O\.|\bPub\. L\.|\bStat\.|\bNIST|\bFR|\bCFR|\bU\.S\.C\.|\bp\.|\bpp\.)\s*$")
+
+
+@lru_cache(maxsize=1)
+def unit_patterns():
+    compiled = []
+    for row in load_patterns("thresholds"):
+        compiled.append({
+            **row,
+            "before_re": re.compile(r"(?:" + row["before"] + r")\s*$", re.I) if row.get("before") else None,
+            "after_re": re.compile(r"^\s*(?:" + row["after"] + r")", re.I) if row.get("after") else None,
+            "prefix_re": re.compile(r"(?:" + row["prefix"] + r")\s*$") if row.get("prefix") else None,
+        })
+    return compiled
+
+
+@lru_cache(maxsize=1)
+def comparator_patterns():
+    before, after = [], []
+    for row in load_patterns("comparators"):
+        phrase = re.escape(row["phrase"]).replace(r"\ ", r"\s+")
+        if row["where"] == "before":
+            before.append((re.compile(r"(?:^|(?<=[^\w]))" + phrase + r"(?:\s+(?:a|an|the|of|a total of|aggregate))*\s*$", re.I), row["comparator"]))
+        else:
+            after.append((re.compile(r"^\s*(?:的)?" + phrase + r"\b", re.I), row["comparator"]))
+    return before, after
+
+
+POST_COMPARATOR = re.compile(r"^\s*(?:or more|or greater|or higher|or less|or fewer)\s+", re.I)
+
+
+def _unit_for(text: str, start: int, end: int):
+    """The unit attached to the number text[start:end]: (row, span start, span end) or None."""
+    after_text = text[end:end + 80]
+    skip = POST_COMPARATOR.match(after_text)
+    shifted = after_text[skip.end():] if skip else after_text
+    for row in unit_patterns():
+        if row["prefix_re"] and row["prefix_re"].search(text[max(0, start - 3):start]):
+            return row, start - len(row["prefix_re"].search(text[max(0, start - 3):start]).group(0)), end
+        if row["after_re"]:
+            match = row["after_re"].match(shifted)
+            if match:
+                return row, start, end + (skip.end() if skip else 0) + match.end()
+    before_text = text[max(0, start - 90):start]
+    for row in unit_patterns():
+        if row["before_re"]:
+            match = row["before_re"].search(before_text)
+            if match:
+                return row, start - (len(before_text) - match.start()), end
+    return None
+
+
+def _comparator(text: str, span_start: int, number_start: int, number_end: int) -> tuple[str, int, int]:
+    """Comparator from the words around the number; returns it with the widened span bounds."""
+    before, after = comparator_patterns()
+    after_text = text[number_end:number_end + 30]
+    for pattern, comparator in after:
+        match = pattern.match(after_text)
+        if match:
+            return comparator, span_start, number_end + match.end()
+    for anchor in (number_start, span_start):
+        window = text[max(0, anchor - 40):anchor]
+        for pattern, comparator in before:
+            match = pattern.search(window)
+            if match:
+                return comparator, min(span_start, anchor - (len(window) - match.start())), number_end
+    return "=", span_start, number_end
+
+
+def _subject(info: dict) -> str:
+    parts = [p for p in (info.get("section_title", ""), info.get("caption", "")) if p]
+    return " — ".join(parts) or info.get("section_path", "")
+
+
+@Language.factory("regkb_thresholds")
+def make_thresholds(nlp: Language, name: str):
+    return ThresholdFinder()
+
+
+class ThresholdFinder:
+    def __call__(self, doc: Doc) -> Doc:
+        doc.spans[GROUP] = []
+        info = doc.user_data
+        if info.get("kind") == "table":
+            self._table_row(doc)
+            return doc
+        text = doc.text
+        numbers = [m for m in NUMBER.finditer(text)
+                   if not IDENTIFIER_BEFORE.search(text[max(0, m.start() - 20):m.start()])
+                   and not FORMULA_AFTER.match(text[m.end():m.end() + 4])]
+        units = [_unit_for(text, *m.span()) for m in numbers]
+        # ranges share one unit: "of 2400 or more and less than 4800", "100,000 到 400,000 个 GPU"
+        for index in range(len(numbers)):
+            if units[index] is not None:
+                continue
+            before = units[index - 1] if index else None
+            after = units[index + 1] if index + 1 < len(numbers) else None
+            start, end = numbers[index].span()
+            if before and RANGE_GLUE.match(text[numbers[index - 1].end():start]):
+                units[index] = (before[0], start, end)
+            elif after and RANGE_GLUE.match(text[end:numbers[index + 1].start()]):
+                units[index] = (after[0], start, end, ">=")
+                units[index + 1] = (*after[:3], "<=")
+        for match, found in zip(numbers, units):
+            if found is None:
+                continue
+            row, span_start, span_end = found[:3]
+            comparator, span_start, comparator_end = _comparator(text, span_start, *match.span())
+            if len(found) == 4 and comparator == "=":
+                comparator = found[3]  # an end of a range "from … to …"
+            add_span(doc, GROUP, span_start, max(span_end, comparator_end), row["unit"], {
+                "value": number_value(match), "unit": row["unit"], "quantity": row["quantity"],
+                "comparator": comparator, "subject": _subject(info),
+            })
+        return doc
+
+    def _table_row(self, doc: Doc) -> None:
+        """A row of a table whose header names the unit: "2025 Q1 | 633,000,000" under
+        "Quarter | Cumulative Per-Company Per-Country Allocation in TPP"."""
+        header = doc.user_data.get("table_header", "")
+        cells = doc.text.split(" | ")
+        if doc.text == header or len(cells) < 2:
+            return
+        header_cells = header.split(" | ")
+        unit = next((row for row in unit_patterns() if row.get("after_re") and row["unit"] == "TPP"), None)
+        offset = 0
+        for index, cell in enumerate(cells):
+            match = NUMBER.fullmatch(cell.strip())
+            column = header_cells[index] if index < len(header_cells) else ""
+            if match and index > 0 and unit and re.search(r"\bTPP\b|total processing performance", column, re.I):
+                start = offset + cell.index(cell.strip())
+                comparator = "<=" if re.search(r"allocation|limit|cap|maximum", column, re.I) else "="
+                add_span(doc, GROUP, start, start + len(cell.strip()), "TPP", {
+                    "value": number_value(match), "unit": "TPP", "quantity": unit["quantity"],
+                    "comparator": comparator, "subject": f"{column} ({cells[0].strip()})",
+                })
+            offset += len(cell) + 3
+
+    score = staticmethod(span_scorer(GROUP))
