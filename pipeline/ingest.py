@@ -327,7 +327,7 @@ def _mark_page_starts(pages: list[Page]) -> None:
             continue
         widths = sorted(l.x1 for l in before.lines if l.kind == "body")
         right = widths[int(len(widths) * 0.9)]
-        if right - last.x1 > first.first_word_width + 0.5 * (first.size or 10):
+        if right - last.x1 > first.first_word_width + (first.size or 10):
             first.after_short = True
 
 
@@ -578,7 +578,8 @@ def _mark_blocks(lines: list[Line]) -> None:
             local_right = max(l.x1 for l in window)
             edge = local_right if local_right - left >= 0.6 * (right - left) else right
             room = edge - previous.x1
-            if room > line.first_word_width + 0.5 * (line.size or 10):
+            # ragged right edges leave up to a word's room; a paragraph's end leaves more
+            if room > line.first_word_width + (line.size or 10):
                 line.after_short = True
             previous = line
 

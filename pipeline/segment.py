@@ -25,7 +25,7 @@ SECTION_HEADING = re.compile(r"^§\s*(?P<section>\d{3}\.\d+[a-z]?)(?:\s+(?P<titl
 SUPPLEMENT_HEADING = re.compile(
     r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
 AMENDMENT = re.compile(
-    r"^(?P<no>\d{1,3})\.\s+(?=(?:[^.]|\.(?=\d)){0,250}?\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
+    r"^(?P<no>\d{1,3})\.\s+(?=(?:[^.]|\.(?=\d)|(?<=[Nn]o)\.){0,250}?\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
     r"removing|remove|redesignat\w*|continues to read|is revised)\b)", re.I)
 AMENDMENT_STEP = re.compile(r"^[a-z]\.\s+(?:Revis|Add|Remov|Redesignat|In\b|By\b)", re.I)
 AUTHORITY = re.compile(r"^Authority:\s")
@@ -183,6 +183,8 @@ STRONG_START = re.compile(
     r"^(?:§\s*\d|PART\s+\d{3}|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|Technical Notes?:|Notes?(?: \d+)?:|"
     r"(?:AGENCY|ACTION|SUMMARY|DATES|ADDRESSES|FOR FURTHER INFORMATION CONTACT|SUPPLEMENTARY INFORMATION):|"
     r"List of Subjects|[IVX]{1,4}\.\s+[A-Z]{3}|[a-z](?:\.\d{1,2}|\.[a-z]){0,4}\.\s+[A-Z“‘'\"]|"
+    r"\d{1,2}(?:\.[a-z](?:\.\d{1,2})?)?\.\s+[A-Z“‘'\"]|License Requirements|List Based License|List of Items Controlled|"
+    r"Special Conditions for|Related (?:Controls|Definitions?):|Items:|Reason for Control:|"
     r"N\.B\.:|Authority:|\d{1,3}\.\s+(?:The|Section|Part|Supplement|Amend|Add|Revise|In\b)|"
     r"\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*(?:[A-Z“‘\"\[(]|\*))")
 
@@ -225,6 +227,19 @@ def _resumed_block(blocks: list[Block], line: Line) -> Block | None:
     return None
 
 
+def _is_caption_line(line: Line, previous_text: str) -> bool:
+    """A short Title Case line after a finished sentence is a caption ("Baseline Security",
+    "Export Restrictions"), even where layout gives no other sign."""
+    text = line.text.strip()
+    words = text.split()
+    if not (1 <= len(words) <= 8) or text.endswith((".", ",", ";", ":", "?", "!")):
+        return False
+    if not previous_text.rstrip().endswith((".", ";", ":", "”", ")")):
+        return False
+    minor = {"and", "or", "of", "the", "for", "to", "in", "on", "a", "an", "with", "by"}
+    return all(w[:1].isupper() or w.lower() in minor or not w[:1].isalpha() for w in words) and text[:1].isupper()
+
+
 def _is_heading_line(text: str) -> bool:
     return bool(SUPPLEMENT_HEADING.match(text) or PART_HEADING.match(text) or SECTION_HEADING.match(text))
 
@@ -250,6 +265,8 @@ def make_blocks(lines: list[Line]) -> list[Block]:
             or (STRONG_START.match(line.text) and (previous_text.rstrip().endswith((".", ":", ";", "”", "]"))
                                                    or _is_heading_line(previous_text)))
             or ELLIPSIS.match(line.text) or ELLIPSIS.match(previous_text)
+            or (line.kind == "body" and _is_caption_line(line, previous_text))
+            or (current is not None and len(current.lines) == 1 and _is_caption_line(current.lines[0], "."))
         )
         if current and BULLET_ONLY.match(current.text):
             new_block = False
@@ -441,9 +458,10 @@ def _classify_ccl(block: Block, state: Structure, text: str) -> str | None:
     if item and state.ccl_caption:
         parts = item.group("item").split(".")
         numbered = state.outline.levels[:1] if state.outline.levels and state.outline.levels[0][2].isdigit() else []
-        letters = [label for _, _, label in state.outline.levels[1:2]]
-        continues_note = len(parts) == 1 and (parts[0] == "a" or (letters and ord(parts[0]) == ord(letters[0]) + 1))
-        if numbered and not continues_note:
+        depth = 1 if numbered else 0
+        letters = [label for _, _, label in state.outline.levels[depth:depth + 1]]
+        continues_note = len(parts) == 1 and (parts[0] == "a" or bool(letters and ord(parts[0]) == ord(letters[0]) + 1))
+        if not continues_note:
             # "c." after note "3." cannot belong to it: the list of items resumes
             state.ccl_caption = ""
             state.outline.clear()

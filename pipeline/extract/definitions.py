@@ -76,7 +76,8 @@ class DefinitionFinder:
         taken: list[tuple[int, int]] = []
         for row, pattern in self.patterns:
             context = row.get("context")
-            if (context == "definitional" and not definitional) or (context == "glossary" and not glossary):
+            if ((context == "definitional" and not definitional) or (context == "glossary" and not glossary)
+                    or (context == "technical_note" and not re.search(r"technical note", path, re.I))):
                 continue
             for match in pattern.finditer(doc.text):
                 start, end = match.span()
@@ -99,6 +100,9 @@ class DefinitionFinder:
                           "scope": resolve_scope(path, scope_phrase),
                           "target": (match.groupdict().get("target") or "").strip()}
                 add_span(doc, GROUP, start, end, "DEFINITION", fields)
+                alternative = match.groupdict().get("alt")
+                if alternative:
+                    add_span(doc, GROUP, start, end, "DEFINITION", {**fields, "term": alternative.strip()})
                 abbreviation = match.groupdict().get("abbr") or match.groupdict().get("abbr2")
                 if abbreviation:
                     add_span(doc, GROUP, start, end, "ABBREVIATION",

@@ -1,0 +1,217 @@
+"""Evaluate the extractors against hand-made gold annotations (annotations/*.jsonl) and report
+the parse health of the knowledge base. Pure scoring over rows; the CLI does the reading."""
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+
+from .extract.definitions import normalise_term
+
+# CI fails below these (issue 3's acceptance floors)
+FLOORS = {"definitions": 0.95, "thresholds": 0.90, "country_lists": 1.0}
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+@dataclass
+class Score:
+    name: str
+    true_positives: int = 0
+    false_positives: int = 0
+    false_negatives: int = 0
+    misses: list[dict] = field(default_factory=list)  # gold items not found
+    spurious: list[dict] = field(default_factory=list)  # extracted rows matching no gold item
+    notes: dict = field(default_factory=dict)
+
+    @property
+    def precision(self) -> float:
+        found = self.true_positives + self.false_positives
+        return self.true_positives / found if found else 0.0
+
+    @property
+    def recall(self) -> float:
+        expected = self.true_positives + self.false_negatives
+        return self.true_positives / expected if expected else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4), "tp": self.true_positives, "fp": self.false_positives,
+                "fn": self.false_negatives, "notes": self.notes, "misses": self.misses, "spurious": self.spurious}
+
+
+class Locator:
+    """Finds a gold item's paragraph: same document, page ± 1, anchor in the text."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.by_doc_page: dict[tuple[str, int], list[sqlite3.Row]] = {}
+        for row in conn.execute("select id, doc_id, page, section_path, text from paragraphs"):
+            self.by_doc_page.setdefault((row["doc_id"], row["page"]), []).append(row)
+        self.paths = {row["id"]: row["section_path"] for rows in self.by_doc_page.values() for row in rows}
+
+    def locate(self, item: dict) -> sqlite3.Row | None:
+        anchor = _squash(item["anchor"])
+        for page in (item["page"], item["page"] - 1, item["page"] + 1):
+            for row in self.by_doc_page.get((item["doc"], page), []):
+                if anchor in _squash(row["text"]):
+                    return row
+        return None
+
+
+def _covered(coverage: dict, doc_id: str, section_path: str) -> bool:
+    return any(section_path.startswith(prefix) for prefix in coverage.get(doc_id, []))
+
+
+def _split_gold(rows: list[dict]) -> tuple[dict, list[dict]]:
+    coverage = rows[0]["coverage"] if rows and "coverage" in rows[0] else {}
+    return coverage, [row for row in rows if "coverage" not in row]
+
+
+def _predictions(conn, table: str, coverage: dict) -> list[dict]:
+    rows = conn.execute(f"select t.*, p.section_path, p.page from {table} t join paragraphs p on p.id = t.paragraph_id")
+    return [dict(row) for row in rows if _covered(coverage, row["doc_id"], row["section_path"])]
+
+
+def score_definitions(conn, gold_rows: list[dict]) -> Score:
+    coverage, gold = _split_gold(gold_rows)
+    locator = Locator(conn)
+    score = Score("definitions")
+    predicted = _predictions(conn, "definitions", coverage)
+    unused = {(p["paragraph_id"], normalise_term(p["term"])): p for p in predicted}
+    scope_right = scope_total = 0
+    for item in gold:
+        paragraph = locator.locate(item)
+        key = (paragraph["id"] if paragraph else None, normalise_term(item["term"]))
+        if key in unused:
+            found = unused.pop(key)
+            score.true_positives += 1
+            scope_total += 1
+            if found["scope"] == item.get("scope"):
+                scope_right += 1
+            else:
+                score.notes.setdefault("scope_disagreements", []).append(
+                    {"term": item["term"], "gold": item.get("scope"), "extracted": found["scope"]})
+        else:
+            score.false_negatives += 1
+            score.misses.append({"term": item["term"], "section_path": item.get("section_path"),
+                                 "page": item["page"], "located": bool(paragraph)})
+    score.false_positives = len(unused)
+    score.spurious = [{"term": p["term"], "section_path": p["section_path"], "page": p["page"]} for p in unused.values()]
+    score.notes["scope_accuracy"] = round(scope_right / scope_total, 4) if scope_total else None
+    return score
+
+
+def _same_value(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-12)
+
+
+def score_thresholds(conn, gold_rows: list[dict]) -> Score:
+    coverage, gold = _split_gold(gold_rows)
+    locator = Locator(conn)
+    score = Score("thresholds")
+    remaining = _predictions(conn, "thresholds", coverage)
+    comparator_wrong = 0
+    for item in gold:
+        paragraph = locator.locate(item)
+        candidates = [p for p in remaining if paragraph and p["paragraph_id"] == paragraph["id"]
+                      and p["unit"] == item["unit"] and _same_value(p["value"], float(item["value"]))]
+        exact = [p for p in candidates if p["comparator"] == item["comparator"]]
+        if exact:
+            remaining.remove(exact[0])
+            score.true_positives += 1
+            continue
+        if candidates:
+            comparator_wrong += 1
+        score.false_negatives += 1
+        score.misses.append({"value": item["value"], "unit": item["unit"], "comparator": item["comparator"],
+                             "section_path": item.get("section_path"), "page": item["page"],
+                             "anchor": item["anchor"], "located": bool(paragraph),
+                             "extracted_comparator": candidates[0]["comparator"] if candidates else None})
+    score.false_positives = len(remaining)
+    score.spurious = [{"value": p["value"], "unit": p["unit"], "comparator": p["comparator"],
+                       "section_path": p["section_path"], "matched_text": p["matched_text"]} for p in remaining]
+    score.notes["right_value_and_unit_wrong_comparator"] = comparator_wrong
+    return score
+
+
+def score_country_lists(conn, gold_rows: list[dict]) -> Score:
+    """Lists with members (group-only references are scored as group references, not lists)."""
+    coverage, gold = _split_gold(gold_rows)
+    locator = Locator(conn)
+    score = Score("country_lists")
+    lists = _predictions(conn, "country_lists", coverage)
+    members: dict[str, list[str]] = {}
+    for row in conn.execute("select list_id, iso2 from country_list_members"):
+        members.setdefault(row["list_id"], []).append(row["iso2"])
+    unused = {row["id"]: row for row in lists}
+    exact = member_tp = member_fp = member_fn = 0
+    for item in (g for g in gold if len(g.get("members", [])) >= 3):
+        paragraph = locator.locate(item)
+        candidates = [row for row in unused.values() if paragraph and row["paragraph_id"] == paragraph["id"]]
+        expected = set(item["members"])
+        best = max(candidates, key=lambda row: len(expected & set(members.get(row["id"], []))), default=None)
+        if best is None:
+            score.false_negatives += 1
+            member_fn += len(expected)
+            score.misses.append({"label": item.get("label"), "section_path": item.get("section_path"), "located": bool(paragraph)})
+            continue
+        unused.pop(best["id"])
+        got = set(m for m in members.get(best["id"], []) if m)
+        member_tp += len(expected & got)
+        member_fp += len(got - expected)
+        member_fn += len(expected - got)
+        if got == expected:
+            exact += 1
+            score.true_positives += 1
+        else:
+            score.false_negatives += 1
+            score.misses.append({"label": item.get("label"), "missing": sorted(expected - got), "extra": sorted(got - expected)})
+    score.false_positives = len(unused)
+    score.spurious = [{"label": row["label"], "section_path": row["section_path"]} for row in unused.values()]
+    score.notes.update({"lists_exact": exact, "member_precision": round(member_tp / (member_tp + member_fp), 4) if member_tp + member_fp else None,
+                        "member_recall": round(member_tp / (member_tp + member_fn), 4) if member_tp + member_fn else None})
+    return score
+
+
+SCORERS = {"definitions": score_definitions, "thresholds": score_thresholds, "country_lists": score_country_lists}
+
+
+def parse_health(conn) -> dict:
+    """Signs that parsing or extraction went wrong somewhere, whatever the gold covers."""
+    definition_paths = [row[0] for row in conn.execute(
+        "select distinct p.section_path from definitions d join paragraphs p on p.id = d.paragraph_id")]
+    empty_definition_sections = []
+    for row in conn.execute("select doc_id, section_path, text, pin_cite from paragraphs where text like '%Definition%' "
+                            "and (kind = 'heading' or length(text) < 60)"):
+        if not any(path.startswith(row["section_path"]) for path in definition_paths):
+            empty_definition_sections.append({"doc_id": row["doc_id"], "section_path": row["section_path"],
+                                              "text": row["text"][:80], "pin_cite": row["pin_cite"]})
+    limit_words = re.compile(r"\b(?:up to|not exceeding|may not exceed|more than|less than|at least|or more|greater than)\s+[\d,.]+\b")
+    with_thresholds = {row[0] for row in conn.execute("select distinct paragraph_id from thresholds")}
+    unitless = []
+    for row in conn.execute("select id, section_path, text from paragraphs where doc_id in "
+                            "(select id from documents where doc_type = 'rule')"):
+        if row["id"] not in with_thresholds and limit_words.search(row["text"]):
+            unitless.append({"paragraph_id": row["id"], "section_path": row["section_path"],
+                             "text": limit_words.search(row["text"]).group(0)})
+    unresolved = [dict(row) for row in conn.execute(
+        "select m.name, p.section_path, p.pin_cite from country_list_members m join paragraphs p on p.id = m.paragraph_id "
+        "where m.iso2 is null")]
+    pageless = conn.execute("select count(*) from paragraphs where page is null or page < 1").fetchone()[0]
+    return {"definition_sections_without_definitions": empty_definition_sections,
+            "numeric_limits_without_unit": unitless[:50], "numeric_limits_without_unit_count": len(unitless),
+            "unresolved_country_names": unresolved, "paragraphs_without_page": pageless}
+
+
+def evaluate(conn: sqlite3.Connection, gold: dict[str, list[dict]]) -> dict:
+    conn.row_factory = sqlite3.Row
+    scores = {name: SCORERS[name](conn, rows).to_dict() for name, rows in gold.items() if name in SCORERS}
+    failing = [name for name, score in scores.items() if score["f1"] < FLOORS.get(name, 0)]
+    return {"scores": scores, "floors": FLOORS, "failing": failing, "health": parse_health(conn)}
