@@ -206,5 +206,69 @@ def add(file, org, date, doc_type, title, doc_id, language, url, manifest_path):
     click.echo(f"added {doc_id} ({len(raw.pages)} pages) to {written}; run `regkb build` to include it")
 
 
+@main.command()
+@DB_OPTION
+@click.option("--annotations", "annotations_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder of gold annotations (default annotations/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report (misses, spurious rows, health) as JSON.")
+@friendly_errors
+def evaluate(db_path, annotations_dir, as_json):
+    """Score the extractors against the gold annotations; exit 1 below the F1 floors."""
+    from .evaluate import evaluate as run_evaluate
+    from .manifest import PROJECT_ROOT
+    from .query import connect_readonly
+    from .store import read_jsonl
+
+    folder = annotations_dir or PROJECT_ROOT / "annotations"
+    gold = {path.stem: read_jsonl(path) for path in sorted(folder.glob("*.jsonl"))}
+    if not gold:
+        raise RegkbError(f"{folder}: no *.jsonl gold annotations found")
+    with connect_readonly(_db(db_path)) as conn:
+        report = run_evaluate(conn, gold)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{'extractor':<15} {'precision':>9} {'recall':>7} {'F1':>6} {'floor':>6}   tp  fp  fn")
+        for name, score in report["scores"].items():
+            click.echo(f"{name:<15} {score['precision']:>9.3f} {score['recall']:>7.3f} {score['f1']:>6.3f} "
+                       f"{report['floors'].get(name, 0):>6.2f} {score['tp']:>4} {score['fp']:>3} {score['fn']:>3}"
+                       + ("  BELOW FLOOR" if name in report["failing"] else ""))
+            notes = {k: v for k, v in score["notes"].items() if not isinstance(v, list)}
+            if notes:
+                click.echo("                " + ", ".join(f"{k}={v}" for k, v in notes.items()))
+        health = report["health"]
+        click.echo("\nparse health")
+        click.echo(f"  sections about definitions with no definition: {len(health['definition_sections_without_definitions'])}")
+        click.echo(f"  numeric limits with no unit extracted:         {health['numeric_limits_without_unit_count']}")
+        click.echo(f"  country names that did not resolve:            {len(health['unresolved_country_names'])}")
+        click.echo(f"  paragraphs without a page:                     {health['paragraphs_without_page']}")
+    if report["failing"]:
+        click.echo(f"regkb: error: F1 below the floor for {', '.join(report['failing'])}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("name", type=click.Choice(["definitions", "countries", "thresholds"]))
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json"]), default="md", show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into (default outputs/tables/).")
+@friendly_errors
+def table(name, db_path, fmt, out_dir):
+    """Write a comparison table (definitions, countries matrix, thresholds) to outputs/tables/."""
+    from .manifest import PROJECT_ROOT
+    from .query import connect_readonly
+    from .store import write_table_file
+    from .tables import build_table, render
+
+    with connect_readonly(_db(db_path)) as conn:
+        columns, rows = build_table(conn, name)
+    titles = {"definitions": "Defined terms and their scope", "countries": "Countries × lists",
+              "thresholds": "Thresholds by quantity and provision"}
+    path = write_table_file((out_dir or PROJECT_ROOT / "outputs" / "tables") / f"{name}.{fmt}",
+                            render(columns, rows, fmt, titles[name]))
+    click.echo(f"wrote {path} ({len(rows)} rows × {len(columns)} columns)")
+
+
 if __name__ == "__main__":
     main()

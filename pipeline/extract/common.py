@@ -64,12 +64,12 @@ WORD_NUMBERS = {
 }
 _WORD = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
 NUMBER = re.compile(
-    r"(?<![\w.,^§/:-])(?:"
+    r"(?<![A-Za-z0-9_.,^§/:-])(?:"
     r"(?P<mant>\d+(?:\.\d+)?)\s*[x×]\s*10\^(?P<exp>[−-]?\d+)"
     r"|10\^(?P<pow>[−-]?\d+)"
-    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<cjk>\s*[万亿])?"
+    r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<cjk>\s*[万亿])?(?P<scale>\s+(?:million|billion|trillion)\b)?"
     rf"|(?P<word>(?:{_WORD})(?:[- ](?:{_WORD}))?)"
-    r")(?![\w^]|\.\d|,\d{3})",
+    r")(?![A-Za-z0-9_^]|\.\d|,\d{3})",
     re.I,
 )
 
@@ -81,8 +81,8 @@ def number_value(match: re.Match) -> float | None:
         return float(10 ** int(match.group("pow").replace("−", "-")))
     if match.group("num"):
         value = float(match.group("num").replace(",", ""))
-        multiplier = (match.group("cjk") or "").strip()
-        return value * {"万": 1e4, "亿": 1e8}.get(multiplier, 1)
+        multiplier = (match.group("cjk") or match.group("scale") or "").strip().lower()
+        return value * {"万": 1e4, "亿": 1e8, "million": 1e6, "billion": 1e9, "trillion": 1e12}.get(multiplier, 1)
     words = re.split(r"[- ]", match.group("word").lower())
     total = 0
     for word in words:

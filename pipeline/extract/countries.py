@@ -15,6 +15,8 @@ from .common import add_span, load_patterns, span_scorer
 
 MENTIONS, LISTS, GROUPS = "countries", "country_lists", "country_groups"
 CJK_NAME = re.compile(r"[\u3400-\u9fff]")
+# what may join two parts of one enumeration across clauses
+LIST_CHAIN = re.compile(r"^(?=[^。.!?\n]{0,40}$)(?=.*(?:[;；]|以及|例如|such as|including)).*$", re.S)
 # what may stand between two members of an enumeration
 LIST_GLUE = re.compile(r"^\s*(?:,|、|，|;|/)?\s*(?:(?:and|or|as well as)\s+|和|及|与|以及|或)?\s*(?:the\s+)?$")
 
@@ -122,6 +124,7 @@ class CountryFinder:
                 runs[-1].append(mention)
             else:
                 runs.append([mention])
+        runs = self._chain(text, runs)
         for run in runs:
             if len(run) < 3:
                 continue
@@ -129,5 +132,17 @@ class CountryFinder:
             members = [{"name": name, "iso2": iso2, "start": a, "end": b} for a, b, name, iso2 in run]
             add_span(doc, LISTS, start, end, "LIST",
                      {"label": _sentence_before(text, start), "members": members, "style": "inline"})
+
+    @staticmethod
+    def _chain(text: str, runs: list[list[tuple[int, int, str, str]]]) -> list[list[tuple[int, int, str, str]]]:
+        """One enumeration in clauses: "allies, such as Israel and Singapore; trading partners, such
+        as Brazil, India …" — runs within a sentence joined by a semicolon or "such as" are one list."""
+        chained: list[list[tuple[int, int, str, str]]] = []
+        for run in runs:
+            if chained and LIST_CHAIN.match(text[chained[-1][-1][1]:run[0][0]]):
+                chained[-1] = chained[-1] + run
+            else:
+                chained.append(run)
+        return chained
 
     score = staticmethod(span_scorer(LISTS))

@@ -35,14 +35,19 @@ def unit_patterns():
 
 @lru_cache(maxsize=1)
 def comparator_patterns():
-    before, after = [], []
+    """Comparator phrases by where they stand: before the number, right after it, after the unit."""
+    found: dict[str, list] = {"before": [], "after": [], "after_unit": []}
     for row in load_patterns("comparators"):
         phrase = re.escape(row["phrase"]).replace(r"\ ", r"\s+")
         if row["where"] == "before":
-            before.append((re.compile(r"(?:^|(?<=[^\w]))" + phrase + r"(?:\s+(?:a|an|the|of|a total of|aggregate))*\s*$", re.I), row["comparator"]))
+            pattern = r"(?:^|(?<=[^\w]))" + phrase + r"(?:\s+(?:a|an|the|of|a total of|aggregate))*\s*$"
         else:
-            after.append((re.compile(r"^\s*(?:的)?" + phrase + r"\b", re.I), row["comparator"]))
-    return before, after
+            pattern = r"^\s*(?:的)?" + phrase + (r"\b" if phrase[-1:].isalpha() and phrase.isascii() else "")
+        found[row["where"]].append((re.compile(pattern, re.I), row["comparator"]))
+    return found
+
+
+NEGATION = re.compile(r"\b(?:cannot|can not|may not|must not|shall not|will not|not)\b[^.;]{0,40}$", re.I)
 
 
 POST_COMPARATOR = re.compile(r"^\s*(?:or more|or greater|or higher|or less|or fewer)\s+", re.I)
@@ -69,21 +74,26 @@ def _unit_for(text: str, start: int, end: int):
     return None
 
 
-def _comparator(text: str, span_start: int, number_start: int, number_end: int) -> tuple[str, int, int]:
-    """Comparator from the words around the number; returns it with the widened span bounds."""
-    before, after = comparator_patterns()
-    after_text = text[number_end:number_end + 30]
-    for pattern, comparator in after:
-        match = pattern.match(after_text)
-        if match:
-            return comparator, span_start, number_end + match.end()
+def _comparator(text: str, span_start: int, span_end: int, number_start: int, number_end: int) -> tuple[str, int, int]:
+    """Comparator from the words around the number; returns it with the widened span bounds.
+    "cannot … more than 25%" is a ceiling, so a negated "more than" becomes <=."""
+    patterns = comparator_patterns()
+    for where, anchor in (("after", number_end), ("after_unit", span_end)):
+        after_text = text[anchor:anchor + 30]
+        for pattern, comparator in patterns[where]:
+            match = pattern.match(after_text)
+            if match:
+                return comparator, span_start, max(span_end, anchor + match.end())
     for anchor in (number_start, span_start):
-        window = text[max(0, anchor - 40):anchor]
-        for pattern, comparator in before:
+        window = text[max(0, anchor - 45):anchor]
+        for pattern, comparator in patterns["before"]:
             match = pattern.search(window)
             if match:
-                return comparator, min(span_start, anchor - (len(window) - match.start())), number_end
-    return "=", span_start, number_end
+                start = anchor - (len(window) - match.start())
+                if comparator in (">", ">=") and NEGATION.search(text[max(0, start - 50):start]):
+                    comparator = "<="
+                return comparator, min(span_start, start), span_end
+    return "=", span_start, span_end
 
 
 def _subject(info: dict) -> str:
@@ -120,15 +130,22 @@ class ThresholdFinder:
             elif after and RANGE_GLUE.match(text[end:numbers[index + 1].start()]):
                 units[index] = (after[0], start, end, ">=")
                 units[index + 1] = (*after[:3], "<=")
+        found_rows = []
         for match, found in zip(numbers, units):
             if found is None:
                 continue
             row, span_start, span_end = found[:3]
-            comparator, span_start, comparator_end = _comparator(text, span_start, *match.span())
+            comparator, span_start, span_end = _comparator(text, span_start, span_end, *match.span())
             if len(found) == 4 and comparator == "=":
                 comparator = found[3]  # an end of a range "from … to …"
-            add_span(doc, GROUP, span_start, max(span_end, comparator_end), row["unit"], {
-                "value": number_value(match), "unit": row["unit"], "quantity": row["quantity"],
+            found_rows.append([span_start, span_end, row, number_value(match), comparator])
+        # "70% 至 90%", "from 10 to 20 days": a range of two stated amounts is a floor and a ceiling
+        for low, high in zip(found_rows, found_rows[1:]):
+            if low[2]["unit"] == high[2]["unit"] and low[4] == high[4] == "=" and RANGE_GLUE.match(text[low[1]:high[0]]):
+                low[4], high[4] = ">=", "<="
+        for span_start, span_end, row, value, comparator in found_rows:
+            add_span(doc, GROUP, span_start, span_end, row["unit"], {
+                "value": value, "unit": row["unit"], "quantity": row["quantity"],
                 "comparator": comparator, "subject": _subject(info),
             })
         return doc
