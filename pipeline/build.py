@@ -13,7 +13,6 @@ from typing import Callable
 
 from . import manifest as manifest_mod
 from . import store
-from .extract import extract
 from .ingest import read_document, sha256_file
 from .link import term_usages
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
@@ -61,6 +60,8 @@ def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str,
 def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None
                    ) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
     """Ingest, segment and extract one file (no cache): the per-document unit of work."""
+    from .extract import extract  # spaCy loads only when a document has to be parsed
+
     raw = read_document(path, expected_sha256=entry.sha256, workers=workers)
     paragraphs = segment(raw, entry)
     if not paragraphs:

@@ -20,11 +20,13 @@ def usage_pattern(term: str) -> re.Pattern:
 
 def term_usages(definitions: list[dict], paragraphs: list[Paragraph]) -> list[dict]:
     rows = []
+    lowered = [paragraph.text.lower() for paragraph in paragraphs]
     for definition in definitions:
         pattern = usage_pattern(definition["term"])
-        for paragraph in paragraphs:
-            if paragraph.id == definition["paragraph_id"]:
-                continue
+        needle = definition["term"].split()[0].lower()
+        for paragraph, text in zip(paragraphs, lowered):
+            if needle not in text or paragraph.id == definition["paragraph_id"]:
+                continue  # the substring test spares most regex searches
             match = pattern.search(paragraph.text)
             if match:
                 rows.append({"term_id": definition["id"], "paragraph_id": paragraph.id, "doc_id": paragraph.doc_id,

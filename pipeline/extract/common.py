@@ -50,7 +50,8 @@ def findings(doc: Doc, group: str) -> list[dict]:
 def span_scorer(group: str):
     """A component's scorer: precision/recall/F over its span group, as spaCy scores span groups."""
     def score(examples, **kwargs):
-        return Scorer.score_spans(examples, group, **kwargs)
+        return Scorer.score_spans(examples, f"spans_{group}", getter=lambda doc, _: doc.spans.get(group, []),
+                                  has_annotation=lambda doc: group in doc.spans, allow_overlap=True, **kwargs)
     return score
 
 
