@@ -25,8 +25,8 @@ class ManifestEntry:
     author_org: str
     date: str
     language: str
-    url: str
     file: str
+    url: str = ""  # the public original; documents a user adds may have none
     sha256: str = ""
     cite_as: str = ""  # citation stem, e.g. "90 FR 4544"; pin cites add the page
     note: str = ""
