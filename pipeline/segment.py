@@ -18,7 +18,7 @@ PARA_MARKER = re.compile(r"\((?P<m>[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)")
 LEADING_MARKERS = re.compile(r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+")
 # "(h) Definitions—(1) Ultimate consignee." starts two paragraphs in one line
 HEADED_CHILD = re.compile(
-    r"^(?P<head>\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s+[^.—:]{1,90}?(?:\.|—|:|--))\s*"
+    r"^(?P<head>\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s+(?:[^.—:]{1,90}?(?:\.|:)|[^—:]{1,250}?(?:—|--)))\s*"
     r"(?P<child>\((?:1|i|A|a)\)(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\))*\s+\S.*)$", re.S)
 PART_HEADING = re.compile(r"^PART\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
 SECTION_HEADING = re.compile(r"^§\s*(?P<section>\d{3}\.\d+[a-z]?)(?:\s+(?P<title>.*))?$", re.S)
@@ -266,7 +266,8 @@ def make_blocks(lines: list[Line]) -> list[Block]:
                                                    or _is_heading_line(previous_text)))
             or ELLIPSIS.match(line.text) or ELLIPSIS.match(previous_text)
             or (line.kind == "body" and _is_caption_line(line, previous_text))
-            or (current is not None and len(current.lines) == 1 and _is_caption_line(current.lines[0], "."))
+            or (current is not None and len(current.lines) == 1 and _is_caption_line(current.lines[0], ".")
+                and not (current.lines[0].text.isupper() and line.text.isupper()))  # a capitals heading wraps
         )
         if current and BULLET_ONLY.match(current.text):
             new_block = False
@@ -409,6 +410,10 @@ def classify(block: Block, state: Structure, is_rule: bool) -> str | None:
             state.paragraphs.clear()
             state.outline.push(outline.group("m"))
             return "heading" if looks_like_heading(block) else "body"
+        if looks_like_heading(block):
+            # an unnumbered caption ("Baseline Security") belongs to the Roman-numeral part, not the item before it
+            del state.outline.levels[1:]
+            return "heading"
     return "heading" if looks_like_heading(block) else "body"
 
 
