@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from . import embed, store
 from . import manifest as manifest_mod
-from . import store
 from .ingest import read_document, sha256_file
-from .link import term_usages
+from .link import position_links, term_usages
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 from .segment import segment
 
@@ -66,13 +66,50 @@ def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None
     paragraphs = segment(raw, entry)
     if not paragraphs:
         raise DocumentError(str(path), "no paragraphs could be segmented from this document")
-    extracted = extract(paragraphs, entry.language)
+    extracted = extract(paragraphs, entry.language, entry)
     return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs, extracted
 
 
 def _merge(into: dict[str, list[dict]], rows: dict[str, list[dict]]) -> None:
     for table, table_rows in rows.items():
         into.setdefault(table, []).extend(table_rows)
+
+
+def vectors_for(texts: list[str], cache_dir: Path):
+    """Unit embedding vectors of texts (a matrix in the same order), computed once per text and
+    cached by text hash across builds."""
+    import numpy as np
+
+    keys = [embed.text_key(text) for text in texts]
+    known = store.load_vectors(cache_dir, sorted(set(keys)))
+    missing = sorted({key: text for key, text in zip(keys, texts) if key not in known}.items())
+    if missing:
+        fresh = embed.encode([text for _, text in missing])
+        new = {key: embed.to_blob(vector) for (key, _), vector in zip(missing, fresh)}
+        store.save_vectors(cache_dir, new)
+        known.update(new)
+    if not texts:
+        return np.zeros((0, embed.DIMENSIONS), dtype=np.float32)
+    return np.vstack([embed.from_blob(known[key]) for key in keys])
+
+
+def link_positions(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
+                   cache_dir: Path) -> None:
+    """Embed every paragraph (for hybrid search) and every position quote, then link each position to
+    the regulatory text of the rule: the rule document with the most pages is the one cited."""
+    matrix = vectors_for([p.text for p in paragraphs], cache_dir)
+    extracted["embeddings"] = [{"paragraph_id": p.id, "model": embed.MODEL_NAME, "vector": embed.to_blob(v)}
+                               for p, v in zip(paragraphs, matrix)]
+    rules = sorted((d for d in documents if d["doc_type"] == "rule"), key=lambda d: -(d["page_count"] or 0))
+    positions = extracted.get("positions", [])
+    if not rules or not positions:
+        extracted["position_links"] = []
+        return
+    regulatory = [i for i, p in enumerate(paragraphs)
+                  if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))]
+    quotes = vectors_for([row["quote"] for row in positions], cache_dir)
+    extracted["position_links"] = position_links(positions, [paragraphs[i] for i in regulatory],
+                                                 matrix[regulatory], quotes)
 
 
 def build(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
@@ -120,6 +157,8 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
     documents: list[dict] = []
     paragraphs: list[Paragraph] = []
     extracted: dict[str, list[dict]] = {}
+    if force or any(not store.cache_path(cache_dir, hashes.get(e.id, ""), version).exists() for e, _ in located):
+        embed.preload()  # parsing will take seconds: load the embedding model meanwhile
     for index, (entry, path) in enumerate(located, start=1):
         if progress:
             progress(entry.id, index, len(located))
@@ -153,6 +192,7 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
             report.carried_over.append(problem["doc_id"])
 
     extracted["term_usages"] = term_usages(extracted.get("definitions", []), paragraphs)
+    link_positions(documents, paragraphs, extracted, cache_dir)
     report.paragraphs = len(paragraphs)
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
             "paragraphs": str(len(paragraphs)), "built_at": store._now(),

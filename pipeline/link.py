@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from .models import Paragraph
+from .patterns import load_patterns
 
 QUOTES_OPEN, QUOTES_CLOSE = "‘'“\"`", "’'”\""
 
@@ -31,4 +32,77 @@ def term_usages(definitions: list[dict], paragraphs: list[Paragraph]) -> list[di
             if match:
                 rows.append({"term_id": definition["id"], "paragraph_id": paragraph.id, "doc_id": paragraph.doc_id,
                              "matched_text": match.group(0), "char_start": match.start(), "char_end": match.end()})
+    return rows
+
+
+# ----------------------------------------------------------------------------- positions → provisions
+
+# "§ 742.6(b)(10)", "§§ 740.27", "Supplement No. 5 to part 740", "ECCN 4E091" / "4E091"
+CITATION = re.compile(
+    r"§§?\s*(?P<section>7\d\d\.\d+[a-z]?)(?P<paragraphs>(?:\((?:[a-z]{1,2}|\d{1,3}|[ivxl]{1,6}|[A-Z])\))*)"
+    r"|Supplement No\.\s*(?P<supplement>\d+) to [Pp]art (?:7\d\d; )?(?P<part>7\d\d)"
+    r"|(?:ECCN\s*)?(?<![\w.])(?P<eccn>\d[A-E]\d{3})(?![\w])")
+LINKS_PER_POSITION = 3
+METHOD_ORDER = ("reference", "glossary", "embedding")
+
+
+def cited_provisions(text: str) -> list[tuple[str, str, str]]:
+    """(section-path prefix, matched text, method) for each provision a passage names: explicit
+    citations first, then the glossary's names for provisions, in order of appearance."""
+    found: list[tuple[int, str, str, str]] = []
+    for match in CITATION.finditer(text):
+        if match.group("section"):
+            prefix = f"§ {match.group('section')}{match.group('paragraphs')}"
+        elif match.group("supplement"):
+            prefix = f"Supplement No. {match.group('supplement')} to Part {match.group('part')}"
+        else:
+            prefix = f"ECCN {match.group('eccn')}"
+        found.append((0, match.start(), prefix, match.group(0)))
+    for row in load_patterns("glossary"):
+        hits = [m for cue in row["cues"] for m in re.finditer(cue, text, re.I)]
+        if hits:
+            first = min(hits, key=lambda m: m.start())
+            found.extend((1, first.start(), prefix, first.group(0)) for prefix in row["links"])
+    out, seen = [], set()
+    for rank, _, prefix, matched in sorted(found):
+        if prefix not in seen:
+            seen.add(prefix)
+            out.append((prefix, matched, METHOD_ORDER[rank]))
+    return out
+
+
+def within(section_path: str, prefix: str) -> bool:
+    """"§ 740.29(b)(1)" is within "§ 740.29"; "§ 740.2" is not a prefix of "§ 740.29"."""
+    if not section_path.startswith(prefix):
+        return False
+    rest = section_path[len(prefix):]
+    return not rest or rest[0] in "( >." and not (rest[0] == "." and rest[1:2].isdigit())
+
+
+def position_links(positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors) -> list[dict]:
+    """Each position's top rule paragraphs: those it names (by citation or glossary term, the best
+    paragraph of that provision by embedding similarity), then the nearest by embedding alone.
+    target_vectors: matrix aligned with targets; quote_vectors: matrix aligned with positions."""
+    import numpy as np
+
+    rows: list[dict] = []
+    if not targets:
+        return rows
+    for position, vector in zip(positions, quote_vectors):
+        similarity = target_vectors @ vector
+        chosen: list[tuple[int, float, str, str]] = []
+        for prefix, matched, method in cited_provisions(position["quote"]):
+            members = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
+            if members and len(chosen) < LINKS_PER_POSITION:
+                best = max(members, key=lambda i: similarity[i])
+                if best not in {c[0] for c in chosen}:
+                    chosen.append((best, float(similarity[best]), method, matched))
+        for index in np.argsort(-similarity):
+            if len(chosen) >= LINKS_PER_POSITION:
+                break
+            if int(index) not in {c[0] for c in chosen}:
+                chosen.append((int(index), float(similarity[index]), "embedding", ""))
+        rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank,
+                     "score": round(score, 4), "method": method, "matched_text": matched}
+                    for rank, (i, score, method, matched) in enumerate(chosen, start=1))
     return rows

@@ -74,14 +74,36 @@ def _m002_extraction(db: sqlite_utils.Database) -> None:
         "id": str, "doc_id": str, "paragraph_id": str, "quantity": str, "comparator": str, "value": float,
         "unit": str, "subject": str, **provenance}, pk="id",
         foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
-    for table in PROVENANCE_TABLES:
+    for table in ("definitions", "term_usages", "country_lists", "country_list_members", "country_mentions",
+                  "country_group_refs", "thresholds"):
         db[table].create_index(["paragraph_id"])
 
 
-MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction)]
-# every row of these tables quotes its paragraph: text[char_start:char_end] == matched_text
-PROVENANCE_TABLES = ("definitions", "term_usages", "country_lists", "country_list_members", "country_mentions",
-                     "country_group_refs", "thresholds")
+def _m003_positions(db: sqlite_utils.Database) -> None:
+    db["positions"].create({
+        "id": str, "doc_id": str, "paragraph_id": str, "org": str, "stance": str, "topic": str, "quote": str,
+        "char_start": int, "char_end": int, "cue": str, "duplicate_of": str}, pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["positions"].create_index(["paragraph_id"])
+    db["positions"].create_index(["org", "topic"])
+    db["position_links"].create({"position_id": str, "paragraph_id": str, "rank": int, "score": float,
+                                 "method": str, "matched_text": str},
+                                foreign_keys=[("position_id", "positions", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["position_links"].create_index(["position_id"])
+    db["embeddings"].create({"paragraph_id": str, "model": str, "vector": bytes}, pk="paragraph_id",
+                            foreign_keys=[("paragraph_id", "paragraphs", "id")])
+    db["document_clusters"].create({"doc_id": str, "cluster_id": str, "representative": str, "copies": int,
+                                    "similarity": float, "method": str}, pk="doc_id",
+                                   foreign_keys=[("doc_id", "documents", "id")])
+
+
+MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions)]
+# every row of these tables quotes its paragraph: text[char_start:char_end] == the named column
+PROVENANCE_TABLES = {"definitions": "matched_text", "term_usages": "matched_text", "country_lists": "matched_text",
+                     "country_list_members": "matched_text", "country_mentions": "matched_text",
+                     "country_group_refs": "matched_text", "thresholds": "matched_text", "positions": "quote"}
+# rows computed across documents (links, usages, clusters): rebuilt every time, never carried over
+CORPUS_TABLES = ("term_usages", "position_links", "document_clusters")
 
 
 def migrate(db: sqlite_utils.Database) -> None:
@@ -137,6 +159,33 @@ def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, para
     os.replace(temp, path)
 
 
+def load_vectors(cache_dir: Path, keys: list[str]) -> dict[str, bytes]:
+    """Cached embedding vectors by text key (see embed.text_key); missing keys are absent."""
+    path = cache_dir / "embeddings.sqlite"
+    if not path.exists() or not keys:
+        return {}
+    found: dict[str, bytes] = {}
+    try:
+        with sqlite3.connect(path) as conn:
+            for start in range(0, len(keys), 900):
+                chunk = keys[start:start + 900]
+                found.update(conn.execute(f"select key, vector from vectors where key in ({','.join('?' * len(chunk))})",
+                                          chunk).fetchall())
+    except sqlite3.Error:
+        return {}  # a damaged cache only costs recomputation
+    return found
+
+
+def save_vectors(cache_dir: Path, vectors: dict[str, bytes]) -> None:
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        with sqlite3.connect(cache_dir / "embeddings.sqlite") as conn:
+            conn.execute("create table if not exists vectors (key text primary key, vector blob)")
+            conn.executemany("insert or replace into vectors values (?, ?)", vectors.items())
+    except sqlite3.Error:
+        pass  # the cache is an optimisation; the knowledge base gets the vectors regardless
+
+
 # ----------------------------------------------------------------------------- reading the old KB
 
 def read_build_info(db_path: Path) -> dict[str, str]:
@@ -162,7 +211,7 @@ def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragra
         extracted: dict[str, list[dict]] = {}
         tables = set(db.table_names())
         for table in PROVENANCE_TABLES:
-            if table in tables and table != "term_usages" and ids:
+            if table in tables and table not in CORPUS_TABLES and ids:
                 marks = ",".join("?" * len(ids))
                 extracted[table] = list(db[table].rows_where(f"paragraph_id in ({marks})", ids))
         return (documents[0] if documents else None), paragraphs, extracted
@@ -207,11 +256,11 @@ def verify_paragraphs(paragraphs: list[Paragraph]) -> None:
 def provenance_mismatches(conn: sqlite3.Connection, limit: int = 20) -> list[dict]:
     """Rows whose matched_text is not what their paragraph says at their offsets."""
     found: list[dict] = []
-    for table in PROVENANCE_TABLES:
+    for table, column in PROVENANCE_TABLES.items():
         rows = conn.execute(
-            f"select t.rowid, t.paragraph_id, t.matched_text, substr(p.text, t.char_start + 1, t.char_end - t.char_start) "
+            f"select t.rowid, t.paragraph_id, t.{column}, substr(p.text, t.char_start + 1, t.char_end - t.char_start) "
             f"from {table} t left join paragraphs p on p.id = t.paragraph_id "
-            f"where p.id is null or substr(p.text, t.char_start + 1, t.char_end - t.char_start) is not t.matched_text "
+            f"where p.id is null or substr(p.text, t.char_start + 1, t.char_end - t.char_start) is not t.{column} "
             f"limit ?", (limit,)).fetchall()
         found.extend({"table": table, "rowid": r[0], "paragraph_id": r[1], "matched_text": r[2], "source_says": r[3]}
                      for r in rows)

@@ -1,4 +1,4 @@
-"""Extract: paragraphs → defined terms, country lists and thresholds, each row carrying the
+"""Extract: paragraphs → defined terms, country lists, thresholds and positions, each row carrying the
 paragraph id and the exact matched text (with its offsets) it came from.
 
 The extractors are spaCy components on a blank pipeline ("en", or "zh" for Chinese documents):
@@ -13,11 +13,11 @@ from functools import lru_cache
 import spacy
 from spacy.language import Language
 
-from ..models import Paragraph
-from . import countries, definitions, thresholds  # noqa: F401  (registers the factories)
+from ..models import ManifestEntry, Paragraph
+from . import countries, definitions, positions, thresholds  # noqa: F401  (registers the factories)
 from .common import caption, findings, root_of
 
-COMPONENTS = ("regkb_definitions", "regkb_countries", "regkb_thresholds")
+COMPONENTS = ("regkb_definitions", "regkb_countries", "regkb_thresholds", "regkb_positions")
 
 
 @lru_cache(maxsize=2)
@@ -45,14 +45,16 @@ def section_titles(paragraphs: list[Paragraph]) -> dict[str, str]:
     return titles
 
 
-def contexts(paragraphs: list[Paragraph]) -> list[dict]:
+def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) -> list[dict]:
     """What each component may know about a paragraph besides its text."""
     titles = section_titles(paragraphs)
+    speakers = positions.attribution(paragraphs, entry.doc_type, entry.author_org, entry.title) if entry else \
+        [{"doc_type": "rule"}] * len(paragraphs)
     out = []
     header = ""
     parent_captions: dict[str, str] = {}
     previous_kind = ""
-    for paragraph in paragraphs:
+    for paragraph, speaker in zip(paragraphs, speakers):
         if paragraph.kind == "table" and previous_kind != "table":
             header = paragraph.text
         own_caption = caption(paragraph.text)
@@ -63,18 +65,21 @@ def contexts(paragraphs: list[Paragraph]) -> list[dict]:
             "doc_id": paragraph.doc_id, "paragraph_id": paragraph.id, "section_path": paragraph.section_path,
             "kind": paragraph.kind, "caption": own_caption, "parent_caption": parent_captions.get(parent, ""),
             "section_title": titles.get(root, root if root.startswith(("§", "ECCN", "Supplement")) else ""),
-            "table_header": header if paragraph.kind == "table" else "",
+            "table_header": header if paragraph.kind == "table" else "", **speaker,
         })
         previous_kind = paragraph.kind
     return out
 
 
-def extract(paragraphs: list[Paragraph], language: str = "en") -> dict[str, list[dict]]:
-    """All extracted rows of one document's paragraphs, by table name."""
+def extract(paragraphs: list[Paragraph], language: str = "en", entry: ManifestEntry | None = None
+            ) -> dict[str, list[dict]]:
+    """All extracted rows of one document's paragraphs, by table name. Positions are looked for only
+    when the manifest entry says who wrote the document (and it is not the rule)."""
     nlp = pipeline(language)
     rows: dict[str, list[dict]] = {"definitions": [], "country_lists": [], "country_list_members": [],
-                                   "country_mentions": [], "country_group_refs": [], "thresholds": []}
-    infos = contexts(paragraphs)
+                                   "country_mentions": [], "country_group_refs": [], "thresholds": [],
+                                   "positions": []}
+    infos = contexts(paragraphs, entry)
     docs = []
     for paragraph, info in zip(paragraphs, infos):
         doc = nlp.make_doc(paragraph.text)
@@ -115,5 +120,11 @@ def extract(paragraphs: list[Paragraph], language: str = "en") -> dict[str, list
                 "quantity": found["quantity"], "comparator": found["comparator"], "value": found["value"],
                 "unit": found["unit"], "subject": found["subject"], "matched_text": found["matched_text"],
                 "char_start": found["start"], "char_end": found["end"],
+            })
+        for found in findings(doc, "positions"):
+            rows["positions"].append({
+                "id": _row_id("pos", paragraph.id, found["start"]), **base, "org": found["org"],
+                "stance": found["stance"], "topic": found["topic"], "quote": found["matched_text"],
+                "cue": found["cue"], "char_start": found["start"], "char_end": found["end"],
             })
     return rows

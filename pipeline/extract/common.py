@@ -2,31 +2,12 @@
 numbers written every way the documents write them, span bookkeeping and span scoring."""
 from __future__ import annotations
 
-import json
 import re
-from functools import lru_cache
-from pathlib import Path
 
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 
-PATTERNS_DIR = Path(__file__).resolve().parent.parent / "patterns"
-
-
-@lru_cache(maxsize=None)
-def load_patterns(name: str) -> tuple[dict, ...]:
-    """One JSON object per line; blank lines and // comments are skipped."""
-    rows = []
-    path = PATTERNS_DIR / f"{name}.jsonl"
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("//"):
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: {exc}") from exc
-    return tuple(rows)
+from ..patterns import load_patterns  # noqa: F401  (the components' shared loader)
 
 
 def add_span(doc: Doc, group: str, start: int, end: int, label: str, fields: dict) -> Span | None:

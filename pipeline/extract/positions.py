@@ -1,0 +1,233 @@
+"""Positions: the sentences of letters, statements and news reports that object to the rule, ask for
+a change to it or support it, each with the organisation holding it, a stance and a topic.
+
+Attribution is a document-level walk (a news report names ITI once and keeps quoting it; a heading
+"ITIF评估…" hands the following paragraphs to ITIF); stance, topic and in-sentence attribution are
+per sentence. Cue tables live in patterns/stances.jsonl, topics.jsonl and orgs.jsonl."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..models import Paragraph
+from .common import add_span, load_patterns, span_scorer
+
+GROUP = "positions"
+STANCE_ORDER = ("request_change", "oppose", "support")
+CJK = re.compile(r"[\u3400-\u9fff]")
+# sentence ends: . ! ? (not after an abbreviation) or 。！？, with any closing quotes; a bullet starts anew
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9●•▪])|(?<=[。！？])[\"”’」]*|(?=[●•▪]\s)")
+ABBREVIATION = re.compile(r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Corp|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|"
+                          r"Aug|Sep|Sept|Oct|Nov|Dec|St|vs|cf|al|Vol|pp|p|Fed|Reg)|\b[A-Z])\.$")
+BULLET = re.compile(r"^[●•▪◦*–-]\s*")
+
+
+@dataclass(frozen=True)
+class Cues:
+    stances: tuple[tuple[str, str, re.Pattern], ...]  # (stance, lang, regex)
+    topics: tuple[tuple[str, tuple[re.Pattern, ...]], ...]
+    anchors: tuple[re.Pattern, ...]
+    orgs: tuple[tuple[str, str], ...]  # (name, short), longest name first
+    name_pattern: re.Pattern
+    speech_verb: re.Pattern
+    speech_prefix: re.Pattern
+    not_speaker: tuple[re.Pattern, ...]
+    anaphora: re.Pattern
+
+
+def _alternation(words: list[str]) -> str:
+    parts = []
+    for word in sorted(words, key=len, reverse=True):
+        escaped = re.escape(word)
+        parts.append(escaped if CJK.search(word) else rf"(?<![A-Za-z]){escaped}(?![A-Za-z])")
+    return "|".join(parts)
+
+
+@lru_cache(maxsize=1)
+def cues() -> Cues:
+    stances = tuple((row["stance"], row["lang"], re.compile(row["regex"], re.I)) for row in load_patterns("stances"))
+    topics, anchors = [], ()
+    for row in load_patterns("topics"):
+        if "anchor" in row:
+            anchors = tuple(re.compile(p, re.I) for p in row["anchor"])
+        else:
+            topics.append((row["topic"], tuple(re.compile(p, re.I) for p in row["cues"])))
+    orgs: list[tuple[str, str]] = []
+    table: dict[str, list[str]] = {}
+    for row in load_patterns("orgs"):
+        if "short" in row:
+            orgs.extend((name, row["short"]) for name in row["names"])
+        else:
+            table.update(row)
+    orgs.sort(key=lambda pair: len(pair[0]), reverse=True)
+    return Cues(
+        stances=stances, topics=tuple(topics), anchors=anchors, orgs=tuple(orgs),
+        name_pattern=re.compile(_alternation([name for name, _ in orgs])),
+        speech_verb=re.compile(_alternation(table["speech_verbs"]), re.I),
+        speech_prefix=re.compile(rf"(?:{_alternation(table['speech_prefixes'])})\s*$", re.I),
+        not_speaker=tuple(re.compile(p, re.I) for p in table["not_speaker"]),
+        anaphora=re.compile(_alternation(table["anaphora"]), re.I),
+    )
+
+
+def short_name(org: str) -> str:
+    """"Information Technology Industry Council (ITI)" → "ITI"; a known name → its short form."""
+    bracketed = re.search(r"\(([^()]{2,20})\)\s*$", org or "")
+    if bracketed:
+        return bracketed.group(1).strip()
+    for name, short in cues().orgs:
+        if name.lower() == (org or "").strip().lower():
+            return short
+    return (org or "").strip()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, stripped of surrounding space and a leading bullet."""
+    spans, start = [], 0
+    for match in SENTENCE_END.finditer(text):
+        end = match.end()
+        if end <= start or ABBREVIATION.search(text[start:match.start()].rstrip()) and text[match.start() - 1] == ".":
+            continue
+        spans.append((start, end))
+        start = end
+    spans.append((start, len(text)))
+    out = []
+    for begin, end in spans:
+        piece = text[begin:end]
+        lead = len(piece) - len(piece.lstrip())
+        bullet = BULLET.match(piece[lead:])
+        begin += lead + (bullet.end() if bullet else 0)
+        end = begin + len(text[begin:end].rstrip())
+        if end - begin >= 8:
+            out.append((begin, end))
+    return out
+
+
+def speaker_in(sentence: str) -> str | None:
+    """The organisation a sentence attributes its words to: a name followed closely by a speech verb
+    ("ITI said", "奥克斯曼…表示"), or after "according to"; not a name in a frame such as "After SIA …"."""
+    c = cues()
+    shorts = dict(c.orgs)
+    for match in c.name_pattern.finditer(sentence):
+        before = sentence[:match.start()]
+        if any(p.search(before.strip()) for p in c.not_speaker):
+            continue
+        if c.speech_prefix.search(before):
+            return shorts[match.group(0)]
+        after = re.split(r"[,，.。;；:：!?！？“\"]", sentence[match.end():], maxsplit=1)[0]
+        window = after[:40] if CJK.search(after) else after[:60]
+        if c.speech_verb.search(window):
+            return shorts[match.group(0)]
+    return None
+
+
+def is_heading(paragraph: Paragraph) -> bool:
+    """Headings and titles state a subject, not a position (and hand attribution on). Layout may
+    call a short sentence a heading; a sentence's closing punctuation says otherwise."""
+    if paragraph.kind == "table":
+        return True
+    if re.search(r"[.。!?！？:：][\"”’」)]*$", paragraph.text):
+        return False
+    return paragraph.kind == "heading" or len(paragraph.text) < (40 if CJK.search(paragraph.text) else 90)
+
+
+def about_the_rule(text: str) -> bool:
+    return any(p.search(text) for p in cues().anchors)
+
+
+def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, title: str) -> list[dict]:
+    """Per paragraph: who speaks in it (the author of a letter; the organisation a news report is
+    quoting, carried forward until another is named) and whether its context is about the rule."""
+    author = short_name(author_org)
+    reported = doc_type in ("news", "analysis")
+    speakers: list[str | None] = []
+    current: str | None = None
+    for paragraph in paragraphs:
+        if reported:
+            named = next((s for s in map(speaker_in, (paragraph.text[a:b] for a, b in sentence_spans(paragraph.text)))
+                          if s), None)
+            if named is None and is_heading(paragraph):
+                found = cues().name_pattern.search(paragraph.text)
+                named = dict(cues().orgs)[found.group(0)] if found else None
+            current = named or current
+        speakers.append(current if reported else author)
+    # a report's opening lines, before anyone is named, speak for the first organisation it names
+    first = next((s for s in speakers if s), None)
+    speakers = [s or first for s in speakers]
+    title_relevant = about_the_rule(title)
+    headings: dict[str, bool] = {}
+    out = []
+    for paragraph, speaker in zip(paragraphs, speakers):
+        heading = paragraph.section_path.split(" > ")[0]
+        if heading not in headings:
+            headings[heading] = about_the_rule(heading)
+        out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
+                    "rule_context": title_relevant or headings[heading] or about_the_rule(paragraph.text)})
+    return out
+
+
+def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, str]:
+    hits: dict[str, str] = {}
+    for stance, pattern in rules:
+        if stance in STANCE_ORDER:
+            match = pattern.search(clause)
+            if match:
+                negated = any(s == "negates" and p.search(clause[:match.start()]) for s, p in rules)
+                hits.setdefault("oppose" if stance == "support" and negated else stance, match.group(0))
+    return hits
+
+
+def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
+    """(stance, cue text) of a sentence, or None when it takes no side."""
+    rules = [(s, p) for s, language, p in cues().stances if language == lang or (lang == "zh" and language == "en")]
+    hits = _stance_hits(sentence, rules)
+    for stance, pattern in rules:  # after "but", the clause that follows decides, if it takes a side
+        found = list(pattern.finditer(sentence)) if stance == "contrast" else []
+        if found and found[-1].end() < len(sentence) - 8:
+            hits = _stance_hits(sentence[found[-1].end():], rules) or hits
+    for stance in STANCE_ORDER:
+        if stance in hits:
+            return stance, hits[stance]
+    return None
+
+
+def topic_of(text: str) -> str | None:
+    """The topic with most cue hits; on a tie, the one named first in the sentence (its subject)."""
+    best: tuple[int, int, str] | None = None
+    for topic, patterns in cues().topics:
+        starts = [m.start() for p in patterns for m in p.finditer(text)]
+        if starts and (best is None or (len(starts), -min(starts)) > best[:2]):
+            best = (len(starts), -min(starts), topic)
+    return best[2] if best else None
+
+
+@Language.factory("regkb_positions")
+def make_positions(nlp: Language, name: str):
+    return PositionFinder()
+
+
+class PositionFinder:
+    """Sets doc.spans["positions"]; needs the paragraph's attribution in doc.user_data."""
+
+    def __call__(self, doc: Doc) -> Doc:
+        info = doc.user_data
+        if info.get("doc_type", "rule") == "rule" or info.get("heading_like") or not info.get("speaker"):
+            return doc
+        for start, end in sentence_spans(doc.text):
+            sentence = doc.text[start:end]
+            lang = "zh" if CJK.search(sentence) else "en"
+            found = stance_of(sentence, lang)
+            if not found or not (info.get("rule_context") or about_the_rule(sentence)):
+                continue
+            topic = topic_of(sentence) or ("other" if about_the_rule(sentence) else None)
+            if topic is None:
+                continue
+            add_span(doc, GROUP, start, end, "POSITION", {
+                "org": speaker_in(sentence) or info["speaker"], "stance": found[0], "topic": topic, "cue": found[1]})
+        return doc
+
+    score = staticmethod(span_scorer(GROUP))
