@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import embed, store
+from . import dedupe, embed, store
 from . import manifest as manifest_mod
 from .ingest import read_document, sha256_file
 from .link import position_links, term_usages
@@ -53,7 +53,7 @@ def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str,
         "id": entry.id, "title": entry.title, "doc_type": entry.doc_type, "author_org": entry.author_org,
         "date": entry.date, "language": entry.language, "source_url": entry.url, "file_sha256": sha256,
         "page_count": page_count, "media": media, "file_name": file_name, "cite_as": entry.cite_as,
-        "status": "built",
+        "status": "built", "published": entry.published,
     }
 
 
@@ -93,15 +93,27 @@ def vectors_for(texts: list[str], cache_dir: Path):
     return np.vstack([embed.from_blob(known[key]) for key in keys])
 
 
-def link_positions(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                   cache_dir: Path) -> None:
-    """Embed every paragraph (for hybrid search) and every position quote, then link each position to
-    the regulatory text of the rule: the rule document with the most pages is the one cited."""
+def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
+                cache_dir: Path) -> None:
+    """Embed every paragraph (for hybrid search) and every position quote; find copies among the
+    letters (form-letter campaigns); link each position to the regulatory text of the rule (the
+    rule document with the most pages is the one cited)."""
+    import numpy as np
+
     matrix = vectors_for([p.text for p in paragraphs], cache_dir)
     extracted["embeddings"] = [{"paragraph_id": p.id, "model": embed.MODEL_NAME, "vector": embed.to_blob(v)}
                                for p, v in zip(paragraphs, matrix)]
-    rules = sorted((d for d in documents if d["doc_type"] == "rule"), key=lambda d: -(d["page_count"] or 0))
+    letters = [d for d in documents if d["doc_type"] != "rule"]
+    rows_of: dict[str, list[int]] = {}
+    for index, paragraph in enumerate(paragraphs):
+        rows_of.setdefault(paragraph.doc_id, []).append(index)
+    texts = {d["id"]: "\n".join(paragraphs[i].text for i in rows_of.get(d["id"], [])) for d in letters}
+    means = {doc_id: matrix[rows].mean(axis=0) for doc_id, rows in rows_of.items() if doc_id in texts}
+    means = {doc_id: vector / (np.linalg.norm(vector) or 1.0) for doc_id, vector in means.items()}
+    extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means))
     positions = extracted.get("positions", [])
+    dedupe.mark_duplicate_positions(positions, extracted["document_clusters"])
+    rules = sorted((d for d in documents if d["doc_type"] == "rule"), key=lambda d: -(d["page_count"] or 0))
     if not rules or not positions:
         extracted["position_links"] = []
         return
@@ -119,7 +131,7 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
     db_path = Path(db_path or DEFAULT_DB)
     cache_dir = Path(cache_dir or DEFAULT_CACHE)
     entries = manifest_mod.load_manifest(manifest_path)
-    dirs = manifest_mod.corpus_dirs(corpus)
+    dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     report = BuildReport(db_path=db_path)
 
     located: list[tuple[ManifestEntry, Path]] = []
@@ -192,7 +204,7 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
             report.carried_over.append(problem["doc_id"])
 
     extracted["term_usages"] = term_usages(extracted.get("definitions", []), paragraphs)
-    link_positions(documents, paragraphs, extracted, cache_dir)
+    link_corpus(documents, paragraphs, extracted, cache_dir)
     report.paragraphs = len(paragraphs)
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
             "paragraphs": str(len(paragraphs)), "built_at": store._now(),

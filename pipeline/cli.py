@@ -15,8 +15,9 @@ from .models import RegkbError
 DB_OPTION = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help="Knowledge base file (default outputs/regkb.db).")
 MANIFEST_OPTION = click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
-                               default=None, envvar="REGKB_MANIFEST",
-                               help="Corpus manifest (default corpus/manifest.toml, or $REGKB_MANIFEST).")
+                               multiple=True, envvar="REGKB_MANIFEST",
+                               help="Corpus manifest (default corpus/manifest.toml, or $REGKB_MANIFEST); "
+                                    "give it again to add more, e.g. a folder of letters with its own manifest.")
 CORPUS_OPTION = click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
                              help="Folder with the documents (default $REGKB_CORPUS, then ../shared/corpus; "
                                   "corpus/files/ is always searched too).")
@@ -87,13 +88,15 @@ def build(manifest_path, corpus, db_path, force, workers, as_json):
 @click.option("--doc", help="Only this document id.")
 @click.option("--section", help="Only section paths starting with this, e.g. '§ 740.29'.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["bm25", "hybrid", "semantic"]), default="bm25", show_default=True,
+              help="bm25: words; semantic: meaning (embeddings); hybrid: both, fused by reciprocal rank.")
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @friendly_errors
-def search(query, db_path, doc, section, limit, as_json):
-    """Full-text search (BM25) over paragraphs, with section path and pin cite."""
+def search(query, db_path, doc, section, limit, mode, as_json):
+    """Search paragraphs by words (BM25) or meaning, with section path and pin cite."""
     from .query import search as run_search
 
-    hits = run_search(_db(db_path), query, doc=doc, section=section, limit=limit)
+    hits = run_search(_db(db_path), query, doc=doc, section=section, limit=limit, mode=mode)
     if as_json:
         click.echo(json.dumps([hit.to_dict() for hit in hits], indent=2, ensure_ascii=False))
         return
@@ -198,7 +201,7 @@ def add(file, org, date, doc_type, title, doc_id, language, url, manifest_path):
     entry = ManifestEntry(id=doc_id, title=title or file.stem, doc_type=doc_type, author_org=org, date=date,
                           language=language, url=url, file=file.name, sha256=raw.sha256)
     try:
-        written = append_entry(entry, manifest_path)
+        written = append_entry(entry, manifest_path[0] if manifest_path else None)
     except RegkbError:
         if target.resolve() != file.resolve():
             target.unlink()
@@ -248,14 +251,15 @@ def evaluate(db_path, annotations_dir, as_json):
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["definitions", "countries", "thresholds"]))
+@click.argument("name", type=click.Choice(["definitions", "countries", "thresholds", "positions", "claims"]))
 @DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json"]), default="md", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write into (default outputs/tables/).")
 @friendly_errors
 def table(name, db_path, fmt, out_dir):
-    """Write a comparison table (definitions, countries matrix, thresholds) to outputs/tables/."""
+    """Write a comparison table (definitions, countries matrix, thresholds, positions matrix, claims vs rule)
+    to outputs/tables/."""
     from .manifest import PROJECT_ROOT
     from .query import connect_readonly
     from .store import write_table_file
@@ -264,7 +268,8 @@ def table(name, db_path, fmt, out_dir):
     with connect_readonly(_db(db_path)) as conn:
         columns, rows = build_table(conn, name)
     titles = {"definitions": "Defined terms and their scope", "countries": "Countries × lists",
-              "thresholds": "Thresholds by quantity and provision"}
+              "thresholds": "Thresholds by quantity and provision",
+              "positions": "Who objects to what: organisation × topic", "claims": "What documents say the rule does vs. the rule text"}
     path = write_table_file((out_dir or PROJECT_ROOT / "outputs" / "tables") / f"{name}.{fmt}",
                             render(columns, rows, fmt, titles[name]))
     click.echo(f"wrote {path} ({len(rows)} rows × {len(columns)} columns)")

@@ -201,7 +201,7 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
     present = {row[0] for row in conn.execute("select id from documents")}
     locator = Locator(conn)
     score = Score("positions")
-    remaining = [p for p in _predictions(conn, "positions", coverage) if p["duplicate_of"] is None]
+    remaining = _predictions(conn, "positions", coverage)  # copies in a campaign are still positions
     links: dict[str, list[str]] = {}
     for row in conn.execute("select l.position_id, p.section_path from position_links l "
                             "join paragraphs p on p.id = l.paragraph_id order by l.position_id, l.rank"):

@@ -22,7 +22,7 @@ class FetchResult:
 def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
                   timeout: float = 15.0) -> list[FetchResult]:
     entries = manifest_mod.load_manifest(manifest_path)
-    dirs = manifest_mod.corpus_dirs(corpus)
+    dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     results: list[FetchResult] = []
     for entry in entries:
         found = manifest_mod.locate(entry, dirs)

@@ -43,12 +43,14 @@ CITATION = re.compile(
     r"|Supplement No\.\s*(?P<supplement>\d+) to [Pp]art (?:7\d\d; )?(?P<part>7\d\d)"
     r"|(?:ECCN\s*)?(?<![\w.])(?P<eccn>\d[A-E]\d{3})(?![\w])")
 LINKS_PER_POSITION = 3
-METHOD_ORDER = ("reference", "glossary", "embedding")
+METHOD_ORDER = ("reference", "glossary", "topic", "embedding")
+CJK = re.compile(r"[\u3400-\u9fff]")
 
 
-def cited_provisions(text: str) -> list[tuple[str, str, str]]:
+def cited_provisions(text: str, topic: str = "") -> list[tuple[str, str, str]]:
     """(section-path prefix, matched text, method) for each provision a passage names: explicit
-    citations first, then the glossary's names for provisions, in order of appearance."""
+    citations first, then the glossary's names for provisions, in order of appearance, then where
+    its topic points (patterns/topics.jsonl)."""
     found: list[tuple[int, str, str, str]] = []
     for match in CITATION.finditer(text):
         if match.group("section"):
@@ -63,6 +65,9 @@ def cited_provisions(text: str) -> list[tuple[str, str, str]]:
         if hits:
             first = min(hits, key=lambda m: m.start())
             found.extend((1, first.start(), prefix, first.group(0)) for prefix in row["links"])
+    for row in load_patterns("topics"):
+        if row.get("topic") == topic:
+            found.extend((2, index, prefix, "") for index, prefix in enumerate(row["provisions"]))
     out, seen = [], set()
     for rank, _, prefix, matched in sorted(found):
         if prefix not in seen:
@@ -80,9 +85,10 @@ def within(section_path: str, prefix: str) -> bool:
 
 
 def position_links(positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors) -> list[dict]:
-    """Each position's top rule paragraphs: those it names (by citation or glossary term, the best
-    paragraph of that provision by embedding similarity), then the nearest by embedding alone.
-    target_vectors: matrix aligned with targets; quote_vectors: matrix aligned with positions."""
+    """Each position's top rule paragraphs: those it names (by citation or glossary term) or its
+    topic points to, the best paragraph of that provision by embedding similarity; then the nearest
+    by embedding alone, except for Chinese quotes (the model reads English only: their similarities
+    are noise). target_vectors: matrix aligned with targets; quote_vectors: aligned with positions."""
     import numpy as np
 
     rows: list[dict] = []
@@ -91,13 +97,13 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
     for position, vector in zip(positions, quote_vectors):
         similarity = target_vectors @ vector
         chosen: list[tuple[int, float, str, str]] = []
-        for prefix, matched, method in cited_provisions(position["quote"]):
+        for prefix, matched, method in cited_provisions(position["quote"], position.get("topic", "")):
             members = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
             if members and len(chosen) < LINKS_PER_POSITION:
                 best = max(members, key=lambda i: similarity[i])
                 if best not in {c[0] for c in chosen}:
                     chosen.append((best, float(similarity[best]), method, matched))
-        for index in np.argsort(-similarity):
+        for index in ([] if CJK.search(position["quote"]) else np.argsort(-similarity)):
             if len(chosen) >= LINKS_PER_POSITION:
                 break
             if int(index) not in {c[0] for c in chosen}:

@@ -19,18 +19,42 @@ REQUIRED = ("id", "title", "doc_type", "author_org", "date", "language", "file")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
 
 
-def corpus_dirs(corpus: str | Path | None = None) -> list[Path]:
+ManifestPaths = str | Path | list | tuple | None
+
+
+def manifest_paths(paths: ManifestPaths = None) -> list[Path]:
+    """One manifest or several (--manifest given more than once); default corpus/manifest.toml."""
+    if isinstance(paths, (list, tuple)) and paths:
+        return [Path(p) for p in paths]
+    if paths and not isinstance(paths, (list, tuple)):
+        return [Path(paths)]
+    return [Path(os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)]
+
+
+def corpus_dirs(corpus: str | Path | None = None, manifests: ManifestPaths = None) -> list[Path]:
     """Where document files are looked for: --corpus, else $REGKB_CORPUS, else ../shared/corpus;
-    then corpus/files/ (documents fetched or added by the user)."""
+    then corpus/files/ (documents fetched or added by the user); then each manifest's own folder
+    (a set of letters can travel with its manifest)."""
     chosen = corpus or os.environ.get("REGKB_CORPUS") or SHARED_CORPUS
     dirs = [Path(chosen).expanduser().resolve()]
-    if USER_FILES.resolve() not in dirs:
-        dirs.append(USER_FILES.resolve())
+    for folder in [USER_FILES] + ([p.parent for p in manifest_paths(manifests)] if manifests else []):
+        if folder.resolve() not in dirs:
+            dirs.append(folder.resolve())
     return dirs
 
 
-def load_manifest(path: str | Path | None = None) -> list[ManifestEntry]:
-    path = Path(path or os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)
+def load_manifest(paths: ManifestPaths = None) -> list[ManifestEntry]:
+    """The entries of one or more manifests; an id may appear only once across them."""
+    entries: list[ManifestEntry] = []
+    for path in manifest_paths(paths):
+        for entry in _load_one(path):
+            if any(e.id == entry.id for e in entries):
+                raise RegkbError(f"{path}: duplicate document id {entry.id!r} (already listed in another manifest)")
+            entries.append(entry)
+    return entries
+
+
+def _load_one(path: Path) -> list[ManifestEntry]:
     if not path.exists():
         raise RegkbError(f"{path}: manifest not found")
     try:

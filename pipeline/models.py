@@ -29,6 +29,7 @@ class ManifestEntry:
     url: str = ""  # the public original; documents a user adds may have none
     sha256: str = ""
     cite_as: str = ""  # citation stem, e.g. "90 FR 4544"; pin cites add the page
+    published: str = ""  # official publication date when it differs from `date` (a rule filed before it is printed)
     note: str = ""
 
 

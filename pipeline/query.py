@@ -93,38 +93,93 @@ limit :limit
 """
 
 
+MODES = ("bm25", "hybrid", "semantic")
+RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009)
+CANDIDATES = 50  # how deep each ranking goes before fusion
+
+
 def search(db_path: str | Path, query: str, doc: str | None = None, section: str | None = None,
-           limit: int = 10) -> list[Hit]:
-    """BM25 search. All terms must match; if that finds fewer than `limit`, paragraphs matching
-    some of the terms follow, ranked below."""
+           limit: int = 10, mode: str = "bm25") -> list[Hit]:
+    """Search paragraphs. "bm25": all terms must match; if that finds fewer than `limit`, paragraphs
+    matching some of the terms follow, ranked below. "semantic": nearest by embedding. "hybrid":
+    both rankings fused by reciprocal rank (1 / (60 + rank), summed)."""
     if limit < 1:
         raise QueryError("--limit must be at least 1")
+    if mode not in MODES:
+        raise QueryError(f"unknown search mode {mode!r}: use one of {', '.join(MODES)}")
     terms = _terms(query or "")
-    if not terms:
+    if not terms and mode == "bm25" or not (query or "").strip():
         raise QueryError(f"nothing to search for in {query!r}: give at least one word")
-    filters, params = "", {"limit": limit}
+    filters, params = "", {}
     if doc:
         filters += " and p.doc_id = :doc"
         params["doc"] = doc
     if section:
         filters += " and p.section_path like :section escape '\\'"
         params["section"] = re.sub(r"([%_\\])", r"\\\1", section) + "%"
-    sql = SEARCH_SQL.format(filters=filters)
     with connect_readonly(db_path) as conn:
-        hits: list[Hit] = []
-        seen: set[str] = set()
-        for match in dict.fromkeys([" AND ".join(terms), " OR ".join(terms)]):
-            try:
-                rows = conn.execute(sql, {**params, "match": match}).fetchall()
-            except sqlite3.OperationalError as exc:
-                raise QueryError(f"cannot search for {query!r}: {exc}") from exc
-            for row in rows:
-                if row["id"] not in seen and len(hits) < limit:
-                    seen.add(row["id"])
-                    hits.append(Hit(**{**dict(row), "snippet": _unspace(row["snippet"])}))
-            if len(hits) >= limit:
-                break
+        if mode == "bm25":
+            return _bm25(conn, query, terms, filters, params, limit)
+        lexical = _bm25(conn, query, terms, filters, params, CANDIDATES) if mode == "hybrid" and terms else []
+        semantic = _nearest(conn, query, filters, params, CANDIDATES)
+    fused: dict[str, float] = {}
+    hits = {hit.id: hit for hit in semantic}
+    hits.update({hit.id: hit for hit in lexical})  # a BM25 hit has the highlighted snippet
+    for ranking in (lexical, semantic):
+        for rank, hit in enumerate(ranking, start=1):
+            fused[hit.id] = fused.get(hit.id, 0.0) + 1.0 / (RRF_K + rank)
+    ordered = sorted(fused, key=lambda hit_id: -fused[hit_id])[:limit]
+    return [Hit(**{**hits[hit_id].to_dict(), "score": round(fused[hit_id], 6)}) for hit_id in ordered]
+
+
+def _bm25(conn: sqlite3.Connection, query: str, terms: list[str], filters: str, params: dict, limit: int) -> list[Hit]:
+    sql = SEARCH_SQL.format(filters=filters)
+    hits: list[Hit] = []
+    seen: set[str] = set()
+    for match in dict.fromkeys([" AND ".join(terms), " OR ".join(terms)]):
+        try:
+            rows = conn.execute(sql, {**params, "limit": limit, "match": match}).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"cannot search for {query!r}: {exc}") from exc
+        for row in rows:
+            if row["id"] not in seen and len(hits) < limit:
+                seen.add(row["id"])
+                hits.append(Hit(**{**dict(row), "snippet": _unspace(row["snippet"])}))
+        if len(hits) >= limit:
+            break
     return hits
+
+
+NEAREST_SQL = """
+select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite, p.text, e.vector
+from embeddings e join paragraphs p on p.id = e.paragraph_id join documents d on d.id = p.doc_id
+where 1 {filters}
+"""
+
+
+def _nearest(conn: sqlite3.Connection, query: str, filters: str, params: dict, limit: int) -> list[Hit]:
+    import numpy as np
+
+    from . import embed
+
+    try:
+        rows = conn.execute(NEAREST_SQL.format(filters=filters), params).fetchall()
+    except sqlite3.OperationalError as exc:
+        raise QueryError(f"this knowledge base has no embeddings (built by an older regkb?): {exc}") from exc
+    if not rows:
+        return []
+    matrix = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32).reshape(len(rows), -1)
+    similarity = matrix @ embed.encode([query])[0]
+    order = np.argsort(-similarity)[:limit]
+    return [Hit(id=rows[i]["id"], doc_id=rows[i]["doc_id"], doc_title=rows[i]["doc_title"],
+                section_path=rows[i]["section_path"], page=rows[i]["page"], page_label=rows[i]["page_label"],
+                pin_cite=rows[i]["pin_cite"], snippet=_opening(rows[i]["text"]), score=round(float(similarity[i]), 4))
+            for i in order]
+
+
+def _opening(text: str, words: int = 30) -> str:
+    parts = text.split()
+    return " ".join(parts[:words]) + (" …" if len(parts) > words else "")
 
 
 def _unspace(snippet: str) -> str:

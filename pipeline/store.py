@@ -97,7 +97,12 @@ def _m003_positions(db: sqlite_utils.Database) -> None:
                                    foreign_keys=[("doc_id", "documents", "id")])
 
 
-MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions)]
+def _m004_published(db: sqlite_utils.Database) -> None:
+    db["documents"].add_column("published", str)
+
+
+MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
+              ("004_published", _m004_published)]
 # every row of these tables quotes its paragraph: text[char_start:char_end] == the named column
 PROVENANCE_TABLES = {"definitions": "matched_text", "term_usages": "matched_text", "country_lists": "matched_text",
                      "country_list_members": "matched_text", "country_mentions": "matched_text",

@@ -1,5 +1,6 @@
 """Comparison tables from the knowledge base: definitions with scope, the country × list
-membership matrix, thresholds grouped by quantity and provision. Built as (columns, rows) and
+membership matrix, thresholds grouped by quantity and provision, organisation × topic positions,
+and claims (what a document says the rule does) against the rule's text. Built as (columns, rows) and
 rendered to Markdown, CSV, HTML or JSON; writing the file is the store's job."""
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import sqlite3
 import pycountry
 
 from .extract.common import root_of
+from .patterns import load_patterns
 
-TABLES = ("definitions", "countries", "thresholds")
+TABLES = ("definitions", "countries", "thresholds", "positions", "claims")
 FORMATS = {"md": "md", "csv": "csv", "html": "html", "json": "json"}
 
 
@@ -41,9 +43,7 @@ def countries_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
                                      for l in lists]
     rows = []
     for code in codes:
-        country = pycountry.countries.get(alpha_2=code)
-        name = getattr(country, "common_name", None) or (country.name if country else code)
-        rows.append([code, name] + ["✓" if code in members.get(l["id"], set()) else "" for l in lists])
+        rows.append([code, _country(code)] + ["✓" if code in members.get(l["id"], set()) else "" for l in lists])
     return columns, rows
 
 
@@ -60,7 +60,115 @@ def thresholds_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
                      for r in ordered]
 
 
-BUILDERS = {"definitions": definitions_table, "countries": countries_table, "thresholds": thresholds_table}
+def positions_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
+    """Organisation × topic: how many positions (a form-letter campaign counts once, its copies
+    tallied) and one cited quote per cell, an objection or request before support."""
+    topics = [row["topic"] for row in load_patterns("topics") if "topic" in row] + ["other"]
+    rows = conn.execute("""
+        select o.id, o.org, o.topic, o.stance, o.quote, o.doc_id, p.pin_cite,
+               (select count(*) from positions c where c.duplicate_of = o.id) as copies
+        from positions o join paragraphs p on p.id = o.paragraph_id
+        where o.duplicate_of is null
+        order by o.org, o.topic, case o.stance when 'oppose' then 0 when 'request_change' then 1 else 2 end,
+                 length(o.quote)""").fetchall()
+    cells: dict[tuple[str, str], list[sqlite3.Row]] = {}
+    for row in rows:
+        cells.setdefault((row["org"], row["topic"]), []).append(row)
+    used = [t for t in topics if any(topic == t for _, topic in cells)]
+    table = []
+    for org in sorted({org for org, _ in cells}):
+        line = [org]
+        for topic in used:
+            found = cells.get((org, topic), [])
+            if not found:
+                line.append("")
+                continue
+            copies = sum(r["copies"] for r in found)
+            first = found[0]
+            line.append(f"{len(found)}" + (f" (+{copies} copies)" if copies else "")
+                        + f": {first['stance']} “{_clip(first['quote'], 160)}” ({first['pin_cite']}) [{first['id']}]")
+        table.append(line)
+    return ["organisation"] + used, table
+
+
+def _rule_list(conn: sqlite3.Connection, members: dict[str, set[str]], wanted: set[str]) -> sqlite3.Row | None:
+    """The rule's own list (regulatory text of the main rule document) that best matches a claimed list."""
+    lists = conn.execute("""
+        select l.id, l.label, p.section_path, p.pin_cite from country_lists l
+        join paragraphs p on p.id = l.paragraph_id join documents d on d.id = l.doc_id
+        where d.doc_type = 'rule' and p.section_path like 'Supplement%'
+        order by d.page_count desc, p.ordinal""").fetchall()
+    def overlap(row) -> float:
+        theirs = members.get(row["id"], set())
+        return len(theirs & wanted) / len(theirs | wanted) if theirs | wanted else 0.0
+    best = max(lists, key=overlap, default=None)
+    return best if best is not None and overlap(best) >= 0.3 else None
+
+
+def claims_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
+    """What a letter or report says the rule does against what the rule text says: its country
+    lists against the rule's list they describe (country by country, differences first), and the
+    figures it states in passages that take a position or list countries against the rule's
+    figures of the same unit."""
+    columns = ["document", "claim", "claim pin cite", "kind", "the document says", "the rule says",
+               "rule pin cite", "verdict"]
+    members: dict[str, set[str]] = {}
+    for row in conn.execute("select list_id, iso2 from country_list_members where iso2 is not null"):
+        members.setdefault(row["list_id"], set()).add(row["iso2"])
+    out: list[list] = []
+    claimed = conn.execute("""
+        select l.id, l.doc_id, l.label, p.pin_cite from country_lists l join paragraphs p on p.id = l.paragraph_id
+        join documents d on d.id = l.doc_id where d.doc_type != 'rule' order by l.doc_id, p.ordinal""").fetchall()
+    for claim in claimed:
+        wanted = members.get(claim["id"], set())
+        rule = _rule_list(conn, members, wanted) if len(wanted) >= 3 else None
+        if rule is None:
+            continue
+        theirs = members.get(rule["id"], set())
+        rule_where = f"{rule['section_path']}: {_clip(rule['label'], 60)}"
+        out.append([claim["doc_id"], _clip(claim["label"], 60), claim["pin_cite"], "country list (count)",
+                    f"{len(wanted)} countries", f"{len(theirs)} destinations", rule["pin_cite"],
+                    "same count" if len(wanted) == len(theirs) else "counts differ"])
+        for code, says, rule_says, verdict in sorted(
+                [(c, "listed", "not listed", "only in the document") for c in wanted - theirs]
+                + [(c, "not listed", "listed", "only in the rule") for c in theirs - wanted]
+                + [(c, "listed", "listed", "agrees") for c in wanted & theirs],
+                key=lambda item: (item[3] == "agrees", item[3], item[0])):
+            out.append([claim["doc_id"], _clip(claim["label"], 60), claim["pin_cite"], f"country {code} ({_country(code)})",
+                        says, f"{rule_says} in {rule_where}", rule["pin_cite"], verdict])
+    rule_figures: dict[str, list[sqlite3.Row]] = {}
+    for row in conn.execute("""
+            select t.value, t.unit, t.comparator, t.matched_text, p.section_path, p.pin_cite from thresholds t
+            join paragraphs p on p.id = t.paragraph_id join documents d on d.id = t.doc_id
+            where d.doc_type = 'rule' order by d.page_count desc, p.ordinal"""):
+        rule_figures.setdefault(row["unit"], []).append(row)
+    stated = conn.execute("""
+        select t.doc_id, t.value, t.unit, t.comparator, t.matched_text, p.pin_cite from thresholds t
+        join paragraphs p on p.id = t.paragraph_id join documents d on d.id = t.doc_id
+        where d.doc_type != 'rule' and (t.paragraph_id in (select paragraph_id from positions)
+                                        or t.paragraph_id in (select paragraph_id from country_lists))
+        order by t.doc_id, p.ordinal, t.char_start""").fetchall()
+    for claim in stated:
+        same_unit = rule_figures.get(claim["unit"], [])
+        exact = [r for r in same_unit if abs(r["value"] - claim["value"]) <= 1e-9 * max(abs(r["value"]), 1)]
+        nearest = exact[0] if exact else min(same_unit, key=lambda r: abs(r["value"] - claim["value"]), default=None)
+        rule_says = (f"{_number(nearest['value'])} {nearest['unit']} (“{_clip(nearest['matched_text'], 60)}”, "
+                     f"{nearest['section_path'] or '—'})") if nearest else f"no figure in {claim['unit']}"
+        verdict = ("the rule states the same figure" if exact else
+                   "no such figure in the rule; nearest shown" if nearest else "the rule states no figure in this unit")
+        out.append([claim["doc_id"], claim["matched_text"], claim["pin_cite"], f"figure ({claim['unit']})",
+                    f"{claim['comparator']} {_number(claim['value'])} {claim['unit']}", rule_says,
+                    nearest["pin_cite"] if nearest else "", verdict])
+    return columns, out
+
+
+def _country(code: str) -> str:
+    country = pycountry.countries.get(alpha_2=code)
+    return getattr(country, "common_name", None) or (country.name if country else code)
+
+
+BUILDERS = {"definitions": definitions_table, "countries": countries_table, "thresholds": thresholds_table,
+            "positions": positions_table, "claims": claims_table}
 
 
 def build_table(conn: sqlite3.Connection, name: str) -> tuple[list[str], list[list]]:
