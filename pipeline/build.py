@@ -34,6 +34,7 @@ class BuildReport:
     paragraphs: int = 0
     up_to_date: bool = False
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, for bench/
 
     @property
     def ok(self) -> bool:
@@ -45,6 +46,7 @@ class BuildReport:
             "built": self.built, "cached": self.cached, "carried_over": self.carried_over,
             "missing": [{"id": e.id, "url": e.url, "file": e.file} for e in self.missing],
             "problems": self.problems, "paragraphs": self.paragraphs, "seconds": round(self.seconds, 3),
+            "stages": {name: round(value, 3) for name, value in self.stages.items()},
         }
 
 
@@ -94,13 +96,16 @@ def vectors_for(texts: list[str], cache_dir: Path):
 
 
 def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                cache_dir: Path) -> None:
+                cache_dir: Path, stages: dict[str, float]) -> None:
     """Embed every paragraph (for hybrid search) and every position quote; find copies among the
     letters (form-letter campaigns); link each position to the regulatory text of the rule (the
     rule document with the most pages is the one cited)."""
     import numpy as np
 
+    mark = time.perf_counter()
     matrix = vectors_for([p.text for p in paragraphs], cache_dir)
+    stages["embed"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     extracted["embeddings"] = [{"paragraph_id": p.id, "model": embed.MODEL_NAME, "vector": embed.to_blob(v)}
                                for p, v in zip(paragraphs, matrix)]
     letters = [d for d in documents if d["doc_type"] != "rule"]
@@ -113,6 +118,8 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means))
     positions = extracted.get("positions", [])
     dedupe.mark_duplicate_positions(positions, extracted["document_clusters"])
+    stages["dedupe"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     rules = sorted((d for d in documents if d["doc_type"] == "rule"), key=lambda d: -(d["page_count"] or 0))
     if not rules or not positions:
         extracted["position_links"] = []
@@ -122,6 +129,7 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     quotes = vectors_for([row["quote"] for row in positions], cache_dir)
     extracted["position_links"] = position_links(positions, [paragraphs[i] for i in regulatory],
                                                  matrix[regulatory], quotes)
+    stages["link"] = time.perf_counter() - mark
 
 
 def build(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
@@ -203,12 +211,17 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
             _merge(extracted, old_extracted)
             report.carried_over.append(problem["doc_id"])
 
+    report.stages["parse"] = time.perf_counter() - started
+    mark = time.perf_counter()
     extracted["term_usages"] = term_usages(extracted.get("definitions", []), paragraphs)
-    link_corpus(documents, paragraphs, extracted, cache_dir)
+    report.stages["term_usages"] = time.perf_counter() - mark
+    link_corpus(documents, paragraphs, extracted, cache_dir, report.stages)
+    mark = time.perf_counter()
     report.paragraphs = len(paragraphs)
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
             "paragraphs": str(len(paragraphs)), "built_at": store._now(),
             "missing": json.dumps([e.id for e in report.missing])}
     store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted)
+    report.stages["store"] = time.perf_counter() - mark
     report.seconds = time.perf_counter() - started
     return report

@@ -275,5 +275,18 @@ def table(name, db_path, fmt, out_dir):
     click.echo(f"wrote {path} ({len(rows)} rows × {len(columns)} columns)")
 
 
+@main.command()
+@click.argument("item_id", metavar="ID")
+@DB_OPTION
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "bibtex", "csl-json"]), default="text",
+              show_default=True)
+@friendly_errors
+def cite(item_id, db_path, fmt):
+    """Cite a paragraph, definition (def:…), threshold (thr:…), country list (list:…) or position (pos:…)."""
+    from .cite import lookup, render
+
+    click.echo(render(lookup(_db(db_path), item_id), fmt))
+
+
 if __name__ == "__main__":
     main()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .models import RegkbError
@@ -121,7 +122,7 @@ def search(db_path: str | Path, query: str, doc: str | None = None, section: str
         if mode == "bm25":
             return _bm25(conn, query, terms, filters, params, limit)
         lexical = _bm25(conn, query, terms, filters, params, CANDIDATES) if mode == "hybrid" and terms else []
-        semantic = _nearest(conn, query, filters, params, CANDIDATES)
+        semantic = _nearest(conn, Path(db_path), query, doc, section, CANDIDATES)
     fused: dict[str, float] = {}
     hits = {hit.id: hit for hit in semantic}
     hits.update({hit.id: hit for hit in lexical})  # a BM25 hit has the highlighted snippet
@@ -150,31 +151,48 @@ def _bm25(conn: sqlite3.Connection, query: str, terms: list[str], filters: str, 
     return hits
 
 
-NEAREST_SQL = """
-select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite, p.text, e.vector
-from embeddings e join paragraphs p on p.id = e.paragraph_id join documents d on d.id = p.doc_id
-where 1 {filters}
-"""
+@lru_cache(maxsize=4)
+def _vector_index(db_path: str, modified_ns: int) -> tuple[list[str], list[str], list[str], "np.ndarray"]:
+    """Every paragraph's id, document, section path and embedding, read once per knowledge-base
+    file version (the build replaces the file, so its mtime names the version)."""
+    import numpy as np
+
+    with connect_readonly(db_path) as conn:
+        try:
+            rows = conn.execute("select e.paragraph_id, p.doc_id, p.section_path, e.vector from embeddings e "
+                                "join paragraphs p on p.id = e.paragraph_id order by p.rowid").fetchall()
+        except sqlite3.OperationalError as exc:
+            raise QueryError(f"{db_path}: this knowledge base has no embeddings (built by an older regkb?): {exc}") from exc
+    matrix = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32).reshape(len(rows), -1) \
+        if rows else np.zeros((0, 0), dtype=np.float32)
+    return [r["paragraph_id"] for r in rows], [r["doc_id"] for r in rows], [r["section_path"] for r in rows], matrix
 
 
-def _nearest(conn: sqlite3.Connection, query: str, filters: str, params: dict, limit: int) -> list[Hit]:
+def _nearest(conn: sqlite3.Connection, db_path: Path, query: str, doc: str | None, section: str | None,
+             limit: int) -> list[Hit]:
     import numpy as np
 
     from . import embed
 
-    try:
-        rows = conn.execute(NEAREST_SQL.format(filters=filters), params).fetchall()
-    except sqlite3.OperationalError as exc:
-        raise QueryError(f"this knowledge base has no embeddings (built by an older regkb?): {exc}") from exc
-    if not rows:
+    ids, doc_ids, paths, matrix = _vector_index(str(db_path), Path(db_path).stat().st_mtime_ns)
+    if doc or section:
+        keep = [i for i in range(len(ids)) if (not doc or doc_ids[i] == doc) and (not section or paths[i].startswith(section))]
+        matrix = matrix[keep]
+    else:
+        keep = range(len(ids))
+    if not keep:
         return []
-    matrix = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32).reshape(len(rows), -1)
     similarity = matrix @ embed.encode([query])[0]
-    order = np.argsort(-similarity)[:limit]
-    return [Hit(id=rows[i]["id"], doc_id=rows[i]["doc_id"], doc_title=rows[i]["doc_title"],
-                section_path=rows[i]["section_path"], page=rows[i]["page"], page_label=rows[i]["page_label"],
-                pin_cite=rows[i]["pin_cite"], snippet=_opening(rows[i]["text"]), score=round(float(similarity[i]), 4))
-            for i in order]
+    order = [keep[i] for i in np.argsort(-similarity)[:limit]]
+    scores = {ids[i]: float(s) for i, s in zip(keep, similarity)}
+    marks = ",".join("?" * len(order))
+    rows = {row["id"]: row for row in conn.execute(
+        "select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite, p.text "
+        f"from paragraphs p join documents d on d.id = p.doc_id where p.id in ({marks})", [ids[i] for i in order])}
+    return [Hit(id=row["id"], doc_id=row["doc_id"], doc_title=row["doc_title"], section_path=row["section_path"],
+                page=row["page"], page_label=row["page_label"], pin_cite=row["pin_cite"], snippet=_opening(row["text"]),
+                score=round(scores[row["id"]], 4))
+            for row in (rows[ids[i]] for i in order)]
 
 
 def _opening(text: str, words: int = 30) -> str:

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from pipeline.build import build
+from pipeline.manifest import DEFAULT_MANIFEST
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 REAL_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 RULE_PDF = REAL_CORPUS / "2025-00636-public-inspection.pdf"
+SYNTHETIC = PROJECT_ROOT / "tests" / "fixtures" / "synthetic"
 
 
 @pytest.fixture(scope="session")
@@ -22,9 +24,11 @@ def real_corpus() -> Path:
 
 @pytest.fixture(scope="session")
 def real_kb(real_corpus, tmp_path_factory):
-    """The knowledge base built from the real corpus, cold (no cache)."""
+    """The knowledge base built cold (no cache) from the real corpus and, beside it, the synthetic
+    letters (tests/fixtures/synthetic: the industry letters themselves are not available offline)."""
     work = tmp_path_factory.mktemp("real-kb")
-    report = build(corpus=real_corpus, db_path=work / "regkb.db", cache_dir=work / "cache")
+    report = build([DEFAULT_MANIFEST, SYNTHETIC / "manifest.toml"], corpus=real_corpus, db_path=work / "regkb.db",
+                   cache_dir=work / "cache")
     assert report.ok, report.problems
     return report
 

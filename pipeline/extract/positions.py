@@ -20,7 +20,7 @@ GROUP = "positions"
 STANCE_ORDER = ("request_change", "oppose", "support")
 CJK = re.compile(r"[\u3400-\u9fff]")
 # sentence ends: . ! ? (not after an abbreviation) or 。！？, with any closing quotes; a bullet starts anew
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9●•▪])|(?<=[。！？])[\"”’」]*|(?=[●•▪]\s)")
+SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9●•▪\u3400-\u9fff])|(?<=[。！？])[\"”’」]*|(?=[●•▪]\s)")
 ABBREVIATION = re.compile(r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Corp|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|"
                           r"Aug|Sep|Sept|Oct|Nov|Dec|St|vs|cf|al|Vol|pp|p|Fed|Reg)|\b[A-Z])\.$")
 BULLET = re.compile(r"^[●•▪◦*–-]\s*")
@@ -102,7 +102,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         bullet = BULLET.match(piece[lead:])
         begin += lead + (bullet.end() if bullet else 0)
         end = begin + len(text[begin:end].rstrip())
-        if end - begin >= 8:
+        if end - begin >= (4 if CJK.search(text[begin:end]) else 8):
             out.append((begin, end))
     return out
 
