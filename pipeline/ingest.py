@@ -23,7 +23,8 @@ FR_HEADER = re.compile(
 FR_HEADER_LEADING_PAGE = re.compile(r"^(?P<page>\d{3,6})\s+Federal Register\s*/\s*Vol\.\s*(?P<vol>\d+)")
 PUBLIC_INSPECTION_BANNER = re.compile(r"scheduled to be published in the\s*Federal Register", re.I)
 FR_DOC_IN_BANNER = re.compile(r"federalregister\.gov/d/(\d{4}-\d{5})")
-BARE_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–]?\s*(\d{1,4})\s*[-–]?(?:\s+of\s+\d{1,4})?$", re.I)
+# "7", "- 7 -", "— 7 —", "Page 7", "Page 7 of 12"
+BARE_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—]?\s*(\d{1,4})\s*[-–—]?(?:\s+of\s+\d{1,4})?$", re.I)
 
 
 def sha256_file(path: Path) -> str:
@@ -108,6 +109,17 @@ def decode_text(data: bytes, name: str) -> str:
 
 # ----------------------------------------------------------------------------- text and markdown
 
+MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*$")
+MARKDOWN_ITEM = re.compile(r"^(?:(?P<bullet>[-*+])|\d{1,3}[.)])\s+(?=\S)")
+MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
+# **bold**, __bold__, *emphasis*, _emphasis_: the markers hug the words they wrap, so "2 * 3" and
+# snake_case stay as they are
+MARKDOWN_EMPHASIS = [re.compile(r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])"),
+                     re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"),
+                     re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"),
+                     re.compile(r"(?<!\w)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!\w)")]
+
+
 def _text_pages(text: str, markdown: bool) -> list[Page]:
     """Lines of a text file, split into pages at printed page numbers and form feeds."""
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -116,34 +128,49 @@ def _text_pages(text: str, markdown: bool) -> list[Page]:
     blank_before = True
     page_break = False
     last_text = ""
+    last_kind = "body"
     wrapped = _is_hard_wrapped(raw_lines)
     for index, raw in enumerate(raw_lines):
+        # blank lines that set a page end or a printed page number apart are page furniture, not a
+        # paragraph break: whether a paragraph runs on to the next page depends on where its text stopped
         if "\f" in raw:
             pages.append(Page(number=len(pages) + 1))
             raw = raw.replace("\f", "")
-            page_break = True
+            page_break, blank_before = True, False
         if index in numbered:
             pages[-1].label = numbered[index]
             pages.append(Page(number=len(pages) + 1))
-            page_break = True
+            page_break, blank_before = True, False
             continue
         stripped = raw.strip()
         if not stripped:
             blank_before = blank_before or not page_break
             continue
+        runs_on = False
         if page_break:
             # a paragraph runs on across the page break unless the last page ended a sentence
-            blank_before = blank_before or not last_text or last_text.endswith((".", "!", "?", ":", "”", '"'))
+            runs_on = not blank_before and bool(last_text) and not last_text.endswith((".", "!", "?", ":", "”", '"'))
+            blank_before = not runs_on
             page_break = False
         last_text = stripped
-        bold = False
+        bold = opens_item = False
+        kind = "body"
         if markdown:
-            heading = re.match(r"^(#{1,6})\s+(.*?)\s*#*$", stripped)
+            heading = MARKDOWN_HEADING.match(stripped)
+            item = MARKDOWN_ITEM.match(stripped)
             if heading:
                 stripped, bold = heading.group(2), True
+            elif item:
+                # a bullet is layout; a number is part of what the item says ("2. Export Controls")
+                stripped = stripped[item.end():] if item.group("bullet") else stripped
+                kind, opens_item = "list", True
+            elif last_kind == "list" and not blank_before:
+                kind = "list"  # the wrapped rest of a list item
+            stripped = _markdown_inline(stripped)
+        last_kind = kind
         pages[-1].lines.append(
-            Line(text=stripped, page=pages[-1].number, x1=len(raw.rstrip()), bold=bold,
-                 starts_block=blank_before or not wrapped or bold)
+            Line(text=stripped, page=pages[-1].number, x1=len(raw.rstrip()), bold=bold, kind=kind,
+                 starts_block=bold or opens_item or (not runs_on and (blank_before or not wrapped)))
         )
         blank_before = bold
     _mark_short_text_lines(pages)
@@ -151,6 +178,14 @@ def _text_pages(text: str, markdown: bool) -> list[Page]:
         pages.pop()
     _move_page_end_footnotes(pages)
     return pages
+
+
+def _markdown_inline(text: str) -> str:
+    """The words of a Markdown line without its markup: emphasis markers and link targets go."""
+    text = MARKDOWN_LINK.sub(r"\1", text)
+    for pattern in MARKDOWN_EMPHASIS:
+        text = pattern.sub(r"\1", text)
+    return text
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
@@ -163,9 +198,10 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
 
 
 def _printed_page_number_lines(lines: list[str]) -> dict[int, str]:
-    """Indexes of lines that are printed page numbers: bare numbers counting 1, 2, 3 … in order."""
+    """Indexes of lines that are printed page numbers ("2", "- 2 -", "Page 2 of 3") counting
+    1, 2, 3 … in order."""
     candidates = [(i, int(m.group(1))) for i, line in enumerate(lines)
-                  if (m := re.fullmatch(r"\s*(\d{1,4})\s*", line))]
+                  if (m := BARE_PAGE_NUMBER.fullmatch(line.strip()))]
     found: dict[int, str] = {}
     expected = 1
     for index, number in candidates:
@@ -229,8 +265,9 @@ def _move_page_end_footnotes(pages: list[Page]) -> None:
 
 # ----------------------------------------------------------------------------- HTML
 
+# a <div> counts for the text it holds itself (a byline, a dateline), not for the blocks inside it
 BLOCK_TAGS = ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "dt", "dd",
-              "figcaption", "caption"]
+              "figcaption", "caption", "div"]
 
 
 CONTAINER_TAGS = set(BLOCK_TAGS) | {"ul", "ol", "dl", "table", "div", "section", "article"}
@@ -254,9 +291,13 @@ def _html_pages(text: str) -> list[Page]:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(text, "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "form", "svg", "iframe",
-                     "template", "aside"]):
+    for tag in soup(["script", "style", "noscript", "nav", "form", "svg", "iframe", "template", "aside"]):
         tag.decompose()
+    # a site's header and footer are chrome; an article's own header holds its title and byline
+    # (a header nested in a removed one is gone with it)
+    for tag in soup(["header", "footer"]):
+        if not tag.decomposed and tag.find_parent(["article", "main"]) is None:
+            tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     page = Page(number=1)
     for element in root.find_all(BLOCK_TAGS):
@@ -264,7 +305,7 @@ def _html_pages(text: str) -> list[Page]:
             cells = [c.get_text(" ", strip=True) for c in element.find_all(["td", "th"])]
             content, kind = " | ".join(c for c in cells if c), "table"
         else:
-            content, kind = _own_text(element), "body"
+            content, kind = _own_text(element), "list" if element.name == "li" else "body"
         content = re.sub(r"\s+", " ", content).strip()
         if not content:
             continue
@@ -359,11 +400,11 @@ def _read_pdf_page(page, number: int) -> Page:
     table_lines, table_boxes = _table_rows(page, number)
     if table_boxes:
         chars = [c for c in chars if not any(_inside(c, box) for box in table_boxes)]
-    lines = _chars_to_lines(chars, number, page.width)
+    lines, mixed_sizes = _chars_to_lines(chars, number, page.width)
     lines.extend(table_lines)
     lines.sort(key=lambda line: (line.top, line.x0))
     lines = _order_columns(lines, page.width)
-    _mark_blocks(lines)
+    _mark_blocks(lines, mixed_sizes)
     return Page(number=number, lines=lines)
 
 
@@ -393,11 +434,13 @@ def _table_rows(page, number: int) -> tuple[list[Line], list[tuple]]:
     return lines, boxes
 
 
-def _chars_to_lines(chars: list[dict], number: int, page_width: float) -> list[Line]:
+def _chars_to_lines(chars: list[dict], number: int, page_width: float) -> tuple[list[Line], set[int]]:
     """Group characters into lines by baseline. Small characters next to a line are its
-    superscripts or subscripts, written as ^x and _x; small characters on their own form lines."""
+    superscripts or subscripts, written as ^x and _x; small characters on their own form lines.
+    Also returns the ids of the lines set in no one type size (a tenth or more of their characters
+    in other sizes), whose size says nothing about where a paragraph starts."""
     if not chars:
-        return []
+        return [], set()
     sizes = Counter(round(c["size"], 1) for c in chars if c["text"].strip())
     body = sizes.most_common(1)[0][0] if sizes else 10.0
     small_limit = 0.8 * body
@@ -426,7 +469,17 @@ def _chars_to_lines(chars: list[dict], number: int, page_width: float) -> list[L
         else:
             groups.append([char])
     pieces = [piece for group in groups for piece in _split_at_gutters(group, body)]
-    return [_line_from_chars(piece, number, marks) for piece in pieces if any(c["text"].strip() for c in piece)]
+    lines: list[Line] = []
+    mixed: set[int] = set()
+    for piece in pieces:
+        printed = [round(c["size"], 1) for c in piece if c["text"].strip()]
+        if not printed:
+            continue
+        line = _line_from_chars(piece, number, marks)
+        if printed.count(line.size) < 0.9 * len(printed):
+            mixed.add(id(line))
+        lines.append(line)
+    return lines, mixed
 
 
 def _split_at_gutters(group: list[dict], body: float) -> list[list[dict]]:
@@ -546,9 +599,10 @@ def _order_columns(lines: list[Line], page_width: float) -> list[Line]:
     return ordered
 
 
-def _mark_blocks(lines: list[Line]) -> None:
+def _mark_blocks(lines: list[Line], mixed_sizes: set[int]) -> None:
     """Layout evidence that a line starts a paragraph: a first-line indent, a larger gap than the
-    page's usual line spacing, or a previous line that stopped although the next word would fit."""
+    page's usual line spacing, a change of font size, or a previous line that stopped although the
+    next word would fit."""
     body = [line for line in lines if line.kind == "body"]
     if not body:
         return
@@ -572,6 +626,10 @@ def _mark_blocks(lines: list[Line]) -> None:
                 line.starts_block = True
             gap = line.top - previous.bottom
             if gap > max(usual_gap * 1.6, usual_gap + 4):
+                line.starts_block = True
+            # a paragraph keeps its type size: a 9 pt address line and an 8 pt notice are two blocks
+            if line.size and previous.size and abs(line.size - previous.size) >= 1 \
+                    and not {id(line), id(previous)} & mixed_sizes:
                 line.starts_block = True
             # an indented block quote has its own right edge; a short list has none worth the name
             window = column_lines[max(0, index - 4):index + 4]
@@ -643,7 +701,14 @@ def _lift_margins(document: RawDocument) -> None:
         if not body_lines or not body_size:
             continue
         last_body = max((l.top for l in body_lines if l.size >= body_size * 0.9), default=0)
+        note = None
         for line in body_lines:
             if line.size and line.size < body_size * 0.9 and line.top > last_body:
                 line.kind = "footnote"
-                line.starts_block = bool(FOOTNOTE_START.match(line.text)) or line.starts_block
+                # only a note number starts a note (the next one in sequence, so a wrapped line that
+                # begins "90 FR 4544" stays in its note); a hanging indent or a short line does not
+                start = FOOTNOTE_START.match(line.text)
+                line.starts_block = bool(start) and (note is None or int(start.group(1)) == note + 1)
+                line.after_short = False
+                if line.starts_block:
+                    note = int(start.group(1))

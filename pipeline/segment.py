@@ -43,6 +43,23 @@ LIST_OF_SUBJECTS = re.compile(r"^List of Subjects\b")
 ELLIPSIS = re.compile(r"^(?:\*\s*){3,}$")
 BULLET_ONLY = re.compile(r"^[●•▪◦‣·\-–]$")
 DATE_LINE = re.compile(r"^(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}|\d{4}-\d{2}-\d{2})$")
+# the furniture of a letter, which is never a heading: "Dear …:", "Sincerely,", address lines
+SALUTATION = re.compile(r"^(?:Dear|To|Hello|Hi|Greetings)\b[^.;!?]{0,60}[,:]$")
+VALEDICTION = re.compile(
+    r"^(?:(?:Very |Most )?(?:Sincerely|Respectfully|Truly|Cordially|Faithfully)(?: (?:yours|submitted))?|"
+    r"(?:With )?(?:(?:Best|Kind|Warm|Warmest) )?Regards|Yours,?(?: (?:truly|sincerely|faithfully))?)[,.]?$", re.I)
+ADDRESS_LINE = re.compile(
+    r",\s*[A-Z]{2}\.?\s+\d{5}(?:-\d{4})?\b"  # "Washington, DC 20230"
+    r"|\b\d{1,5}\s+(?:[A-Z0-9][\w.'’-]*\s+){1,4}(?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Boulevard|Blvd\.|Drive|"
+    r"Lane|Way|Place|Plaza|Court|Parkway|Square)(?!\w)"  # "1401 Constitution Avenue NW"
+    r"|\b(?:Suite|P\.\s?O\.\s?Box)\s+\d"
+    r"|[\w.+-]+@[\w-]+\.\w|\bwww\.|https?://"
+    r"|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")  # a telephone number
+# "By Jane Doe, …", "January 13, 2025 by Jane Doe": who wrote it and when, not what it is about
+BYLINE = re.compile(r"^(?:By (?:[A-Z][\w.'’-]*\s?){2,4}(?:,|[(—–|]|$)|"
+                    r"(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}),? (?:by|[—–|·]) )")
+# a footnote's marker in the text: "later.^1" or "China.¹", not the exponent of "10^26"
+SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
@@ -244,13 +261,29 @@ def _is_heading_line(text: str) -> bool:
     return bool(SUPPLEMENT_HEADING.match(text) or PART_HEADING.match(text) or SECTION_HEADING.match(text))
 
 
+def _heads_prose(lines: list[Line], index: int) -> bool:
+    """The line is set apart and followed by a paragraph of wrapped running text: a caption over
+    that paragraph ("Model weights" after "… the following statement:"), not a list's first item."""
+    following = lines[index + 1:index + 3]
+    if len(following) < 2 or any(line.kind != "body" for line in following):
+        return False
+    first, second = following
+    return ((first.starts_block or first.after_short) and not _is_list_item(first)
+            and not (second.starts_block or second.after_short))
+
+
 def make_blocks(lines: list[Line]) -> list[Block]:
     blocks: list[Block] = []
-    for line in _split_leading_ellipsis(lines):
+    lines = _split_leading_ellipsis(lines)
+    for index, line in enumerate(lines):
         current = blocks[-1] if blocks else None
         previous_text = current.lines[-1].text if current else ""
-        if current and (current.kind == "list" or (current.text.endswith(":") and current.kind == "body")) \
-                and line.kind == "body" and _is_list_item(line) and (line.starts_block or line.after_short):
+        # short lines after a lead-in ending in ":" are items of a list (the lines themselves are
+        # body text; lines the source marks as list items are blocks of their own)
+        lead_in = current is not None and current.lines[-1].kind == "body" and (
+            current.kind == "list" or (current.kind == "body" and current.text.endswith(":")
+                                       and not _heads_prose(lines, index)))
+        if lead_in and line.kind == "body" and _is_list_item(line) and (line.starts_block or line.after_short):
             current.kind = "list"
             current.item_starts.add(len(current.lines))
             current.lines.append(line)
@@ -261,7 +294,7 @@ def make_blocks(lines: list[Line]) -> list[Block]:
             or line.after_short
             or line.kind != current.lines[-1].kind
             or line.kind == "table"
-            or current.kind == "list"
+            or (current.kind == "list" and line.kind != "list")
             or (STRONG_START.match(line.text) and (previous_text.rstrip().endswith((".", ":", ";", "”", "]"))
                                                    or _is_heading_line(previous_text)))
             or ELLIPSIS.match(line.text) or ELLIPSIS.match(previous_text)
@@ -276,7 +309,7 @@ def make_blocks(lines: list[Line]) -> list[Block]:
             resumed.lines.append(line)
             continue
         if new_block:
-            blocks.append(Block([line], kind=line.kind if line.kind in ("table", "footnote") else "body"))
+            blocks.append(Block([line], kind=line.kind if line.kind in ("table", "footnote", "list") else "body"))
         else:
             current.lines.append(line)
     return _split_headed_children(blocks)
@@ -344,15 +377,16 @@ class Structure:
         return f"Part {self.part}" if self.part else "Regulatory text"
 
 
-def classify(block: Block, state: Structure, is_rule: bool) -> str | None:
-    """Update the structure for this block; return its paragraph kind, or None to emit nothing."""
+def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool = True) -> str | None:
+    """Update the structure for this block; return its paragraph kind, or None to emit nothing.
+    `can_be_heading` is False for a letter's furniture (address, salutation, signature)."""
     text = block.text.strip()
     if block.kind == "footnote":
         return "footnote"
     if ELLIPSIS.match(text):
         return None
     if not is_rule:
-        return _classify_letter(block, state)
+        return _classify_letter(block, state, can_be_heading)
     if block.kind == "table":
         return "table"
 
@@ -507,14 +541,60 @@ def _classify_preamble(block: Block, state: Structure) -> str:
     return "body"
 
 
-def _classify_letter(block: Block, state: Structure) -> str:
+def _classify_letter(block: Block, state: Structure, can_be_heading: bool) -> str:
     state.mode = "letter"
     text = block.text.strip()
     first = block.lines[0]
-    if first.bold or (looks_like_heading(block) and block.kind == "body"):
+    if can_be_heading and (first.bold or (looks_like_heading(block) and block.kind == "body")):
         state.headings = [re.sub(r"\s+", " ", text)]
         return "heading"
     return "body"
+
+
+def _is_short_line(block: Block) -> bool:
+    text = block.text.strip()
+    return (block.kind == "body" and len(block.lines) == 1 and len(text) <= 100 and len(text.split()) <= 12
+            and not text.endswith((".", "?", "!", ";")))
+
+
+def letter_furniture(blocks: list[Block]) -> set[int]:
+    """Indexes of the blocks of a letter that are its furniture, not headings, though they are short
+    lines like headings: everything before the salutation (letterhead, date, addressee, subject
+    line), the valediction and the signature under it, address lines, bylines, and any run of
+    consecutive short lines (an address or a signature: a heading stands apart from the text
+    around it)."""
+    furniture = {i for i, block in enumerate(blocks)
+                 if ADDRESS_LINE.search(block.text) or BYLINE.match(block.text.strip())}
+    first_page = blocks[0].page if blocks else 0
+    for index, block in enumerate(blocks):
+        if block.page != first_page:
+            break
+        if len(block.lines) == 1 and len(block.text.split()) <= 8 and SALUTATION.match(block.text.strip()):
+            furniture.update(range(index + 1))
+            break
+    for index, block in enumerate(blocks):
+        if len(block.lines) != 1 or not VALEDICTION.match(block.text.strip()):
+            continue
+        furniture.add(index)
+        # the signature: short lines on the same page, the first after the space left for signing
+        for offset, after in enumerate(blocks[index + 1:], start=1):
+            if not _is_short_line(after) or after.page != block.page or \
+                    (offset > 1 and after.lines[0].starts_block):
+                break
+            furniture.add(index + offset)
+    # runs of short lines that follow each other with no paragraph space between them (bold lines
+    # are left out: they are a heading wrapped onto two lines)
+    runs: list[list[int]] = []
+    for index, block in enumerate(blocks):
+        if not _is_short_line(block) or block.lines[0].bold:
+            continue
+        if runs and runs[-1][-1] == index - 1 and not block.lines[0].starts_block \
+                and block.page == blocks[index - 1].page:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    furniture.update(index for run in runs if len(run) >= 2 for index in run)
+    return furniture
 
 
 # ----------------------------------------------------------------------------- paragraphs
@@ -557,15 +637,21 @@ def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
     seen: dict[str, int] = {}
     footnote_parent = ""
     upcoming = _next_markers(blocks)
+    not_headings = set() if rule else letter_furniture(blocks)
+    if raw.media == "markdown" and any(line.bold for line in lines):
+        # Markdown that marks its headings with # marks all of them: an italic note is not one
+        not_headings.update(i for i, block in enumerate(blocks) if not block.lines[0].bold)
     for index, block in enumerate(blocks):
         state.next_marker = upcoming[index]
-        kind = classify(block, state, rule)
+        kind = classify(block, state, rule, index not in not_headings)
         if kind is None:
             continue
         text = block.text.strip()
         if kind == "footnote":
             number = re.match(r"^(\d{1,3})\s", text)
-            path = (footnote_parent or state.path() or "footnotes") + (f" > footnote {number.group(1)}" if number else " > footnote")
+            holder = _marker_holder(paragraphs, number.group(1), block.page) if number else ""
+            path = (holder or footnote_parent or state.path() or "footnotes") + \
+                (f" > footnote {number.group(1)}" if number else " > footnote")
         else:
             path = state.path()
             footnote_parent = path
@@ -579,6 +665,21 @@ def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
             pin_cite=pin_cite(raw, entry, page, label, path), text=text, kind=kind,
         ))
     return paragraphs
+
+
+def _marker_holder(paragraphs: list[Paragraph], number: str, page: int) -> str:
+    """The section path of the paragraph whose text carries footnote marker `number`: one on the
+    note's page, or the paragraph running onto that page from the one before; "" if none does."""
+    digits = r"\d⁰¹²³⁴⁵⁶⁷⁸⁹"
+    marker = re.compile(rf"(?<![{digits}^])(?:\^{number}|{number.translate(SUPERSCRIPT_DIGITS)})(?![{digits}])")
+    for paragraph in reversed(paragraphs):
+        if paragraph.kind == "footnote":
+            continue
+        if marker.search(paragraph.text):
+            return paragraph.section_path
+        if paragraph.page < page:
+            break
+    return ""
 
 
 def _next_markers(blocks: list[Block]) -> list[str | None]:

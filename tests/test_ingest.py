@@ -122,3 +122,133 @@ def test_markdown_headings_and_printed_page_numbers(tmp_path):
     paragraphs = segment(read_document(path), LETTER)
     assert [(p.section_path, p.page_label) for p in paragraphs] == [
         ("Export controls", "1"), ("Export controls", "1"), ("Country caps", "2"), ("Country caps", "2")]
+
+
+# ----------------------------------------------------------------------------- text page furniture
+
+@pytest.mark.parametrize("number", ["{n}", "— {n} —", "- {n} -", "Page {n}", "Page {n} of 3"])
+def test_a_paragraph_runs_on_past_a_printed_page_number_set_apart_by_blank_lines(tmp_path, number):
+    page = lambda n: "\n" + " " * 30 + number.format(n=n) + "\n\n"  # noqa: E731
+    path = tmp_path / "statement.txt"
+    path.write_text(
+        "Model weights\n\n"
+        "Controlling the weights of closed frontier models sets a precedent that will be\n"
+        "hard to contain. Policymakers should drop the controls on model weights until there\n"
+        + page(1) +
+        "is evidence that they can be enforced without harming American developers.\n\n"
+        "Compliance costs fall on start-ups and mid-sized cloud firms, who can least afford\n"
+        "them.\n" + page(2) +
+        "To keep the United States ahead, rescind the rule.\n" + page(3), encoding="utf-8")
+    raw = read_document(path)
+    assert [p.label for p in raw.pages] == ["1", "2", "3"]
+    paragraphs = [p for p in segment(raw, LETTER) if p.kind == "body"]
+    assert [p.text.split()[0] for p in paragraphs] == ["Controlling", "Compliance", "To"]
+    assert paragraphs[0].text.endswith("until there is evidence that they can be enforced without harming American developers.")
+    assert paragraphs[0].page == 1 and paragraphs[2].page == 3  # a paragraph keeps the page it starts on
+
+
+# ----------------------------------------------------------------------------- PDF letterhead and notes
+
+def _letterhead_body_and_notes_pdf(path: Path) -> Path:
+    c = canvas.Canvas(str(path), pagesize=letter)
+    c.setFont("Helvetica", 9)
+    c.drawString(72, 740, "700 K Street NW, Suite 600 · Washington, DC 20001 · Telephone (202) 737-8888 · www.example.org")
+    c.setFont("Helvetica", 8)
+    c.drawString(72, 729, "Printed on recycled paper")
+    c.setFont("Times-Roman", 11)
+    body = ["Section 742.6(b)(10) limits the total processing performance that may be licensed to",
+            "most countries to a fixed allocation through 2027, which treats computing power as a",
+            "scarce commodity when the strength of American industry is its ability to sell to every",
+            "trustworthy customer in every market where it competes. A data center operator in",
+            "Malaysia or Brazil cannot plan a multi-year investment when it does not know whether",
+            "its country's quota will be exhausted by others first, and the Department should drop",
+            "the caps in favour of end-user screening and the existing licensing process."]
+    for row, text in enumerate(body):
+        c.drawString(72, 690 - row * 15, text)
+    c.setFont("Times-Roman", 8)
+    c.drawString(72, 100, "1 By our arithmetic, an allocation of 790,000,000 TPP is roughly the output of fifty")
+    c.drawString(80, 90, "thousand of today's most advanced accelerators.")  # a hanging indent
+    c.drawString(72, 80, "2 See 90 FR 4544.")
+    c.save()
+    return path
+
+
+def test_pdf_lines_of_different_type_sizes_are_different_blocks(tmp_path):
+    paragraphs = segment(read_document(_letterhead_body_and_notes_pdf(tmp_path / "letter.pdf")), LETTER)
+    # a 9 pt address line and an 8 pt line right below it at the usual spacing
+    assert [p.text for p in paragraphs[:2]] == ["700 K Street NW, Suite 600 · Washington, DC 20001 · Telephone (202) "
+                                                "737-8888 · www.example.org",
+                                                "Printed on recycled paper"]
+
+
+def test_pdf_a_footnote_keeps_its_wrapped_line_with_a_hanging_indent(tmp_path):
+    paragraphs = segment(read_document(_letterhead_body_and_notes_pdf(tmp_path / "letter.pdf")), LETTER)
+    notes = [p.text for p in paragraphs if p.kind == "footnote"]
+    # only a note number starts a note, not the indent of its second line
+    assert notes == ["1 By our arithmetic, an allocation of 790,000,000 TPP is roughly the output of fifty "
+                     "thousand of today's most advanced accelerators.", "2 See 90 FR 4544."]
+
+
+def test_pdf_a_line_of_mixed_type_sizes_stays_in_its_paragraph(tmp_path):
+    # a real rule has a paragraph whose last line is set partly in 11 pt among 12 pt lines
+    path = tmp_path / "rule.pdf"
+    c = canvas.Canvas(str(path), pagesize=letter)
+    lines = ["The VEU must perform ongoing monitoring, evaluation, and end user due diligence of all",
+             "the vetting requirements and cooperate with the auditing of records and facilities. Failure to"]
+    c.setFont("Times-Roman", 12)
+    for row, text in enumerate(lines):
+        c.drawString(72, 700 - row * 15, text)
+    c.drawString(72, 670, "comply ")
+    c.setFont("Times-Roman", 11)
+    c.drawString(72 + c.stringWidth("comply ", "Times-Roman", 12), 670, "with BIS may result in revocation of VEU status.")
+    c.setFont("Times-Roman", 12)
+    c.drawString(108, 640, "A second paragraph starts with an indent and ends here.")
+    c.save()
+    paragraphs = segment(read_document(path), LETTER)
+    assert len(paragraphs) == 2
+    assert paragraphs[0].text.endswith("Failure to comply with BIS may result in revocation of VEU status.")
+
+
+# ----------------------------------------------------------------------------- HTML and Markdown
+
+def test_html_keeps_the_articles_own_header_and_marks_list_items(tmp_path):
+    path = tmp_path / "blog.html"
+    path.write_text("""<!doctype html><html><body>
+    <header id="masthead"><div class="brand">Company Blog</div><nav><a href="/">Home</a></nav></header>
+    <article><header class="entry-header"><h1>Statement on the Rule</h1>
+      <div class="entry-meta">January 13, 2025 by Avery Placeholder</div></header>
+      <div class="entry-content"><h2>What we oppose</h2>
+      <ul><li>Caps on countries will not make anyone safer.</li><li>Tiers insult allies.</li></ul></div>
+      <footer class="entry-footer"><p>Posted in Public Policy</p></footer>
+    </article><footer id="colophon"><p>Copyright 2025</p></footer></body></html>""", encoding="utf-8")
+    lines = read_document(path).pages[0].lines
+    assert [(line.text, line.kind) for line in lines] == [
+        ("Statement on the Rule", "body"), ("January 13, 2025 by Avery Placeholder", "body"),
+        ("What we oppose", "body"), ("Caps on countries will not make anyone safer.", "list"),
+        ("Tiers insult allies.", "list"), ("Posted in Public Policy", "body")]
+    paragraphs = segment(read_document(path), LETTER)
+    assert [(p.kind, p.section_path) for p in paragraphs[:2]] == [("heading", "Statement on the Rule"),
+                                                                  ("body", "Statement on the Rule")]  # a byline
+    assert [p.kind for p in paragraphs[3:5]] == ["list", "list"]
+
+
+def test_markdown_lists_and_emphasis_lose_their_markup(tmp_path):
+    path = tmp_path / "blog.md"
+    path.write_text("# The Rule Gets Security **Backwards**\n\n*By Morgan Placeholder*\n\n"
+                    "In short, the rule:\n\n"
+                    "- sorts the world into *three* tiers;\n"
+                    "- sets limits on computing power for everyone in the middle of the\n"
+                    "  list of countries;\n"
+                    "1. adds a small-shipment exception, see [§ 740.29](https://www.ecfr.gov/x).\n\n"
+                    "Commerce should accept __ISO 27001__ instead. snake_case and 2 * 3 stay.\n\n"
+                    "*Tags: export controls*\n", encoding="utf-8")
+    got = [(p.kind, p.section_path, p.text) for p in segment(read_document(path), LETTER)]
+    title = "The Rule Gets Security Backwards"
+    assert got == [
+        ("heading", title, title), ("body", title, "By Morgan Placeholder"), ("body", title, "In short, the rule:"),
+        ("list", title, "sorts the world into three tiers;"),
+        ("list", title, "sets limits on computing power for everyone in the middle of the list of countries;"),
+        ("list", title, "1. adds a small-shipment exception, see § 740.29."),
+        ("body", title, "Commerce should accept ISO 27001 instead. snake_case and 2 * 3 stay."),
+        ("body", title, "Tags: export controls"),  # an italic note in Markdown with # headings is no heading
+    ]

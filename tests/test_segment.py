@@ -125,3 +125,84 @@ def test_wrapped_lines_join_and_hyphens_mend():
              Line("A non-", 1, starts_block=True), Line("governmental entity.", 1)]
     assert [b.text for b in make_blocks(lines)] == ["The export of advanced computing items is controlled.",
                                                     "A non-governmental entity."]
+
+
+def lines_of(*specs) -> list[Line]:
+    """(text, starts_block) pairs, or plain texts that start a block; after_short where a short
+    line went before, as ingest marks it."""
+    out = []
+    for spec in specs:
+        text, starts = spec if isinstance(spec, tuple) else (spec, True)
+        out.append(Line(text=text, page=1, starts_block=starts,
+                        after_short=bool(out) and len(out[-1].text) < 60))
+    return out
+
+
+def letter_doc(*specs, media: str = "text") -> RawDocument:
+    return RawDocument(path="x", sha256="0" * 64, media=media, pages=[Page(1, None, lines_of(*specs))])
+
+
+def test_a_caption_after_a_lead_in_colon_is_no_list_item():
+    specs = ["The following statement is attributed to Riley Placeholder, who directs policy work (ITIF):",
+             "Model weights",
+             "The rule adds ECCN 4E091, which requires a license to export the weights of closed",
+             ("AI models trained with more than 10^26 operations.", False)]
+    assert [(b.kind, b.text) for b in make_blocks(lines_of(*specs))] == [
+        ("body", specs[0]), ("body", "Model weights"),
+        ("body", "The rule adds ECCN 4E091, which requires a license to export the weights of closed AI models "
+                 "trained with more than 10^26 operations.")]
+    assert [(p.kind, p.section_path) for p in segment(letter_doc(*specs), LETTER)][1:] == [
+        ("heading", "Model weights"), ("body", "Model weights")]
+    # short lines after the lead-in, one after another, are still a list
+    assert [b.kind for b in make_blocks(lines_of("(a) Destinations eligible:", "Australia", ("Belgium", False),
+                                                 "(b) Destinations that have provided assurances."))] == ["list", "body"]
+
+
+def test_a_footnote_sits_in_the_section_of_its_marker():
+    raw = letter_doc("An Interim Final Rule Is the Wrong Vehicle",
+                     "The rule was published as an interim final rule.^1 It should not be rushed.",
+                     "Country Caps Would Cap American Growth",
+                     "The caps limit exports of 10^26 operations to a fixed allocation.^2 They ration computing.",
+                     "1 Framework for Artificial Intelligence Diffusion, 90 FR 4544.",
+                     "2 By our arithmetic, a single large training cluster.",
+                     "3 A note whose marker is nowhere on the page.")
+    for line in raw.pages[0].lines[4:]:
+        line.kind = "footnote"
+    notes = [p.section_path for p in segment(raw, LETTER) if p.kind == "footnote"]
+    assert notes == ["An Interim Final Rule Is the Wrong Vehicle > footnote 1",
+                     "Country Caps Would Cap American Growth > footnote 2",
+                     "Country Caps Would Cap American Growth > footnote 3"]  # the fallback: the last section
+
+
+def test_address_salutation_and_signature_lines_are_no_headings():
+    got = [(p.kind, p.section_path, p.text) for p in segment(letter_doc(
+        "Information Technology Industry Council",
+        "January 16, 2025",
+        "The Honorable Gina M. Raimondo", ("Secretary of Commerce", False), ("1401 Constitution Avenue NW", False),
+        ("Washington, DC 20230", False),
+        "Re: Framework for Artificial Intelligence Diffusion",
+        "Dear Secretary Raimondo:",
+        "On behalf of ITI, I write about the export control framework for artificial intelligence.",
+        "Country Caps Would Cap American Growth",
+        "The caps treat computing power as a scarce commodity to be rationed.",
+        "Sincerely,",
+        "Jordan Sample", ("President and CEO", False)), LETTER)]
+    headings = [text for kind, _, text in got if kind == "heading"]
+    assert headings == ["Country Caps Would Cap American Growth"]
+    assert {path for _, path, text in got if text.startswith(("On behalf", "Dear"))} == {""}
+    assert [path for _, path, _ in got[-3:]] == ["Country Caps Would Cap American Growth"] * 3
+
+
+def test_a_memo_header_without_salutation_keeps_the_real_headings():
+    # the first page of a memo (OpenAI's response): To/From lines and two addresses, then the text
+    got = [(p.kind, p.section_path, p.text) for p in segment(letter_doc(
+        "March 13, 2025",
+        "To: Faisal D'Souza, NCO", ("From: Christopher Lehane", False), ("Office of Science and Technology Policy", False),
+        ("OpenAI", False), ("1455 3rd Street", False),
+        "San Francisco, CA 94158",
+        "OpenAI respectfully submits the enclosed proposals to the Office of Science and Technology Policy.",
+        "Scaling human ingenuity",
+        "Innovation creates and scales our ability to push beyond our current limits, as it always has.",
+        "Chris Lehane", ("Vice President, Global Affairs", False)), LETTER)]
+    assert [text for kind, _, text in got if kind == "heading"] == ["Scaling human ingenuity"]
+    assert got[6][1] == "" and got[-1][1] == "Scaling human ingenuity"
