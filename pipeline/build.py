@@ -14,6 +14,7 @@ from typing import Callable
 from . import dedupe, embed, store
 from . import manifest as manifest_mod
 from .ingest import read_document, sha256_file
+from .engine import run as run_engine
 from .link import position_links, term_usages
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 from .segment import segment
@@ -132,9 +133,12 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     stages["link"] = time.perf_counter() - mark
 
 
-def build(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
+def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path | None = None,
           db_path: str | Path | None = None, cache_dir: str | Path | None = None, force: bool = False,
-          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None) -> BuildReport:
+          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
+          engine: str = "local", scheduler: str | None = None) -> BuildReport:
+    """Build the knowledge base. Documents are parsed by the engine ("local": a process pool over
+    documents on this machine; "dask": the cluster at `scheduler`), then linked and written here."""
     started = time.perf_counter()
     db_path = Path(db_path or DEFAULT_DB)
     cache_dir = Path(cache_dir or DEFAULT_CACHE)
@@ -174,33 +178,41 @@ def build(manifest_path: str | Path | None = None, corpus: str | Path | None = N
         report.seconds = time.perf_counter() - started
         return report
 
-    documents: list[dict] = []
-    paragraphs: list[Paragraph] = []
-    extracted: dict[str, list[dict]] = {}
-    if force or any(not store.cache_path(cache_dir, hashes.get(e.id, ""), version).exists() for e, _ in located):
-        embed.preload()  # parsing will take seconds: load the embedding model meanwhile
-    for index, (entry, path) in enumerate(located, start=1):
-        if progress:
-            progress(entry.id, index, len(located))
+    by_id: dict[str, tuple[dict, list[Paragraph], dict[str, list[dict]]]] = {}
+    jobs: list[tuple[ManifestEntry, Path]] = []
+    for entry, path in located:
         if entry.id not in hashes:
             continue
         cached = None if force else store.load_cached(cache_dir, hashes[entry.id], version)
         if cached and (not entry.sha256 or entry.sha256 == hashes[entry.id]):
-            document, doc_paragraphs, doc_extracted = cached["document"], cached["paragraphs"], cached["extracted"]
-            document.update(document_row(entry, hashes[entry.id], document["page_count"],
-                                         document["media"], path.name))
+            cached["document"].update(document_row(entry, hashes[entry.id], cached["document"]["page_count"],
+                                                   cached["document"]["media"], path.name))
+            by_id[entry.id] = cached["document"], cached["paragraphs"], cached["extracted"]
             report.cached.append(entry.id)
         else:
-            try:
-                document, doc_paragraphs, doc_extracted = parse_document(path, entry, workers)
-            except DocumentError as exc:
-                report.problems.append({"doc_id": entry.id, "file": str(path), "problem": str(exc)})
-                continue
-            store.save_cached(cache_dir, hashes[entry.id], version, document, doc_paragraphs, doc_extracted)
-            report.built.append(entry.id)
-        documents.append(document)
-        paragraphs.extend(doc_paragraphs)
-        _merge(extracted, doc_extracted)
+            jobs.append((entry, path))
+    if jobs and engine == "local":
+        embed.preload()  # parsing will take seconds: load the embedding model meanwhile
+    for parsed in run_engine(jobs, engine, workers, scheduler, progress):
+        if parsed.problem:
+            report.problems.append({"doc_id": parsed.entry.id, "file": str(dict(jobs)[parsed.entry]),
+                                    "problem": parsed.problem})
+            continue
+        store.save_cached(cache_dir, hashes[parsed.entry.id], version, parsed.document, parsed.paragraphs,
+                          parsed.extracted)
+        store.save_vectors(cache_dir, parsed.vectors)
+        by_id[parsed.entry.id] = parsed.document, parsed.paragraphs, parsed.extracted
+        report.built.append(parsed.entry.id)
+
+    documents: list[dict] = []
+    paragraphs: list[Paragraph] = []
+    extracted: dict[str, list[dict]] = {}
+    for entry, _ in located:  # manifest order, whatever order the work finished in
+        if entry.id in by_id:
+            document, doc_paragraphs, doc_extracted = by_id[entry.id]
+            documents.append(document)
+            paragraphs.extend(doc_paragraphs)
+            _merge(extracted, doc_extracted)
 
     for problem in report.problems:
         old_document, old_paragraphs, old_extracted = store.previous_rows(db_path, problem["doc_id"])

@@ -52,10 +52,14 @@ def main():
 @CORPUS_OPTION
 @DB_OPTION
 @click.option("--force", is_flag=True, help="Rebuild every document, ignoring the cache.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Processes for PDF pages (default: all cores).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes for documents and PDF pages (default: all cores).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where documents are parsed: this machine, or a Dask distributed cluster.")
+@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @friendly_errors
-def build(manifest_path, corpus, db_path, force, workers, as_json):
+def build(manifest_path, corpus, db_path, force, workers, engine, scheduler, as_json):
     """Build the knowledge base from the documents of the manifest that are present."""
     from .build import build as run_build
 
@@ -63,7 +67,8 @@ def build(manifest_path, corpus, db_path, force, workers, as_json):
     if not as_json and sys.stderr.isatty():
         def progress(doc_id, index, total):
             click.echo(f"[{index}/{total}] {doc_id}", err=True)
-    report = run_build(manifest_path, corpus, _db(db_path), force=force, workers=workers, progress=progress)
+    report = run_build(manifest_path, corpus, _db(db_path), force=force, workers=workers, progress=progress,
+                       engine=engine, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

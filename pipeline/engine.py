@@ -1,0 +1,110 @@
+"""Where the per-document work (ingest → segment → extract, and on a cluster embed too) runs: in this
+process, in a local process pool over documents (both cores by default), or on a Dask distributed
+cluster. Whatever the engine, results come back to the one process that writes the knowledge base,
+and in manifest order, so every engine yields the same rows."""
+from __future__ import annotations
+
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from .models import DocumentError, ManifestEntry, Paragraph
+
+ENGINES = ("local", "dask")
+# a PDF this long is worth parsing page by page across processes; shorter documents share the
+# process pool one document per task instead
+PAGE_PARALLEL_BYTES = 2_000_000
+
+
+@dataclass
+class Parsed:
+    entry: ManifestEntry
+    document: dict | None = None
+    paragraphs: list[Paragraph] = field(default_factory=list)
+    extracted: dict[str, list[dict]] = field(default_factory=dict)
+    vectors: dict[str, bytes] = field(default_factory=dict)  # text key → embedding, when the worker embedded
+    problem: str = ""
+
+
+def parse_one(entry: ManifestEntry, path: Path, workers: int | None = 1, embed_texts: bool = False) -> Parsed:
+    """The per-document unit of work. A bad document is a Parsed with its problem, not an exception:
+    exceptions with custom constructors do not survive pickling between processes."""
+    from .build import parse_document
+
+    try:
+        document, paragraphs, extracted = parse_document(path, entry, workers)
+    except DocumentError as exc:
+        return Parsed(entry, problem=str(exc))
+    vectors = {}
+    if embed_texts:
+        from . import embed
+
+        texts = sorted({p.text for p in paragraphs} | {row["quote"] for row in extracted.get("positions", [])})
+        vectors = {embed.text_key(t): embed.to_blob(v) for t, v in zip(texts, embed.encode(texts))}
+    return Parsed(entry, document, paragraphs, extracted, vectors)
+
+
+def parse_shipped(entry: ManifestEntry, name: str, content: bytes) -> Parsed:
+    """On a cluster worker: the file arrives as bytes (no shared filesystem needed), under its own
+    name so its extension still says what it is."""
+    with tempfile.TemporaryDirectory(prefix="regkb-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(content)
+        return parse_one(entry, path, workers=1, embed_texts=True)
+
+
+def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: int | None = None,
+        scheduler: str | None = None, progress: Callable[[str, int, int], None] | None = None) -> Iterator[Parsed]:
+    """Parse every (entry, path); yields in the order of jobs."""
+    workers = workers or os.cpu_count() or 1
+    results: dict[str, Parsed] = {}
+    done = 0
+
+    def finished(parsed: Parsed) -> None:
+        nonlocal done
+        done += 1
+        results[parsed.entry.id] = parsed
+        if progress:
+            progress(parsed.entry.id, done, len(jobs))
+
+    if engine == "dask":
+        for parsed in _on_dask(jobs, scheduler):
+            finished(parsed)
+    elif engine == "local":
+        big = [(e, p) for e, p in jobs if workers > 1 and p.suffix.lower() == ".pdf" and p.stat().st_size >= PAGE_PARALLEL_BYTES]
+        rest = [job for job in jobs if job not in big]
+        for entry, path in big:
+            finished(parse_one(entry, path, workers))
+        if workers > 1 and len(rest) > 1:
+            with ProcessPoolExecutor(max_workers=min(workers, len(rest))) as pool:
+                futures = [pool.submit(parse_one, entry, path) for entry, path in rest]
+                for future in as_completed(futures):
+                    finished(future.result())
+        else:
+            for entry, path in rest:
+                finished(parse_one(entry, path))
+    else:
+        raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    for entry, _ in jobs:
+        yield results[entry.id]
+
+
+def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None) -> Iterator[Parsed]:
+    from distributed import Client, as_completed as dask_completed
+
+    from .models import RegkbError
+
+    if not scheduler:
+        raise RegkbError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    try:
+        client = Client(scheduler, timeout="20s")
+    except (OSError, TimeoutError) as exc:
+        raise RegkbError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    with client:
+        futures = [client.submit(parse_shipped, entry, path.name, path.read_bytes(), pure=False)
+                   for entry, path in jobs]
+        for future in dask_completed(futures):
+            yield future.result()
