@@ -12,9 +12,10 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
-# paragraphs past 128 word pieces are long regulatory text; their start says what they are about,
-# and encoding cost grows with length (measured: 128 → 256 doubles the build's encoding time)
-MAX_TOKENS = 128
+# A paragraph's first 64 word pieces say what it is about; encoding cost grows faster than length.
+# Measured on the real corpus with the synthetic letters: 128 → 64 cuts encoding from 33 s to 20 s
+# and leaves retrieval as good or better (links top-3 .71/.75 at 128, .72/.77 at 64; positions unchanged).
+MAX_TOKENS = 64
 
 
 def text_key(text: str) -> str:

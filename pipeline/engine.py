@@ -5,18 +5,18 @@ and in manifest order, so every engine yields the same rows."""
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from .models import DocumentError, ManifestEntry, Paragraph
+from .ingest import is_long_pdf
+from .pool import process_pool
 
 ENGINES = ("local", "dask")
-# a PDF this long is worth parsing page by page across processes; shorter documents share the
-# process pool one document per task instead
-PAGE_PARALLEL_BYTES = 2_000_000
 
 
 @dataclass
@@ -74,18 +74,20 @@ def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: 
         for parsed in _on_dask(jobs, scheduler):
             finished(parsed)
     elif engine == "local":
-        big = [(e, p) for e, p in jobs if workers > 1 and p.suffix.lower() == ".pdf" and p.stat().st_size >= PAGE_PARALLEL_BYTES]
+        # a long PDF (the rule) is read page by page across the pool; other documents share the pool
+        # one document per task
+        big = [(e, p) for e, p in jobs if workers > 1 and is_long_pdf(p)]
         rest = [job for job in jobs if job not in big]
-        for entry, path in big:
-            finished(parse_one(entry, path, workers))
-        if workers > 1 and len(rest) > 1:
-            with ProcessPoolExecutor(max_workers=min(workers, len(rest))) as pool:
-                futures = [pool.submit(parse_one, entry, path) for entry, path in rest]
-                for future in as_completed(futures):
-                    finished(future.result())
-        else:
-            for entry, path in rest:
-                finished(parse_one(entry, path))
+        # the small documents go to the pool first, so they parse while the long PDFs are read
+        with process_pool(min(workers, max(len(rest), 1))) if workers > 1 and rest else nullcontext() as pool:
+            futures = [pool.submit(parse_one, entry, path) for entry, path in rest] if pool else []
+            for entry, path in big:
+                finished(parse_one(entry, path, workers))
+            for future in as_completed(futures):
+                finished(future.result())
+            if not pool:
+                for entry, path in rest:
+                    finished(parse_one(entry, path))
     else:
         raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     for entry, _ in jobs:

@@ -8,10 +8,10 @@ import os
 import re
 import statistics
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .models import DocumentError, Line, Page, RawDocument
+from .pool import process_pool
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 # below this many pages a process pool costs more than it saves
@@ -333,6 +333,20 @@ def _pdf_error(path: Path, exc: Exception) -> DocumentError:
     return DocumentError(str(path), f"corrupt or truncated PDF ({type(root).__name__}: {root})")
 
 
+def is_long_pdf(path: Path) -> bool:
+    """A PDF with enough pages to be worth reading page-parallel. Counting pages walks the page
+    tree only; a file that cannot even be opened is not long (its parse reports the problem)."""
+    if path.suffix.lower() != ".pdf":
+        return False
+    import pdfplumber
+
+    try:
+        with pdfplumber.open(path) as pdf:
+            return len(pdf.pages) >= PARALLEL_MIN_PAGES
+    except Exception:  # noqa: BLE001 - pdfminer raises many types; the real parse names the problem
+        return False
+
+
 def _read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
     import pdfplumber
 
@@ -385,7 +399,7 @@ def _read_pdf_pages_parallel(path: Path, page_count: int, workers: int) -> list[
     chunk = -(-page_count // (workers * 3))
     bounds = [(start, min(start + chunk, page_count)) for start in range(0, page_count, chunk)]
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             parts = list(pool.map(_read_pdf_page_range, [str(path)] * len(bounds),
                                   [b[0] for b in bounds], [b[1] for b in bounds]))
     except DocumentError:
