@@ -7,8 +7,9 @@ from concurrent.futures import ProcessPoolExecutor
 # Children come from a forkserver, not a plain fork: the build loads the embedding model in a thread
 # while documents parse, and a child forked while that thread holds a lock waits on it forever
 # (observed: the cold build hung with both workers asleep on a futex). The server is one clean,
-# single-threaded process with the parsing code already imported, so children still start fast.
-PRELOAD = ["pipeline.build"]
+# single-threaded process that has imported the parsing code and built the spaCy pipelines
+# (2 s), so every child forked from it starts ready.
+PRELOAD = ["pipeline.forkserver_warmup"]
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:
