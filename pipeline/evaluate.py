@@ -236,7 +236,11 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
             linked += 1
             paths = links.get(found["id"], [])[:3]
             link_first += any(within(path, item["links"][0]) for path in paths)
-            link_any += any(within(path, prefix) for path in paths for prefix in item["links"])
+            hit = any(within(path, prefix) for path in paths for prefix in item["links"])
+            link_any += hit
+            if not hit:
+                score.notes.setdefault("link_misses", []).append(
+                    {"quote": item["quote"][:80], "gold": item["links"], "extracted": paths})
     score.false_positives = len(remaining)
     score.spurious = [{"doc": p["doc_id"], "page": p["page"], "org": p["org"], "stance": p["stance"],
                        "topic": p["topic"], "quote": p["quote"][:160]} for p in remaining]

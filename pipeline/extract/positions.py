@@ -223,9 +223,11 @@ class PositionFinder:
             found = stance_of(sentence, lang)
             if not found or not (info.get("rule_context") or about_the_rule(sentence)):
                 continue
-            topic = topic_of(sentence) or ("other" if about_the_rule(sentence) else None)
-            if topic is None:
+            own_topic = topic_of(sentence)
+            if own_topic is None and not about_the_rule(sentence):
                 continue
+            # a sentence that names no topic ("The problems are many.") is about its paragraph's
+            topic = own_topic or topic_of(doc.text) or "other"
             add_span(doc, GROUP, start, end, "POSITION", {
                 "org": speaker_in(sentence) or info["speaker"], "stance": found[0], "topic": topic, "cue": found[1]})
         return doc
