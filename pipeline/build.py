@@ -191,8 +191,8 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
             report.cached.append(entry.id)
         else:
             jobs.append((entry, path))
-    if jobs and engine == "local":
-        embed.preload()  # parsing will take seconds: load the embedding model meanwhile
+    # parsing will take seconds: load the embedding model meanwhile
+    model_loading = embed.preload() if jobs and engine == "local" else None
     for parsed in run_engine(jobs, engine, workers, scheduler, progress):
         if parsed.problem:
             report.problems.append({"doc_id": parsed.entry.id, "file": str(dict(jobs)[parsed.entry]),
@@ -235,5 +235,9 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
             "missing": json.dumps([e.id for e in report.missing])}
     store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted)
     report.stages["store"] = time.perf_counter() - mark
+    if model_loading:
+        # when every vector was cached the load may still run: a daemon thread cut off at exit prints
+        # a half traceback on stderr, which --json users would read
+        model_loading.join()
     report.seconds = time.perf_counter() - started
     return report

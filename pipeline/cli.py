@@ -62,13 +62,12 @@ def main():
 def build(manifest_path, corpus, db_path, force, workers, engine, scheduler, as_json):
     """Build the knowledge base from the documents of the manifest that are present."""
     from .build import build as run_build
+    from .progress import on_terminal, progress_bar
 
-    progress = None
-    if not as_json and sys.stderr.isatty():
-        def progress(doc_id, index, total):
-            click.echo(f"[{index}/{total}] {doc_id}", err=True)
-    report = run_build(manifest_path, corpus, _db(db_path), force=force, workers=workers, progress=progress,
-                       engine=engine, scheduler=scheduler)
+    with progress_bar("parsing documents", on_terminal(as_json),
+                      then="linking and writing the knowledge base") as progress:
+        report = run_build(manifest_path, corpus, _db(db_path), force=force, workers=workers, progress=progress,
+                           engine=engine, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -161,8 +160,10 @@ def docs(db_path, as_json):
 def fetch(manifest_path, corpus, timeout, as_json):
     """Download manifest documents that are not on this machine (needs internet)."""
     from .fetch import fetch_missing
+    from .progress import on_terminal, progress_bar
 
-    results = fetch_missing(manifest_path, corpus, timeout=timeout)
+    with progress_bar("fetching missing documents", on_terminal(as_json)) as progress:
+        results = fetch_missing(manifest_path, corpus, timeout=timeout, progress=progress)
     if as_json:
         click.echo(json.dumps([r.__dict__ for r in results], indent=2))
     else:
@@ -291,6 +292,42 @@ def cite(item_id, db_path, fmt):
     from .cite import lookup, render
 
     click.echo(render(lookup(_db(db_path), item_id), fmt))
+
+
+@main.command()
+@DB_OPTION
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (loopback by default).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8001, show_default=True, help="0 picks a free port.")
+@friendly_errors
+def serve(db_path, host, port):
+    """Browse the knowledge base in datasette, read-only (immutable), with facets, search and canned queries."""
+    from .serve import run
+
+    run(_db(db_path), host=host, port=port)
+
+
+@main.command()
+@DB_OPTION
+@click.option("--format", "formats", type=click.Choice(["html", "md"]), multiple=True,
+              help="Report format(s) to write (default both).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write into (default outputs/report/).")
+@click.option("--json", "as_json", is_flag=True, help="Print the files written as a JSON list.")
+@friendly_errors
+def report(db_path, formats, out_dir, as_json):
+    """Write a self-contained report (tables, per-organisation positions with citations, figures)."""
+    from .manifest import PROJECT_ROOT
+    from .progress import on_terminal, progress_bar
+    from .report import write_report
+
+    with progress_bar("making the report", on_terminal(as_json), then="writing the files") as progress:
+        written = write_report(_db(db_path), out_dir or PROJECT_ROOT / "outputs" / "report",
+                               formats or ("html", "md"), progress)
+    if as_json:
+        click.echo(json.dumps([str(path) for path in written], indent=2))
+    else:
+        for path in written:
+            click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":

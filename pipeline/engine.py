@@ -70,6 +70,8 @@ def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: 
         if progress:
             progress(parsed.entry.id, done, len(jobs))
 
+    if progress and jobs:
+        progress("", 0, len(jobs))  # the total, before the first (long) document is done
     if engine == "dask":
         for parsed in _on_dask(jobs, scheduler):
             finished(parsed)

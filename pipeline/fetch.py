@@ -5,6 +5,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import manifest as manifest_mod
 from .models import ManifestEntry
@@ -20,7 +21,8 @@ class FetchResult:
 
 
 def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
-                  timeout: float = 15.0) -> list[FetchResult]:
+                  timeout: float = 15.0, progress: Callable[[str, int, int], None] | None = None
+                  ) -> list[FetchResult]:
     entries = manifest_mod.load_manifest(manifest_path)
     dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     results: list[FetchResult] = []
@@ -32,6 +34,8 @@ def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | 
             results.append(FetchResult(entry.id, "no-url", "no public URL in the manifest"))
         else:
             results.append(_download(entry, manifest_mod.USER_FILES, timeout))
+        if progress:
+            progress(entry.id, len(results), len(entries))
     return results
 
 

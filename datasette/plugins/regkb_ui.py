@@ -1,0 +1,164 @@
+"""regkb's datasette plugin: what metadata.yaml and the templates cannot say on their own.
+
+- the knowledge base is published as /regkb whatever its file is called, so the metadata, the
+  templates and every link can name it;
+- SQL functions that let canned queries use regkb's own logic: `fts_match` (the search syntax of
+  `regkb search`), `provision` (the provision a section path belongs to), `country_name`;
+- the two canned queries whose columns come from the data: the positions matrix (one column per
+  topic of the taxonomy in pipeline/patterns/topics.jsonl) and the country × list matrix (one
+  column per list found in this build);
+- cells: a paragraph id or pin cite in query results links to the paragraph's page, an organisation
+  to its positions, search snippets show their highlights;
+- the paragraph page's context: its document (source, licence) and neighbouring paragraphs;
+- errors answered with their own status (see the note on rich below).
+"""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import markupsafe
+import datasette.handle_exception
+from datasette import hookimpl
+from datasette.utils import tilde_decode, tilde_encode
+
+from pipeline.extract.common import root_of
+from pipeline.patterns import load_patterns
+from pipeline.query import _terms, _unspace
+from pipeline.tables import _clip, _country
+
+KB = "regkb"
+INTERNAL = ("_internal", "_memory")
+
+# datasette 0.65 logs every error with rich when rich is installed (regkb depends on it), also outside an
+# except block, where rich raises: an unknown URL or a POST to a write endpoint then answers 500 instead
+# of 404. Without rich, datasette logs nothing extra and answers with the error's own status.
+datasette.handle_exception.rich = None
+
+
+@hookimpl
+def startup(datasette):
+    served = [name for name in datasette.databases if name not in INTERNAL]
+    if served and KB not in served:
+        database = datasette.databases[served[0]]
+        datasette.remove_database(served[0])
+        datasette.add_database(database, name=KB)
+
+
+@hookimpl
+def prepare_connection(conn):
+    # an empty search matches nothing rather than failing: FTS5 rejects an empty expression
+    conn.create_function("fts_match", 1, lambda words: " AND ".join(_terms(words or "")) or '""',
+                         deterministic=True)
+    conn.create_function("provision", 1, lambda path: root_of(path or ""), deterministic=True)
+    conn.create_function("country_name", 1, lambda code: _country(code) if code else None, deterministic=True)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _name(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def positions_matrix() -> dict:
+    topics = [row["topic"] for row in load_patterns("topics") if "topic" in row] + ["other"]
+    per_topic = ",\n  ".join(f"sum(topic = {_literal(t)}) as {_name(t)}" for t in topics)
+    return {
+        "title": "Positions: organisation × topic",
+        "description": "How many positions (objections, requested changes, support) each organisation takes "
+                       "on each topic. A form-letter campaign counts once; its copies are tallied in `copies`. "
+                       "Click an organisation for its positions and quotes.",
+        "hide_sql": True,
+        "sql": f"""select org,
+  count(*) as positions,
+  sum(stance = 'oppose') as oppose,
+  sum(stance = 'request_change') as request_change,
+  sum(stance = 'support') as support,
+  sum((select count(*) from positions c where c.duplicate_of = o.id)) as copies,
+  {per_topic}
+from positions o
+where duplicate_of is null
+group by org
+order by org""",
+    }
+
+
+async def country_matrix(db) -> dict:
+    lists = (await db.execute("""
+        select l.id, l.label, l.doc_id, p.section_path, p.pin_cite from country_lists l
+        join paragraphs p on p.id = l.paragraph_id order by l.doc_id, p.ordinal""")).rows
+    per_list = "".join(
+        f",\n  max(case when list_id = {_literal(l['id'])} then '✓' else '' end) as "
+        + _name(f"{_clip(l['label'], 60)} [{l['doc_id']}, {l['section_path'] or '—'}, {l['pin_cite']}]")
+        for l in lists)
+    return {
+        "title": "Countries × lists",
+        "description": "One row per country (ISO 3166-1 alpha-2) named in any detected country list, one column "
+                       "per list (its label, document, section and pin cite); ✓ where the list names the country. "
+                       "Supplement No. 5 to Part 740(a) beside a letter's list shows what the letter adds or leaves out.",
+        "hide_sql": True,
+        "sql": f"""select iso2, country_name(iso2) as country{per_list}
+from (select distinct list_id, iso2 from country_list_members where iso2 is not null)
+group by iso2
+order by iso2""",
+    }
+
+
+@hookimpl
+def canned_queries(datasette, database):
+    if database != KB:
+        return None
+
+    async def queries():
+        return {"positions_matrix": positions_matrix(),
+                "country_matrix": await country_matrix(datasette.get_database(KB))}
+    return queries
+
+
+def _paragraph_link(datasette, database: str, paragraph_id: str, label: str) -> markupsafe.Markup:
+    href = datasette.urls.row(database, "paragraphs", tilde_encode(paragraph_id))
+    return markupsafe.Markup('<a class="paragraph-link" href="{}">{}</a>').format(href, label)
+
+
+@hookimpl
+def render_cell(row, value, column, table, database, datasette):
+    """Query results only: table pages already link paragraph_id through its foreign key."""
+    if table is not None or database != KB or not isinstance(value, str) or not value:
+        return None
+    if column == "snippet":
+        # the snippet marks matches with <mark>; everything else in it is the source's text
+        escaped = str(markupsafe.escape(_unspace(value)))
+        return markupsafe.Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
+    if column == "org":
+        href = datasette.urls.table(database, "positions") + "?" + urlencode({"org": value, "duplicate_of__isnull": 1})
+        return markupsafe.Markup('<a href="{}">{}</a>').format(href, value)
+    if column == "paragraph_id" or column.endswith("_paragraph_id"):
+        return _paragraph_link(datasette, database, value, value)
+    if column == "pin_cite" or column.endswith("_pin_cite"):
+        paragraph_column = column[: -len("pin_cite")] + "paragraph_id"
+        if paragraph_column in row.keys() and row[paragraph_column]:
+            return _paragraph_link(datasette, database, row[paragraph_column], value)
+    return None
+
+
+@hookimpl
+def extra_template_vars(view_name, table, database, request, datasette):
+    if view_name != "row" or table != "paragraphs" or database != KB:
+        return None
+
+    async def paragraph_page():
+        """The document and the neighbouring paragraphs, by the same canned queries the UI lists."""
+        db = datasette.get_database(KB)
+        paragraph_id = tilde_decode(request.url_vars["pks"])
+        context_sql = (await datasette.get_canned_query(KB, "paragraph_context", request.actor))["sql"]
+        context = (await db.execute(context_sql, {"id": paragraph_id})).rows
+        here = [row for row in context if row["this_paragraph"]]
+        document = None
+        if here:
+            corpus_sql = (await datasette.get_canned_query(KB, "corpus", request.actor))["sql"]
+            found = (await db.execute(corpus_sql, {"doc": here[0]["doc_id"]})).rows
+            document = found[0] if found else None
+        return {"context": context, "document": document,
+                "row_url": lambda table, pk: datasette.urls.row(KB, table, tilde_encode(pk))}
+    return paragraph_page

@@ -1,0 +1,383 @@
+"""Report: the knowledge base as one self-contained HTML page (CSS inline, figures embedded, nothing
+fetched) and its Markdown twin (figures as SVG files beside it): the corpus inventory with sources
+and licences, every comparison table of pipeline/tables.py, each organisation's positions with cited
+quotes, and figures (organisation × topic heatmap, country-list membership) with captions saying
+what data they show. The same knowledge base gives the same bytes."""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import sqlite3
+from collections import Counter
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .models import RegkbError
+from .patterns import load_patterns
+from .progress import Progress
+from .cite import as_text, lookup
+from .query import connect_readonly
+from .serve import METADATA
+from .tables import TABLES, build_table, render
+
+FORMATS = ("html", "md")
+NEEDED_TABLES = ("documents", "paragraphs", "definitions", "term_usages", "country_lists", "country_list_members",
+                 "thresholds", "positions", "document_clusters", "build_info")
+STANCES = ("oppose", "request_change", "support", "neutral")
+TABLE_TEXT = {
+    "positions": ("Positions: organisation × topic",
+                  "How many positions each organisation takes on each topic, with the first objection or request "
+                  "of each cell quoted and pin-cited; copies in a form-letter campaign are counted once and tallied."),
+    "countries": ("Countries × lists",
+                  "Every country list detected in the corpus as a column (label, document, section, pin cite), "
+                  "every country it names as a row (ISO 3166-1 alpha-2); ✓ marks membership."),
+    "claims": ("Claims against the rule",
+               "What a letter or report says the rule does against the rule's text: its country lists against "
+               "the rule's list they describe, country by country, and the figures it states against the rule's "
+               "figures in the same unit."),
+    "thresholds": ("Thresholds by quantity and provision",
+                   "Every number that sets a limit or states a quantity, grouped by what it measures and by the "
+                   "provision it sits in."),
+    "definitions": ("Definitions with scope",
+                    "Every defined term, the scope it applies to, where it is defined and how often it is used."),
+}
+
+
+@dataclass
+class Figure:
+    slug: str
+    title: str
+    caption: str
+    svg: str
+
+
+@dataclass
+class Quote:
+    id: str
+    org: str
+    stance: str
+    topic: str
+    text: str
+    doc_id: str
+    copies: int  # positions copying this one in a form-letter campaign
+    letter_copies: int  # other letters of the campaign this quote's letter leads
+    citation: str  # who holds it, document, date, pin cite
+
+
+@dataclass
+class Content:
+    info: dict[str, str]
+    inventory: tuple[list[str], list[list]]
+    tables: dict[str, tuple[list[str], list[list]]]
+    quotes: list[Quote]
+    topics: list[str]
+    figures: dict[str, Figure]
+
+
+def write_report(db_path: Path, out_dir: Path, formats: tuple[str, ...], progress: Progress | None = None) -> list[Path]:
+    """Write report.html and/or report.md (with figures/) into out_dir; return the paths written.
+    progress(step, done, total) is called after each table and figure is made."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise RegkbError(f"report format must be one or more of {', '.join(FORMATS)}, not {', '.join(unknown) or 'none'}")
+    content = gather(db_path, progress)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "html" in formats:
+        written.append(out_dir / "report.html")
+        written[-1].write_text(to_html(content), encoding="utf-8")
+    if "md" in formats:
+        figures_dir = out_dir / "figures"
+        figures_dir.mkdir(exist_ok=True)
+        for figure in content.figures.values():
+            written.append(figures_dir / f"{figure.slug}.svg")
+            written[-1].write_text(figure.svg, encoding="utf-8")
+        written.append(out_dir / "report.md")
+        written[-1].write_text(to_markdown(content), encoding="utf-8")
+    return written
+
+
+def _check_tables(conn: sqlite3.Connection, db_path: Path) -> None:
+    present = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+    missing = [name for name in NEEDED_TABLES if name not in present]
+    if missing:
+        raise RegkbError(f"{db_path}: this knowledge base has no {', '.join(missing)} table "
+                         f"(built by an older regkb?); run `regkb build` again")
+
+
+def gather(db_path: Path, progress: Progress | None = None) -> Content:
+    with closing(connect_readonly(db_path)) as conn:
+        _check_tables(conn, db_path)
+        return _gather(conn, db_path, progress)
+
+
+def _citation(db_path: Path, position_id: str) -> str:
+    """The position's citation as `regkb cite` gives it, without the quote (the report shows that above)."""
+    cited = lookup(db_path, position_id)
+    return as_text(cited).removesuffix(f": “{cited.quote}”")
+
+
+def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) -> Content:
+    info = {row["key"]: row["value"] for row in conn.execute("select key, value from build_info")}
+    corpus_sql = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["regkb"]["queries"]["corpus"]["sql"]
+    cursor = conn.execute(corpus_sql, {"doc": ""})
+    inventory = ([column[0] for column in cursor.description], [list(row) for row in cursor])
+    topics = [row["topic"] for row in load_patterns("topics") if "topic" in row] + ["other"]
+    quotes = [Quote(**dict(row), citation=_citation(db_path, row["id"])) for row in conn.execute("""
+        select o.id, o.org, o.stance, o.topic, o.quote as text, o.doc_id,
+               (select count(*) from positions c where c.duplicate_of = o.id) as copies,
+               coalesce((select k.copies - 1 from document_clusters k
+                         where k.doc_id = o.doc_id and k.representative = o.doc_id), 0) as letter_copies
+        from positions o join paragraphs p on p.id = o.paragraph_id join documents d on d.id = o.doc_id
+        where o.duplicate_of is null
+        order by o.org, d.date, d.id, p.ordinal, o.char_start""")]
+    quotes.sort(key=lambda q: (q.org, topics.index(q.topic) if q.topic in topics else len(topics)))
+    made = progress or (lambda step, done, total: None)
+    steps = len(TABLES) + 2
+    tables = {}
+    for name in TABLES:
+        tables[name] = build_table(conn, name)
+        made(f"{name} table", len(tables), steps)
+    figures = {"positions": positions_heatmap(quotes, topics)}
+    made("positions heatmap", steps - 1, steps)
+    figures["countries"] = country_list_chart(conn)
+    made("country-list chart", steps, steps)
+    return Content(info, inventory, tables, quotes, topics, figures)
+
+
+# ----------------------------------------------------------------------------- figures
+
+def _svg(figure) -> str:
+    import matplotlib
+
+    # fixed ids and no date: the same data gives the same file; text as paths needs no fonts to view
+    with matplotlib.rc_context({"svg.hashsalt": "regkb", "svg.fonttype": "path"}):
+        out = io.StringIO()
+        figure.savefig(out, format="svg", metadata={"Date": None})
+    return out.getvalue()
+
+
+def positions_heatmap(quotes: list[Quote], topics: list[str]) -> Figure:
+    # matplotlib's object API (no pyplot): no global figure state, no GUI backend
+    import numpy as np
+    from matplotlib.figure import Figure as MplFigure
+
+    counts = Counter((q.org, q.topic) for q in quotes)
+    orgs = sorted({q.org for q in quotes})
+    used = [t for t in topics if any(topic == t for _, topic in counts)]
+    data = np.array([[counts[(org, topic)] for topic in used] for org in orgs]).reshape(len(orgs), len(used))
+    figure = MplFigure(figsize=(2.5 + 0.75 * len(used), 1.2 + 0.38 * len(orgs)), layout="constrained")
+    axes = figure.subplots()
+    image = axes.imshow(data, cmap="Blues", aspect="auto", vmin=0)
+    axes.set_xticks(range(len(used)), labels=[t.replace("_", " ") for t in used], rotation=35, ha="right")
+    axes.set_yticks(range(len(orgs)), labels=orgs)
+    for (row, column), value in np.ndenumerate(data):
+        if value:
+            axes.text(column, row, str(value), ha="center", va="center", fontsize=8,
+                      color="white" if value > data.max() / 2 else "black")
+    figure.colorbar(image, ax=axes, label="positions", shrink=0.8)
+    documents = len({q.doc_id for q in quotes})
+    return Figure("positions-heatmap", "Positions by organisation and topic", (
+        f"Each cell counts the positions (sentences objecting to, asking to change or supporting the rule) "
+        f"an organisation takes on a topic: {len(quotes)} positions of {len(orgs)} organisations in {documents} "
+        f"documents; a form-letter campaign counts once. Data: table positions (rows with no duplicate_of); "
+        f"topics of the taxonomy that no position takes are left out."), _svg(figure))
+
+
+def country_list_chart(conn: sqlite3.Connection) -> Figure:
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+    from matplotlib.figure import Figure as MplFigure
+
+    from .extract.common import root_of
+
+    lists = conn.execute("""
+        select l.id, l.doc_id, p.section_path from country_lists l join paragraphs p on p.id = l.paragraph_id
+        order by l.doc_id, p.ordinal, l.id""").fetchall()
+    members = {(row["list_id"], row["iso2"]) for row in conn.execute(
+        "select list_id, iso2 from country_list_members where iso2 is not null")}
+    codes = sorted({code for _, code in members})
+    data = np.array([[(l["id"], code) in members for l in lists] for code in codes], dtype=int).reshape(len(codes), len(lists))
+    figure = MplFigure(figsize=(2.5 + 0.55 * len(lists), 1.5 + 0.2 * len(codes)), layout="constrained")
+    axes = figure.subplots()
+    axes.imshow(data, cmap=ListedColormap(["#eef1f5", "#1f4e79"]), aspect="auto", vmin=0, vmax=1)
+    labels = [f"L{i} {l['doc_id']}" + (f" · {root_of(l['section_path'])}" if l["section_path"].isascii() and l["section_path"] else "")
+              for i, l in enumerate(lists, start=1)]
+    axes.set_xticks(range(len(lists)), labels=labels, rotation=40, ha="right", fontsize=7)
+    axes.set_yticks(range(len(codes)), labels=codes, fontsize=7)
+    axes.set_xticks(np.arange(-0.5, len(lists)), minor=True)
+    axes.set_yticks(np.arange(-0.5, len(codes)), minor=True)
+    axes.grid(which="minor", color="white", linewidth=1.5)
+    axes.tick_params(which="minor", length=0)
+    documents = len({l["doc_id"] for l in lists})
+    return Figure("country-lists", "Country-list membership", (
+        f"Columns: the {len(lists)} country lists detected in {documents} documents (document and provision; "
+        f"in the order of the countries × lists table, whose headers give each list's label and pin cite). "
+        f"Rows: the {len(codes)} countries they name (ISO 3166-1 alpha-2). A filled square means the list names "
+        f"the country. Data: tables country_lists and country_list_members."), _svg(figure))
+
+
+# ----------------------------------------------------------------------------- HTML
+
+CSS = """
+body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1f24; margin: 0 auto;
+       max-width: 1200px; padding: 1em 2em 4em; }
+h1 { font-size: 1.9em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #1f4e79; padding-bottom: 0.2em; margin-top: 2em; }
+nav ol { columns: 2; } .lead { color: #444; }
+.table-wrapper { overflow-x: auto; margin: 1em 0; }
+table { border-collapse: collapse; font-size: 0.82em; }
+th, td { border: 1px solid #c9d1d9; padding: 0.3em 0.5em; vertical-align: top; text-align: left; }
+th { background: #eef1f5; position: sticky; top: 0; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; height: auto; border: 1px solid #e1e4e8; }
+figcaption { font-size: 0.9em; color: #333; margin-top: 0.4em; }
+blockquote.quote { border-left: 4px solid #1f4e79; margin: 0.8em 0; padding: 0.2em 1em; background: #f6f8fa; }
+blockquote.quote p { margin: 0.3em 0; }
+blockquote.quote footer { font-size: 0.88em; color: #444; }
+.tag { font-size: 0.8em; background: #e1e4e8; border-radius: 3px; padding: 0 0.4em; margin-left: 0.4em; }
+.synthetic { color: #a40000; font-weight: bold; }
+"""
+
+
+def _e(text) -> str:
+    return html.escape(str(text))
+
+
+def _bare_table(columns: list[str], rows: list[list], fmt: str) -> str:
+    """tables.render makes a standalone page (html) or a titled file (md); the report wants the table alone."""
+    rendered = render(columns, rows, fmt)
+    return rendered[rendered.index("<table"):] if fmt == "html" else rendered.split("\n", 2)[2]
+
+
+def _summary(quotes: list[Quote], topics: list[str]) -> tuple[str, list[tuple[str, int]]]:
+    stances = Counter(q.stance for q in quotes)
+    by_topic = Counter(q.topic for q in quotes)
+    letter_copies = {q.doc_id: q.letter_copies for q in quotes}
+    documents = letter_copies.keys()
+    copies = sum(letter_copies.values())
+    text = (f"{len(quotes)} position{'s' * (len(quotes) != 1)} in {len(documents)} document{'s' * (len(documents) != 1)}: "
+            + ", ".join(f"{stances[s]} {s.replace('_', ' ')}" for s in STANCES if stances[s])
+            + (f"; a form-letter campaign: {copies} more copies of the letter, signed by others" if copies else "") + ".")
+    return text, sorted(by_topic.items(), key=lambda item: (-item[1], topics.index(item[0]) if item[0] in topics else 99))
+
+
+def _by_org(content: Content) -> dict[str, list[Quote]]:
+    grouped: dict[str, list[Quote]] = {}
+    for quote in content.quotes:
+        grouped.setdefault(quote.org, []).append(quote)
+    return grouped
+
+
+def _info_line(content: Content) -> str:
+    info = content.info
+    missing = json.loads(info.get("missing") or "[]")
+    line = (f"Knowledge base built {info.get('built_at', '?')} (code version {info.get('code_version', '?')}): "
+            f"{len(content.inventory[1])} documents, {info.get('paragraphs', '?')} paragraphs.")
+    if missing:
+        line += f" Listed in the manifest but not on the machine that built it: {', '.join(missing)}."
+    return line
+
+
+def to_html(content: Content) -> str:
+    sections = [("corpus", "Corpus"), ("positions", TABLE_TEXT["positions"][0]), ("organisations", "Positions by organisation")]
+    sections += [(name, TABLE_TEXT[name][0]) for name in ("countries", "claims", "thresholds", "definitions")]
+    parts = [
+        "<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        "<title>regkb report: the AI Diffusion rule (90 FR 4544) and the reaction to it</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>regkb report</h1>",
+        "<p class='lead'>The BIS interim final rule <em>Framework for Artificial Intelligence Diffusion</em> "
+        "(FR Doc. 2025-00636, 90 FR 4544, RIN 0694-AJ90) and the comment letters, statements and news around it.</p>",
+        f"<p class='lead'>{_e(_info_line(content))}</p>",
+        "<nav><h2>Contents</h2><ol>" + "".join(f"<li><a href='#{slug}'>{_e(title)}</a></li>" for slug, title in sections)
+        + "</ol></nav>",
+        "<section id='corpus'><h2>Corpus</h2>",
+        "<p>The documents, their sources and licences. The rule is a work of the U.S. Government (public domain); "
+        "letters, statements and news are © their authors and quoted here for research and comment; documents marked "
+        "<span class='synthetic'>SYNTHETIC</span> are test fixtures written for regkb, not the words of any real "
+        "organisation.</p>",
+        f"<div class='table-wrapper'>{_bare_table(*content.inventory, 'html')}</div></section>",
+    ]
+    for slug, _ in sections[1:]:
+        if slug == "organisations":
+            parts.append(_organisations_html(content))
+            continue
+        title, lead = TABLE_TEXT[slug]
+        parts.append(f"<section id='{slug}'><h2>{_e(title)}</h2><p>{_e(lead)}</p>")
+        if slug in content.figures:
+            parts.append(_figure_html(content.figures[slug], list(content.figures).index(slug) + 1))
+        columns, rows = content.tables[slug]
+        parts.append(f"<div class='table-wrapper' id='table-{slug}'>{_bare_table(columns, rows, 'html')}</div></section>")
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def _figure_html(figure: Figure, number: int) -> str:
+    data = base64.b64encode(figure.svg.encode("utf-8")).decode("ascii")
+    return (f"<figure id='figure-{figure.slug}'><img src='data:image/svg+xml;base64,{data}' alt='{_e(figure.title)}'>"
+            f"<figcaption><strong>Figure {number}. {_e(figure.title)}.</strong> {_e(figure.caption)}</figcaption></figure>")
+
+
+def _organisations_html(content: Content) -> str:
+    parts = ["<section id='organisations'><h2>Positions by organisation</h2>",
+             "<p>Each organisation's positions on the rule, by topic, each quoted exactly and cited: "
+             "organisation, document, date, pin cite.</p>"]
+    for org, quotes in _by_org(content).items():
+        text, topics = _summary(quotes, content.topics)
+        parts.append(f"<h3>{_e(org)}</h3><p>{_e(text)} Topics: "
+                     + ", ".join(f"{_e(t.replace('_', ' '))} {n}" for t, n in topics) + ".</p>")
+        for quote in quotes:
+            copies = f"<span class='tag'>+{quote.copies} copies</span>" if quote.copies else ""
+            parts.append(
+                f"<blockquote class='quote' id='{_e(quote.id)}'><p>“{_e(' '.join(quote.text.split()))}”</p>"
+                f"<footer>— <cite>{_e(quote.citation)}</cite>"
+                f"<span class='tag'>{_e(quote.stance.replace('_', ' '))}</span>"
+                f"<span class='tag'>{_e(quote.topic.replace('_', ' '))}</span>{copies}</footer></blockquote>")
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+# ----------------------------------------------------------------------------- Markdown
+
+def to_markdown(content: Content) -> str:
+    lines = ["# regkb report", "",
+             "The BIS interim final rule *Framework for Artificial Intelligence Diffusion* (FR Doc. 2025-00636, "
+             "90 FR 4544, RIN 0694-AJ90) and the comment letters, statements and news around it.", "",
+             _info_line(content), "", "## Corpus", "",
+             "The documents, their sources and licences. The rule is a work of the U.S. Government (public domain); "
+             "letters, statements and news are © their authors and quoted here for research and comment; documents "
+             "marked SYNTHETIC are test fixtures written for regkb, not the words of any real organisation.", "",
+             _bare_table(*content.inventory, "md")]
+    for slug in ("positions", "organisations", "countries", "claims", "thresholds", "definitions"):
+        if slug == "organisations":
+            lines += _organisations_md(content)
+            continue
+        title, lead = TABLE_TEXT[slug]
+        lines += [f"## {title}", "", lead, ""]
+        if slug in content.figures:
+            figure = content.figures[slug]
+            number = list(content.figures).index(slug) + 1
+            lines += [f"![Figure {number}. {figure.title}](figures/{figure.slug}.svg)", "",
+                      f"*Figure {number}. {figure.title}.* {figure.caption}", ""]
+        lines.append(_bare_table(*content.tables[slug], "md"))
+    return "\n".join(lines)
+
+
+def _organisations_md(content: Content) -> list[str]:
+    lines = ["## Positions by organisation", "",
+             "Each organisation's positions on the rule, by topic, each quoted exactly and cited: "
+             "organisation, document, date, pin cite.", ""]
+    for org, quotes in _by_org(content).items():
+        text, topics = _summary(quotes, content.topics)
+        lines += [f"### {org}", "", f"{text} Topics: " + ", ".join(f"{t.replace('_', ' ')} {n}" for t, n in topics) + ".", ""]
+        for quote in quotes:
+            copies = f" · +{quote.copies} copies" if quote.copies else ""
+            lines += [f"> “{' '.join(quote.text.split())}”", ">",
+                      f"> — {quote.citation} · {quote.stance.replace('_', ' ')}, {quote.topic.replace('_', ' ')}{copies}", ""]
+    return lines
