@@ -94,11 +94,14 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
     rows: list[dict] = []
     if not targets:
         return rows
+    members_of: dict[str, list[int]] = {}  # provision → its paragraphs; a docket names the same few thousands of times
     for position, vector in zip(positions, quote_vectors):
         similarity = target_vectors @ vector
         chosen: list[tuple[int, float, str, str]] = []
         for prefix, matched, method in cited_provisions(position["quote"], position.get("topic", "")):
-            members = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
+            if prefix not in members_of:
+                members_of[prefix] = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
+            members = members_of[prefix]
             if members and len(chosen) < LINKS_PER_POSITION:
                 best = max(members, key=lambda i: similarity[i])
                 if best not in {c[0] for c in chosen}:
