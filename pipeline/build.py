@@ -155,7 +155,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
             continue
         if path is not None:
             located.append((entry, path))
-        elif entry.url and not Path(entry.file).is_absolute():
+        elif entry.url:
             report.missing.append(entry)  # fetchable: `regkb fetch` can bring it
         else:
             report.problems.append({"doc_id": entry.id, "file": entry.file,

@@ -14,6 +14,10 @@ from .models import DocumentError, Line, Page, RawDocument
 from .pool import process_pool
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
+# Text, HTML and Markdown are read whole and every line becomes an object: 16 MB of text took 195 MB
+# of memory and 30 s to segment, so a 200 MB text would need gigabytes and an hour before extraction
+# and embedding even start. No letter comes near: the 168-page rule is 0.6 MB as text.
+MAX_TEXT_BYTES = 16 * 1024 * 1024
 # below this many pages a process pool costs more than it saves
 PARALLEL_MIN_PAGES = 24
 
@@ -58,16 +62,17 @@ def read_document(path: Path | str, expected_sha256: str = "", workers: int | No
     size = path.stat().st_size
     if size == 0:
         raise DocumentError(str(path), "empty file (0 bytes)")
-    if size > MAX_FILE_BYTES:
-        raise DocumentError(str(path), f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
+    with open(path, "rb") as handle:
+        head = handle.read(1024)
+    media = media_of(path, head)
+    limit = MAX_FILE_BYTES if media == "pdf" else MAX_TEXT_BYTES
+    if size > limit:  # before hashing: a huge file is refused without being read
+        raise DocumentError(str(path), f"file too large ({size:,} bytes; the limit for a {media} file is {limit:,})")
     digest = sha256_file(path)
     if expected_sha256 and digest != expected_sha256.lower():
         raise DocumentError(
             str(path), f"sha256 mismatch: manifest says {expected_sha256}, file has {digest}"
         )
-    with open(path, "rb") as handle:
-        head = handle.read(1024)
-    media = media_of(path, head)
     if media == "pdf":
         return _read_pdf(path, digest, workers)
     data = path.read_bytes()
@@ -85,26 +90,86 @@ def read_document(path: Path | str, expected_sha256: str = "", workers: int | No
 
 # ----------------------------------------------------------------------------- text decoding
 
+BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),  # before UTF-16: FF FE starts both
+        (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+# the Unicode blocks of text in a Latin script, as charset_normalizer names them
+LATIN_BLOCKS = {"Basic Latin", "Control character", "Latin-1 Supplement", "Latin Extended-A", "Latin Extended-B",
+                "Latin Extended Additional", "General Punctuation", "Currency Symbols", "Letterlike Symbols"}
+
+
 def decode_text(data: bytes, name: str) -> str:
-    """Decode bytes as text: BOMs first, then UTF-8, then the best-scoring legacy encoding."""
-    for bom, codec in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+    """Decode bytes as text: BOMs first, then UTF-16 without a BOM, UTF-8 (with stray Windows-1252
+    bytes), then the best-scoring legacy encoding."""
+    for bom, codec in BOMS:
         if data.startswith(bom):
             try:
                 return data.decode(codec)
             except UnicodeDecodeError as exc:
                 raise DocumentError(name, f"undecodable text: bad {codec} ({exc.reason})") from exc
     try:
-        return data.decode("utf-8")
+        # NUL is never text: a stray one in UTF-8 is dropped; many of them mean UTF-16 or binary
+        text = data.decode("utf-8")
+        if text.count("\x00") <= 1 + len(text) // 1000:
+            return text.replace("\x00", "")
     except UnicodeDecodeError:
         pass
     if b"\x00" in data:
+        utf16 = _utf16_without_bom(data)
+        if utf16 is not None:
+            return utf16
         raise DocumentError(name, "undecodable text: binary data (NUL bytes) in a text file")
+    mixed = _utf8_with_stray_cp1252(data)
+    if mixed is not None:
+        return mixed
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None or best.chaos > 0.3:
         raise DocumentError(name, "undecodable text: not UTF-8 and no other encoding fits")
+    if set(best.alphabets) <= LATIN_BLOCKS:
+        # charset_normalizer cannot tell the Latin code pages apart on a letter's few accented
+        # letters (it read "café" and "naïve" in Latin-1 as cp1250 "café", "naďve"); Windows-1252,
+        # a superset of Latin-1's letters, is what such files are written in
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
     return str(best)
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """UTF-16 text without a byte-order mark, or None. The NUL bytes of its ASCII characters (line
+    ends, spaces, digits) sit on one side of each pair: odd offsets in little-endian, even in
+    big-endian (CJK characters such as 一 U+4E00 put a few on the other side). Binary data has its NULs
+    anywhere, and a stray NUL in text is too rare to count."""
+    odd = data[1::2].count(0)
+    even = data[0::2].count(0)
+    if len(data) % 2 or max(odd, even) < max(len(data) // 100, 2) or min(odd, even) > max(odd, even) // 4:
+        return None
+    try:
+        text = data.decode("utf-16-le" if odd > even else "utf-16-be")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
+
+
+# bytes that are not UTF-8, as errors="surrogateescape" keeps them; and real non-ASCII characters
+ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
+DECODED_NON_ASCII = re.compile("[\x80-\udc7f\udd00-\U0010ffff]")
+
+
+def _utf8_with_stray_cp1252(data: bytes) -> str | None:
+    """A UTF-8 file with a few single bytes of Windows-1252 pasted in (a "café" from an old
+    editor): UTF-8 with those bytes read as Windows-1252. None unless every undecodable byte is a
+    lone byte among text and there is real UTF-8 beside them."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    runs = ESCAPED_BYTES.findall(text)
+    if any(len(run) > 1 for run in runs) or not DECODED_NON_ASCII.search(text):
+        return None
+    try:
+        return ESCAPED_BYTES.sub(lambda m: bytes([ord(m.group(0)) - 0xDC00]).decode("cp1252"), text)
+    except UnicodeDecodeError:  # one of the five bytes Windows-1252 leaves undefined
+        return None
 
 
 # ----------------------------------------------------------------------------- text and markdown
@@ -166,7 +231,11 @@ def _text_pages(text: str, markdown: bool) -> list[Page]:
                 kind, opens_item = "list", True
             elif last_kind == "list" and not blank_before:
                 kind = "list"  # the wrapped rest of a list item
-            stripped = _markdown_inline(stripped)
+            stripped = _markdown_inline(stripped).strip()
+            if not stripped:
+                # an image without alt text (![](chart.png)) or an empty heading: nothing to read, and
+                # an empty paragraph failed the whole build in store.verify_paragraphs
+                continue
         last_kind = kind
         pages[-1].lines.append(
             Line(text=stripped, page=pages[-1].number, x1=len(raw.rstrip()), bold=bold, kind=kind,
@@ -275,15 +344,22 @@ CONTAINER_TAGS = set(BLOCK_TAGS) | {"ul", "ol", "dl", "table", "div", "section",
 
 def _own_text(element) -> str:
     """An element's text without that of the blocks nested in it (they are read on their own),
-    so broken markup such as an unclosed <p> around a list loses nothing and repeats nothing."""
-    from bs4 import NavigableString
+    so broken markup such as an unclosed <p> around a list loses nothing and repeats nothing.
+    Walked with a stack, not recursion: inline tags nested thousands deep (<b><b><b>…) raised
+    RecursionError, which no caller expects from a bad document. Comments, CDATA and processing
+    instructions are not text a reader sees (a commented-out draft showed up as a paragraph)."""
+    from bs4.element import NavigableString, PreformattedString
 
     parts = []
-    for child in element.children:
-        if isinstance(child, NavigableString):
-            parts.append(str(child))
-        elif child.name not in CONTAINER_TAGS:
-            parts.append(_own_text(child))
+    pending = list(reversed(element.contents))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, PreformattedString):
+            continue
+        if isinstance(node, NavigableString):
+            parts.append(str(node))
+        elif node.name not in CONTAINER_TAGS:
+            pending.extend(reversed(node.contents))
     return "".join(parts)
 
 
@@ -336,8 +412,8 @@ def _pdf_error(path: Path, exc: Exception) -> DocumentError:
 def is_long_pdf(path: Path) -> bool:
     """A PDF with enough pages to be worth reading page-parallel. Counting pages walks the page
     tree only; a file that cannot even be opened is not long (its parse reports the problem)."""
-    if path.suffix.lower() != ".pdf":
-        return False
+    if path.suffix.lower() != ".pdf" or path.stat().st_size > MAX_FILE_BYTES:
+        return False  # too large to read at all: pdfminer would scan all of it only for the parse to refuse it
     import pdfplumber
 
     try:

@@ -84,16 +84,19 @@ def _load_one(path: Path) -> list[ManifestEntry]:
 
 
 def locate(entry: ManifestEntry, dirs: list[Path]) -> Path | None:
-    """The document's file, or None when no corpus folder has it. A file named by a path
-    (as `regkb add` records it) is taken as given; a bare name may not climb out of the folders."""
+    """The document's file, or None when no corpus folder has it. The file is named relative to the
+    corpus folders (`regkb add` copies a document into corpus/files/ and records its bare name): an
+    absolute path, a `..` or a symbolic link that leads out of the folder is refused, so a manifest
+    can never make the build read (and publish) a file from elsewhere on the machine."""
     given = Path(entry.file).expanduser()
-    if given.is_absolute():
-        return given if given.exists() else None
-    if ".." in given.parts:
+    if given.is_absolute() or ".." in given.parts:
         raise RegkbError(f"manifest entry {entry.id}: file {entry.file!r} points outside the corpus folders")
     for folder in dirs:
         candidate = folder / given
         if candidate.exists():
+            if not candidate.resolve().is_relative_to(folder.resolve()):
+                raise RegkbError(f"manifest entry {entry.id}: file {entry.file!r} is a link that points outside "
+                                 f"the corpus folders (to {candidate.resolve()})")
             return candidate
     return None
 

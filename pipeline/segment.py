@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .models import Line, ManifestEntry, Paragraph, RawDocument
 
@@ -217,15 +217,16 @@ LEADING_ELLIPSIS = re.compile(r"^((?:\*\s*){3,})(?=[^*\s])")
 
 
 def _split_leading_ellipsis(lines: list[Line]) -> list[Line]:
-    """"* * * * * 18. Amend …" on one line: the stars end the previous text, a new block follows."""
+    """"* * * * * 18. Amend …" on one line: the stars end the previous text, a new block follows.
+    The rest is a new Line: changing the document's own (as this did) made a second segment() of
+    the same document give other paragraphs and ids."""
     out: list[Line] = []
     for line in lines:
         match = LEADING_ELLIPSIS.match(line.text)
         if match and line.text[match.end():].strip():
             out.append(Line(text=match.group(1).strip(), page=line.page, x0=line.x0, x1=line.x1,
                             top=line.top, bottom=line.bottom, size=line.size, starts_block=True))
-            line.text = line.text[match.end():].strip()
-            line.starts_block = True
+            line = replace(line, text=line.text[match.end():].strip(), starts_block=True)
         out.append(line)
     return out
 

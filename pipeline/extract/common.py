@@ -2,6 +2,7 @@
 numbers written every way the documents write them, span bookkeeping and span scoring."""
 from __future__ import annotations
 
+import math
 import re
 
 from spacy.scorer import Scorer
@@ -57,14 +58,21 @@ NUMBER = re.compile(
 
 
 def number_value(match: re.Match) -> float | None:
-    if match.group("mant"):
-        return float(match.group("mant")) * 10 ** int(match.group("exp").replace("−", "-"))
-    if match.group("pow"):
-        return float(10 ** int(match.group("pow").replace("−", "-")))
+    """The number a match states, or None when no float holds it: "10^2650" (a footnote marker run
+    into an exponent) overflowed float() with an exception that failed the whole build, and 10 ** n
+    for a long n would take minutes to compute."""
+    exponent = match.group("exp") or match.group("pow")
+    if exponent is not None:
+        power = int(exponent.replace("−", "-")) if len(exponent) <= 6 else None
+        if power is None or abs(power) > 300:
+            return None
+        value = float(match.group("mant") or 1) * 10 ** power
+        return value if math.isfinite(value) else None
     if match.group("num"):
         value = float(match.group("num").replace(",", ""))
         multiplier = (match.group("cjk") or match.group("scale") or "").strip().lower()
-        return value * {"万": 1e4, "亿": 1e8, "million": 1e6, "billion": 1e9, "trillion": 1e12}.get(multiplier, 1)
+        value *= {"万": 1e4, "亿": 1e8, "million": 1e6, "billion": 1e9, "trillion": 1e12}.get(multiplier, 1)
+        return value if math.isfinite(value) else None
     words = re.split(r"[- ]", match.group("word").lower())
     total = 0
     for word in words:

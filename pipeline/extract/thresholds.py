@@ -115,7 +115,8 @@ class ThresholdFinder:
             return doc
         text = doc.text
         numbers = [m for m in NUMBER.finditer(text)
-                   if not IDENTIFIER_BEFORE.search(text[max(0, m.start() - 20):m.start()])
+                   if number_value(m) is not None  # beyond any float ("10^2650"): no limit anyone states
+                   and not IDENTIFIER_BEFORE.search(text[max(0, m.start() - 20):m.start()])
                    and not FORMULA_AFTER.match(text[m.end():m.end() + 4])]
         units = [_unit_for(text, *m.span()) for m in numbers]
         # ranges share one unit: "of 2400 or more and less than 4800", "100,000 到 400,000 个 GPU"
@@ -162,6 +163,7 @@ class ThresholdFinder:
         offset = 0
         for index, cell in enumerate(cells):
             match = NUMBER.fullmatch(cell.strip())
+            match = match if match and number_value(match) is not None else None
             column = header_cells[index] if index < len(header_cells) else ""
             if match and index > 0 and unit and re.search(r"\bTPP\b|total processing performance", column, re.I):
                 start = offset + cell.index(cell.strip())
