@@ -171,6 +171,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     fingerprint = hashlib.sha256(json.dumps(
         [version, sorted(hashes.items()), [e.__dict__ for e in entries]], sort_keys=True).encode()).hexdigest()
 
+    store.remove_unfinished_writes(db_path)
     previous = store.read_build_info(db_path)
     if not force and not report.problems and previous.get("fingerprint") == fingerprint:
         report.up_to_date = True

@@ -30,14 +30,18 @@ def _db(db_path: Path | None) -> Path:
 
 
 def friendly_errors(command):
-    """A RegkbError becomes one clear line on stderr and exit status 1, never a traceback."""
+    """A RegkbError becomes one clear line on stderr and exit status 1, never a traceback; so does an
+    operating-system error on a path the user gave (a name too long, a folder not allowed, a full disk)."""
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except RegkbError as exc:
             click.echo(f"regkb: error: {exc}", err=True)
-            sys.exit(1)
+        except OSError as exc:
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"regkb: error: {where}{exc.strerror or exc}", err=True)
+        sys.exit(1)
     return wrapper
 
 
@@ -51,6 +55,8 @@ def main():
 @MANIFEST_OPTION
 @CORPUS_OPTION
 @DB_OPTION
+@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), envvar="REGKB_CACHE",
+              help="Folder of the per-document cache (default outputs/cache, or $REGKB_CACHE).")
 @click.option("--force", is_flag=True, help="Rebuild every document, ignoring the cache.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="Processes for documents and PDF pages (default: all cores).")
@@ -59,15 +65,15 @@ def main():
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @friendly_errors
-def build(manifest_path, corpus, db_path, force, workers, engine, scheduler, as_json):
+def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, scheduler, as_json):
     """Build the knowledge base from the documents of the manifest that are present."""
     from .build import build as run_build
     from .progress import on_terminal, progress_bar
 
     with progress_bar("parsing documents", on_terminal(as_json),
                       then="linking and writing the knowledge base") as progress:
-        report = run_build(manifest_path, corpus, _db(db_path), force=force, workers=workers, progress=progress,
-                           engine=engine, scheduler=scheduler)
+        report = run_build(manifest_path, corpus, _db(db_path), cache_dir, force=force, workers=workers,
+                           progress=progress, engine=engine, scheduler=scheduler)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

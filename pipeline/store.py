@@ -3,12 +3,15 @@ old one and swapped in atomically, so a crash or a bad document never damages th
 knowledge base. Also the per-document cache keyed by file hash."""
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 import sqlite3
 import tempfile
+import urllib.parse
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -193,11 +196,17 @@ def save_vectors(cache_dir: Path, vectors: dict[str, bytes]) -> None:
 
 # ----------------------------------------------------------------------------- reading the old KB
 
+def open_readonly(db_path: Path) -> sqlite3.Connection:
+    """A read-only connection. The name is URI-quoted: a '?', '#' or '%' in it stays part of the name
+    instead of becoming a URI parameter."""
+    return sqlite3.connect(f"file:{urllib.parse.quote(str(Path(db_path).resolve()))}?mode=ro", uri=True)
+
+
 def read_build_info(db_path: Path) -> dict[str, str]:
     if not db_path.exists():
         return {}
     try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        with open_readonly(db_path) as conn:
             return dict(conn.execute("select key, value from build_info").fetchall())
     except sqlite3.Error:
         return {}
@@ -208,7 +217,7 @@ def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragra
     if not db_path.exists():
         return None, [], {}
     try:
-        db = sqlite_utils.Database(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True))
+        db = sqlite_utils.Database(open_readonly(db_path))
         documents = list(db["documents"].rows_where("id = ?", [doc_id]))
         rows = db["paragraphs"].rows_where("doc_id = ?", [doc_id], order_by="ordinal")
         paragraphs = [Paragraph(**{k: row[k] for k in Paragraph.__dataclass_fields__}) for row in rows]
@@ -278,6 +287,47 @@ def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[
     paragraph, then atomically replace db_path. Any failure leaves db_path as it was."""
     verify_paragraphs(paragraphs)
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(db_path.parent):
+        _remove_leftovers(db_path)
+        _write_and_swap(db_path, documents, paragraphs, problems, info, extracted)
+
+
+def remove_unfinished_writes(db_path: Path) -> None:
+    """Delete what writes killed before they could clean up left beside db_path (a temporary
+    database as large as the knowledge base), unless a write is under way now. A build that finds
+    nothing changed writes nothing, so it cleans up here."""
+    if db_path.parent.is_dir():
+        with _writer_lock(db_path.parent, wait=False) as held:
+            if held:
+                _remove_leftovers(db_path)
+
+
+@contextmanager
+def _writer_lock(folder: Path, wait: bool = True):
+    """One writer at a time per folder; yields whether the lock is held (always, when waiting). The
+    lock is on the folder itself (no lock file to leave behind) and the kernel releases it when its
+    holder dies, even by SIGKILL."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(descriptor)
+
+
+def _remove_leftovers(db_path: Path) -> None:
+    """Temp files (and SQLite journals) of killed writes: under the writer lock no other write is in
+    progress, so every one of them is dead."""
+    for leftover in db_path.parent.glob(f".{db_path.name}.*.building*"):
+        leftover.unlink(missing_ok=True)
+
+
+def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Paragraph], problems: list[dict],
+                    info: dict[str, str], extracted: dict[str, list[dict]] | None) -> None:
     handle, temp_name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".building")
     os.close(handle)
     temp = Path(temp_name)
