@@ -74,6 +74,8 @@ def _load_one(path: Path) -> list[ManifestEntry]:
             raise RegkbError(f"{where} ({raw['id']}) has unknown fields: {', '.join(unknown)}")
         if not ID_PATTERN.match(raw["id"]):
             raise RegkbError(f"{where}: id {raw['id']!r} must be lower-case letters, digits, '.', '_' or '-'")
+        if "\x00" in str(raw.get("file", "")):  # no file system takes it; Path.exists() raised ValueError
+            raise RegkbError(f"{where} ({raw['id']}): file name {raw['file']!r} holds a NUL character")
         if raw["doc_type"] not in DOC_TYPES:
             raise RegkbError(f"{where} ({raw['id']}): doc_type must be one of {', '.join(DOC_TYPES)}")
         if raw["id"] in seen:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .models import RegkbError
 from .segment import CJK
+from .store import open_readonly
 
 TOKEN = re.compile(r'"(?P<phrase>[^"]+)"|(?P<word>[\w\u3400-\u9fff\uf900-\ufaff][\w\u3400-\u9fff\uf900-\ufaff.-]*)(?P<star>\*)?')
 
@@ -71,7 +72,9 @@ def connect_readonly(db_path: str | Path) -> sqlite3.Connection:
     db_path = Path(db_path)
     if not db_path.exists():
         raise RegkbError(f"{db_path}: no knowledge base here yet; run `regkb build` first")
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    if not db_path.is_file():
+        raise RegkbError(f"{db_path}: is a folder, not a knowledge base file")
+    conn = open_readonly(db_path)
     conn.row_factory = sqlite3.Row
     try:
         conn.execute("select 1 from paragraphs_fts limit 1")

@@ -33,6 +33,7 @@ def url(host: str, port: int) -> str:
 def run(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> None:
     """Serve until interrupted. Port 0 picks a free port."""
     connect_readonly(db_path).close()  # a missing file or one that is not a knowledge base is refused here
+    _check_host(host)
     port = port or free_port(host)
     _check_free(host, port)
     from datasette.cli import cli
@@ -45,6 +46,13 @@ def free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def _check_host(host: str) -> None:
+    try:
+        socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError, TypeError) as exc:  # TypeError: a name that cannot be IDNA-encoded
+        raise RegkbError(f"cannot listen on {host!r}: not an address or host name this machine knows ({exc})") from exc
 
 
 def _check_free(host: str, port: int) -> None:

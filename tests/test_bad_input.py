@@ -544,6 +544,15 @@ def test_duplicate_ids_rejected_by_the_manifest(env):
     assert not (env / "kb.db").exists(), "a manifest error must not create a knowledge base"
 
 
+def test_manifest_file_name_with_a_nul_is_refused(env):
+    """TOML can spell a NUL ("\\u0000"); no file system can hold one, and Path.exists() raised ValueError."""
+    manifest = write_manifest(env / "manifest.toml", [{"id": "nul-doc", "file": "letter\x00.txt"}])
+    with pytest.raises(RegkbError, match="nul-doc.*NUL character"):
+        load_manifest(manifest)
+    result = cli_build(env, manifest)
+    assert result.exit_code == 1 and "NUL character" in result.stderr and "Traceback" not in result.output
+
+
 def test_duplicate_id_across_two_manifests_leaves_the_kb_byte_identical(env):
     """A folder of letters travelling with its own manifest reuses an id of the main one."""
     manifest = two_good_documents(env)
