@@ -8,7 +8,7 @@ import re
 import pytest
 
 from pipeline.cite import Citable, render
-from pipeline.dedupe import clusters, jaccard, mark_duplicate_positions, near_duplicates, shingles
+from pipeline.dedupe import Pair, clusters, jaccard, mark_duplicate_positions, near_duplicates, shingles
 from pipeline.extract import extract
 from pipeline.extract.positions import attribution, sentence_spans, short_name, speaker_in, stance_of, topic_of
 from pipeline.link import cited_provisions, within
@@ -150,6 +150,40 @@ def test_campaign_copies_cluster_and_a_different_letter_on_the_same_topic_does_n
     assert {rows[d]["representative"] for d in campaign} == {"synthetic-campaign-letter-01"}
     assert rows["synthetic-independent-letter-startup"]["copies"] == 1
     assert rows["synthetic-itif-statement"]["method"] == "unique"
+
+
+def test_campaigns_cluster_as_an_all_pairs_comparison_clusters_them():
+    """near_duplicates compares a letter with a few letters per group of copies, not with every
+    neighbour; the groups must still be the connected components of every pair that is a copy."""
+    import random
+    from itertools import combinations
+
+    from pipeline.dedupe import GREY_ZONE, SAME_TEXT
+
+    plan = random.Random(4)
+    vocabulary = [f"word{i}" for i in range(3000)]
+    templates = [[plan.choice(vocabulary) for _ in range(300)] for _ in range(3)]
+    texts = {}
+    for index in range(240):
+        if index % 3:  # a copy with some words changed: pairs of copies fall on both sides of SAME_TEXT
+            words = list(templates[index % 3])
+            for _ in range(plan.randrange(2, 16)):
+                words[plan.randrange(len(words))] = plan.choice(vocabulary)
+        else:
+            words = [plan.choice(vocabulary) for _ in range(300)]
+        texts[f"letter-{index:03d}"] = " ".join(words)
+    documents = [{"id": doc_id, "date": "2025-03-03"} for doc_id in texts]
+    sets = {doc_id: shingles(text) for doc_id, text in texts.items()}
+    every_pair = [Pair(a, b, jaccard(sets[a], sets[b]), None, "shingles") for a, b in combinations(texts, 2)
+                  if jaccard(sets[a], sets[b]) >= SAME_TEXT]
+    assert GREY_ZONE < SAME_TEXT and len(every_pair) > 2000
+
+    def groups(pairs):
+        return {row["doc_id"]: row["representative"] for row in clusters(documents, pairs)}
+
+    found = near_duplicates(texts, {})
+    assert groups(found) == groups(every_pair)
+    assert len(found) < len(every_pair) / 10
 
 
 def test_a_copy_repeating_its_original_points_to_it_but_its_own_sentence_counts():
