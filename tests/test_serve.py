@@ -23,7 +23,8 @@ import yaml
 from pipeline.models import RegkbError
 from pipeline.serve import METADATA, datasette_args, free_port, run
 from pipeline.tables import _number, build_table
-from tests.conftest import PROJECT_ROOT
+from pipeline.build import build
+from tests.conftest import PROJECT_ROOT, write_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -330,6 +331,110 @@ def test_table_search_and_hostile_words_in_the_search_query(server):
     for words in ('"', "AND OR NOT", "*", "'; drop table paragraphs; --", "出口管制"):
         _rows(server, "search", words=words)  # answers (possibly nothing), never an error
     assert not _rows(server, "search", words="")
+
+
+# ----------------------------------------------------------------------------- hostile parameters
+
+HOSTILE_VALUES = ["'; DROP TABLE paragraphs; --", '") OR 1=1 --', "1=1); DELETE FROM paragraphs; --",
+                  "x' UNION SELECT sql, 1, 2, 3 FROM sqlite_master --", "*", '"', "-1", "99999999999", "nan",
+                  "NEAR(caps rule)", "caps) OR (1", "<script>alert(1)</script>", "../../etc/passwd", "%00", "\x00",
+                  "~2F~2E~2E", "出口管制", "a" * 3000, ""]
+# every query-string parameter of a datasette table page (documented or read by its code), and filters
+TABLE_PARAMETERS = ["_search", "_search_text", "_searchmode", "_sort", "_sort_desc", "_facet", "_facet_array",
+                    "_facet_date", "_facet_size", "_where", "_col", "_nocol", "_size", "_next", "_shape", "_labels",
+                    "_nolabels", "_nofacet", "_nocount", "_nosuggest", "_fts_table", "_fts_pk", "_through",
+                    "_timelimit", "_ttl", "_trace", "_extra", "_json", "_nl", "_stream", "_dl", "_hash",
+                    "text__exact", "text__contains", "text__glob", "text__like", "rowid__in", "page__gt",
+                    "doc_id__notin", "section_path__startswith", "kind__isnull"]
+# arbitrary SQL that tries to leave the read-only sandbox: write elsewhere, load code, run for ever
+ESCAPE_SQL = ["attach database '{tmp}/attached.db' as a", "vacuum into '{tmp}/copy.db'",
+              "select load_extension('{tmp}/evil')", "select writefile('{tmp}/written', 'x')",
+              "pragma writable_schema = 1", "pragma journal_mode = delete", "create temp table t (x)",
+              "select fts5(1)", "select * from paragraphs; drop table paragraphs",
+              "with recursive n(x) as (select 1 union all select x + 1 from n) select count(*) from n"]
+
+
+def _status(url: str, method: str = "GET") -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method=method), timeout=60) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as refused:
+        return refused.code
+
+
+def test_hostile_values_in_every_datasette_parameter_answer_and_change_nothing(server, letters_kb, tmp_path):
+    """Every table parameter, every named parameter of every canned query, row ids and raw SQL that
+    tries to escape: datasette answers each (a 4xx at worst, never a 5xx or a hang), the file is
+    byte-identical, nothing is written beside it or in tmp_path, and the server still serves."""
+    before = _sha256(letters_kb)
+    neighbours = sorted(p.name for p in letters_kb.parent.iterdir())
+    answers: dict[int, int] = {}
+
+    def answered(url: str) -> None:
+        status = _status(url)
+        assert status < 500, (status, url[:300])
+        answers[status] = answers.get(status, 0) + 1
+
+    for parameter in TABLE_PARAMETERS:
+        for value in HOSTILE_VALUES:
+            for table in ("paragraphs", "positions"):
+                answered(f"{server}/{table}.json?" + urllib.parse.urlencode({parameter: value}))
+            answered(f"{server}/paragraphs?" + urllib.parse.urlencode({parameter: value}))  # the HTML page too
+    metadata = yaml.safe_load(METADATA.read_text(encoding="utf-8"))
+    canned = metadata["databases"]["regkb"]["queries"]
+    named = {name: re.findall(r"(?<!:):(\w+)", query["sql"]) for name, query in canned.items()}
+    assert named["search"] == ["words", "words"] and named["paragraph_context"] == ["id"]
+    for name, parameters in [*named.items(), ("positions_matrix", ["x"]), ("country_matrix", ["x"])]:
+        for parameter in set(parameters) | {"_shape", "_hide_sql", "_timelimit"}:
+            for value in HOSTILE_VALUES:
+                answered(f"{server}/{name}.json?" + urllib.parse.urlencode({parameter: value}))
+                answered(f"{server}/{name}?" + urllib.parse.urlencode({parameter: value}))
+    for value in HOSTILE_VALUES:
+        answered(f"{server}/paragraphs/" + urllib.parse.quote(value or "x", safe=""))
+        answered(f"{server}/" + urllib.parse.quote(value or "x", safe="") + ".json")
+    for sql in ESCAPE_SQL:
+        answered(f"{server}.json?" + urllib.parse.urlencode({"sql": sql.format(tmp=tmp_path), "_timelimit": "999999"}))
+    assert answers.get(200, 0) > 100 and sum(count for status, count in answers.items() if status >= 400) > 20, answers
+    assert list(tmp_path.iterdir()) == [], "a query wrote a file"
+    assert sorted(p.name for p in letters_kb.parent.iterdir()) == neighbours
+    assert _sha256(letters_kb) == before
+    assert _rows(server, "search", words="low processing performance"), "the server still serves"
+
+
+def test_text_from_a_document_is_shown_as_text_never_run(tmp_path):
+    """A letter whose words are markup (script, event handlers, a fake <mark>) is escaped on every page
+    that shows it: search snippets, the paragraph page, table pages and the positions of its author."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    attack = "<script>alert('regkb')</script> <img src=x onerror=alert(2)>"
+    (corpus / "letter.txt").write_text(
+        "SYNTHETIC TEST LETTER with markup in its words.\n\nCountry caps\n\n"
+        f"We oppose the country caps of the interim final rule. {attack} <mark>not a match</mark>\n",
+        encoding="utf-8")
+    manifest = write_manifest(tmp_path / "manifest.toml", [{"id": "markup-letter", "file": "letter.txt",
+                                                            "author_org": "Org <b onmouseover=alert(3)>"}])
+    report = build(manifest, corpus, tmp_path / "kb.db", cache_dir=tmp_path / "cache")
+    assert report.ok, report.problems
+    port = free_port("127.0.0.1")
+    process, url = _start([sys.executable, "-m", "datasette", *datasette_args(tmp_path / "kb.db", "127.0.0.1", port)],
+                          tmp_path / "serve.log", ready_url=f"http://127.0.0.1:{port}/regkb")
+    try:
+        with sqlite3.connect(tmp_path / "kb.db") as conn:
+            paragraph_id = conn.execute("select id from paragraphs where text like '%<script>%'").fetchone()[0]
+        pages = [f"{url}/search?words=caps", f"{url}/paragraphs?_search=caps", f"{url}/paragraphs?text__contains=script",
+                 f"{url}/paragraphs/" + urllib.parse.quote(paragraph_id, safe=""), f"{url}/positions", f"{url}/documents",
+                 f"{url}/positions_matrix"]
+        shown = {}
+        for page in pages:
+            with urllib.request.urlopen(page, timeout=60) as response:
+                shown[page] = html = response.read().decode()
+            assert "<script>alert" not in html and "<img src=x" not in html and "<b onmouseover" not in html, page
+        assert "&lt;script&gt;alert" in shown[pages[3]], "the paragraph page shows the words as text"
+        assert "&lt;b onmouseover" in shown[pages[4]], "the positions page shows the organisation as text"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 # ----------------------------------------------------------------------------- bad input

@@ -10,16 +10,21 @@
 - cells: a paragraph id or pin cite in query results links to the paragraph's page, an organisation
   to its positions, search snippets show their highlights;
 - the paragraph page's context: its document (source, licence) and neighbouring paragraphs;
-- errors answered with their own status (see the note on rich below).
+- errors answered with their own status (see the note on rich below), and a bad query-string value
+  answered 400, not 500.
 """
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import json
+import sqlite3
+from urllib.parse import unquote, urlencode
 
 import markupsafe
-import datasette.handle_exception
+import datasette.handle_exception as default_errors  # a module, so pluggy does not take its hook as ours
 from datasette import hookimpl
 from datasette.utils import tilde_decode, tilde_encode
+from datasette.utils.asgi import BadRequest
+from datasette.views.base import DatasetteError
 
 from pipeline.extract.common import root_of
 from pipeline.patterns import load_patterns
@@ -32,7 +37,47 @@ INTERNAL = ("_internal", "_memory")
 # datasette 0.65 logs every error with rich when rich is installed (regkb depends on it), also outside an
 # except block, where rich raises: an unknown URL or a POST to a write endpoint then answers 500 instead
 # of 404. Without rich, datasette logs nothing extra and answers with the error's own status.
-datasette.handle_exception.rich = None
+default_errors.rich = None
+
+
+@hookimpl
+def handle_exception(datasette, request, exception):
+    """Datasette 0.65 answers some values of its own query-string parameters with a 500, as if the
+    server had failed: a `_sort` column the table lacks, a `_timelimit` that is no number, a
+    `_through` that is no JSON, a NUL in a facet or `_where`. They are the request's fault: answered
+    with datasette's own 400 page and message. Every other error keeps datasette's handling."""
+    if not _bad_parameter(request, exception):
+        return None
+    return default_errors.handle_exception(datasette, request, BadRequest(str(exception)))
+
+
+def _bad_parameter(request, exception: Exception) -> bool:
+    if isinstance(exception, DatasetteError):
+        return str(exception.message).startswith("Cannot sort table by")
+    if isinstance(exception, sqlite3.ProgrammingError):
+        return "null character" in str(exception) and "\x00" in unquote(request.query_string)
+    if isinstance(exception, (ValueError, TypeError, KeyError)):  # json.JSONDecodeError is a ValueError
+        return (_unparsable(request.args.get("_timelimit"), int)
+                or _unparsable(request.args.get("_through"), _through_object))
+    return False
+
+
+def _through_object(value: str) -> dict:
+    """`_through` is a JSON object naming table, column and value."""
+    through = json.loads(value)
+    if not isinstance(through, dict) or not {"table", "column", "value"} <= through.keys():
+        raise ValueError("_through must be a JSON object with table, column and value")
+    return through
+
+
+def _unparsable(value: str | None, parse) -> bool:
+    if value is None:
+        return False
+    try:
+        parse(value)
+    except ValueError:
+        return True
+    return False
 
 
 @hookimpl
