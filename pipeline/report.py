@@ -144,9 +144,12 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
     for name in TABLES:
         tables[name] = build_table(conn, name)
         made(f"{name} table", len(tables), steps)
-    figures = {"positions": positions_heatmap(quotes, topics)}
+    # a figure of nothing says less than its table's "no rows" (and matplotlib warns on an empty image)
+    figures = {"positions": positions_heatmap(quotes, topics)} if quotes else {}
     made("positions heatmap", steps - 1, steps)
-    figures["countries"] = country_list_chart(conn)
+    chart = country_list_chart(conn)
+    if chart:
+        figures["countries"] = chart
     made("country-list chart", steps, steps)
     return Content(info, inventory, tables, quotes, topics, figures)
 
@@ -190,7 +193,7 @@ def positions_heatmap(quotes: list[Quote], topics: list[str]) -> Figure:
         f"topics of the taxonomy that no position takes are left out."), _svg(figure))
 
 
-def country_list_chart(conn: sqlite3.Connection) -> Figure:
+def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     import numpy as np
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure as MplFigure
@@ -203,6 +206,8 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure:
     members = {(row["list_id"], row["iso2"]) for row in conn.execute(
         "select list_id, iso2 from country_list_members where iso2 is not null")}
     codes = sorted({code for _, code in members})
+    if not codes:
+        return None
     data = np.array([[(l["id"], code) in members for l in lists] for code in codes], dtype=int).reshape(len(codes), len(lists))
     figure = MplFigure(figsize=(2.5 + 0.55 * len(lists), 1.5 + 0.2 * len(codes)), layout="constrained")
     axes = figure.subplots()

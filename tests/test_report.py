@@ -222,3 +222,22 @@ def test_bad_input_is_a_clear_error(letters_kb, tmp_path):  # noqa: F811
         with pytest.raises(RegkbError, match="report format must be one or more of html, md"):
             write_report(letters_kb, tmp_path / "out", formats)
     assert not (tmp_path / "out").exists()
+
+
+def test_a_knowledge_base_with_nothing_to_draw_has_no_empty_figures(tmp_path, recwarn):
+    """One letter with no country list: no country-list figure (an empty image, with matplotlib's
+    warning, said less than the table's "no rows"); its positions still get their heatmap."""
+    from pipeline.build import build
+    from tests.conftest import write_manifest
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "letter.txt").write_text(
+        "SYNTHETIC TEST LETTER.\n\nCountry caps\n\nWe oppose the country caps of the interim final rule.\n",
+        encoding="utf-8")
+    manifest = write_manifest(tmp_path / "manifest.toml", [{"id": "one-letter", "file": "letter.txt"}])
+    assert build(manifest, tmp_path / "corpus", tmp_path / "kb.db", cache_dir=tmp_path / "cache").ok
+    written = write_report(tmp_path / "kb.db", tmp_path / "out", ("html", "md"))
+    assert [path.name for path in written if path.suffix == ".svg"] == ["positions-heatmap.svg"]
+    markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "figures/country-lists.svg" not in markdown and "figures/positions-heatmap.svg" in markdown
+    assert not [w for w in recwarn if "singular" in str(w.message)]
