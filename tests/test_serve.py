@@ -384,7 +384,7 @@ def test_hostile_values_in_every_datasette_parameter_answer_and_change_nothing(s
     metadata = yaml.safe_load(METADATA.read_text(encoding="utf-8"))
     canned = metadata["databases"]["regkb"]["queries"]
     named = {name: re.findall(r"(?<!:):(\w+)", query["sql"]) for name, query in canned.items()}
-    assert named["search"] == ["words", "words"] and named["paragraph_context"] == ["id"]
+    assert set(named["search"]) == {"words"} and set(named["paragraph_context"]) == {"id"}
     for name, parameters in [*named.items(), ("positions_matrix", ["x"]), ("country_matrix", ["x"])]:
         for parameter in set(parameters) | {"_shape", "_hide_sql", "_timelimit"}:
             for value in HOSTILE_VALUES:
