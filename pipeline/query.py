@@ -10,10 +10,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from .models import RegkbError
-from .segment import CJK
+from .paths import CJK, CJK_CLASS
 from .store import open_readonly
 
-TOKEN = re.compile(r'"(?P<phrase>[^"]+)"|(?P<word>[\w\u3400-\u9fff\uf900-\ufaff][\w\u3400-\u9fff\uf900-\ufaff.-]*)(?P<star>\*)?')
+TOKEN = re.compile(rf'"(?P<phrase>[^"]+)"|(?P<word>[\w{CJK_CLASS}][\w{CJK_CLASS}.-]*)(?P<star>\*)?')
 
 
 class QueryError(RegkbError):
@@ -49,7 +49,7 @@ def _terms(query: str) -> list[str]:
     for match in TOKEN.finditer(text):
         phrase, word = match.group("phrase"), match.group("word")
         if phrase is not None:
-            words = [w for w in re.findall(r"[\w\u3400-\u9fff]+", phrase)]
+            words = [w for w in re.findall(rf"[\w{CJK_CLASS}]+", phrase)]
             if words:
                 terms.append(_quote(" ".join(_spaced(w) for w in words)))
             continue
@@ -209,8 +209,8 @@ def _unspace(snippet: str) -> str:
         return snippet
     # the index put a space on both sides of every CJK character; keep only those between
     # Chinese and Latin letters or digits, where the source may well have had one
-    snippet = re.sub(r"(?<=[\u3400-\u9fff\]]) (?![A-Za-z0-9])", "", snippet)
-    return re.sub(r"(?<![A-Za-z0-9]) (?=[\u3400-\u9fff\[])", "", snippet)
+    snippet = re.sub(rf"(?<=[{CJK_CLASS}\]]) (?![A-Za-z0-9])", "", snippet)
+    return re.sub(rf"(?<![A-Za-z0-9]) (?=[{CJK_CLASS}\[])", "", snippet)
 
 
 def get_paragraph(db_path: str | Path, paragraph_id: str) -> dict:

@@ -198,7 +198,7 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure as MplFigure
 
-    from .extract.common import root_of
+    from .paths import root_of
 
     lists = conn.execute("""
         select l.id, l.doc_id, p.section_path from country_lists l join paragraphs p on p.id = l.paragraph_id

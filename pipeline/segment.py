@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from .models import Line, ManifestEntry, Paragraph, RawDocument
+from .paths import CJK
 
 # ----------------------------------------------------------------------------- patterns
 
@@ -60,7 +61,6 @@ BYLINE = re.compile(r"^(?:By (?:[A-Z][\w.'’-]*\s?){2,4}(?:,|[(—–|]|$)|"
                     r"(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}),? (?:by|[—–|·]) )")
 # a footnote's marker in the text: "later.^1" or "China.¹", not the exponent of "10^26"
 SUPERSCRIPT_DIGITS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
          "xi": 11, "xii": 12, "xiii": 13, "xiv": 14, "xv": 15, "xvi": 16, "xvii": 17, "xviii": 18,

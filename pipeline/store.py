@@ -18,7 +18,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .models import Paragraph, RegkbError
-from .segment import CJK
+from .paths import CJK
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -12,7 +12,7 @@ import sqlite3
 
 import pycountry
 
-from .extract.common import root_of
+from .paths import root_of
 from .patterns import load_patterns
 
 TABLES = ("definitions", "countries", "thresholds", "positions", "claims")

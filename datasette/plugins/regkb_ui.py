@@ -26,7 +26,7 @@ from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import BadRequest
 from datasette.views.base import DatasetteError
 
-from pipeline.extract.common import root_of
+from pipeline.paths import root_of
 from pipeline.patterns import load_patterns
 from pipeline.query import _terms, _unspace
 from pipeline.tables import _clip, _country

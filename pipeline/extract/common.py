@@ -92,12 +92,4 @@ def caption(text: str) -> str:
     return match.group(1).strip() if match and body != text else ""
 
 
-def root_of(section_path: str) -> str:
-    """The provision a path belongs to: "§ 740.29(h)(2)" → "§ 740.29", "ECCN 3A090.a.1" → "ECCN 3A090"."""
-    if section_path.startswith("§"):
-        return re.match(r"§ [\d.]+[a-z]?", section_path).group(0)
-    if section_path.startswith("ECCN"):
-        return re.match(r"ECCN \w{5}", section_path).group(0)
-    if section_path.startswith("Supplement"):
-        return re.match(r"Supplement No\. \d+ to Part \d+", section_path).group(0)
-    return section_path.split(" > ")[0]
+from ..paths import root_of  # noqa: E402,F401  (spaCy-free, shared with the read side)

@@ -11,10 +11,10 @@ import pycountry
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..paths import CJK as CJK_NAME
 from .common import add_span, load_patterns, span_scorer
 
 MENTIONS, LISTS, GROUPS = "countries", "country_lists", "country_groups"
-CJK_NAME = re.compile(r"[\u3400-\u9fff]")
 # what may join two parts of one enumeration across clauses
 LIST_CHAIN = re.compile(r"^(?=[^。.!?\n]{0,40}$)(?=.*(?:[;；]|以及|例如|such as|including)).*$", re.S)
 # what may stand between two members of an enumeration

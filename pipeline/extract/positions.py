@@ -14,11 +14,11 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..models import Paragraph
+from ..paths import CJK
 from .common import add_span, load_patterns, span_scorer
 
 GROUP = "positions"
 STANCE_ORDER = ("request_change", "oppose", "support")
-CJK = re.compile(r"[\u3400-\u9fff]")
 # sentence ends: . ! ? (not after an abbreviation) or 。！？, with any closing quotes; a bullet starts anew
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9●•▪\u3400-\u9fff])|(?<=[。！？])[\"”’」]*|(?=[●•▪]\s)")
 ABBREVIATION = re.compile(r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Corp|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|"
