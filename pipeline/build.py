@@ -13,11 +13,11 @@ from typing import Callable
 
 from . import dedupe, embed, store
 from . import manifest as manifest_mod
-from .ingest import read_document, sha256_file
+from .document import document_row
+from .ingest import sha256_file
 from .engine import run as run_engine
 from .link import position_links, term_usages
-from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
-from .segment import segment
+from .models import ManifestEntry, Paragraph, RegkbError
 
 PROJECT_ROOT = manifest_mod.PROJECT_ROOT
 DEFAULT_DB = PROJECT_ROOT / "outputs" / "regkb.db"
@@ -49,28 +49,6 @@ class BuildReport:
             "problems": self.problems, "paragraphs": self.paragraphs, "seconds": round(self.seconds, 3),
             "stages": {name: round(value, 3) for name, value in self.stages.items()},
         }
-
-
-def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str, file_name: str) -> dict:
-    return {
-        "id": entry.id, "title": entry.title, "doc_type": entry.doc_type, "author_org": entry.author_org,
-        "date": entry.date, "language": entry.language, "source_url": entry.url, "file_sha256": sha256,
-        "page_count": page_count, "media": media, "file_name": file_name, "cite_as": entry.cite_as,
-        "status": "built", "published": entry.published,
-    }
-
-
-def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None
-                   ) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
-    """Ingest, segment and extract one file (no cache): the per-document unit of work."""
-    from .extract import extract  # spaCy loads only when a document has to be parsed
-
-    raw = read_document(path, expected_sha256=entry.sha256, workers=workers)
-    paragraphs = segment(raw, entry)
-    if not paragraphs:
-        raise DocumentError(str(path), "no paragraphs could be segmented from this document")
-    extracted = extract(paragraphs, entry.language, entry)
-    return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs, extracted
 
 
 def _merge(into: dict[str, list[dict]], rows: dict[str, list[dict]]) -> None:

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .models import DocumentError, ManifestEntry, Paragraph
+from .document import parse_document
 from .ingest import is_long_pdf
+from .models import DocumentError, ManifestEntry, Paragraph
 from .pool import process_pool
 
 ENGINES = ("local", "dask")
@@ -32,8 +33,6 @@ class Parsed:
 def parse_one(entry: ManifestEntry, path: Path, workers: int | None = 1, embed_texts: bool = False) -> Parsed:
     """The per-document unit of work. A bad document is a Parsed with its problem, not an exception:
     exceptions with custom constructors do not survive pickling between processes."""
-    from .build import parse_document
-
     try:
         document, paragraphs, extracted = parse_document(path, entry, workers)
     except DocumentError as exc:

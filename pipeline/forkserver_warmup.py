@@ -4,7 +4,7 @@ from .pool import die_with_parent
 
 die_with_parent()  # first: the imports below take seconds, and the build may be killed meanwhile
 
-from .build import parse_document  # noqa: E402,F401 - the import is the point: ingest, segment, extract
+from .document import parse_document  # noqa: E402,F401 - the import is the point: ingest, segment, extract
 from .extract import pipeline  # noqa: E402
 
 pipeline("en")
