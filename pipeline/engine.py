@@ -18,6 +18,8 @@ from .models import DocumentError, ManifestEntry, Paragraph
 from .pool import process_pool
 
 ENGINES = ("local", "dask")
+# how long to keep trying to reach a Dask scheduler before saying it cannot be reached, in seconds
+DASK_CONNECT_TIMEOUT = 20.0
 
 
 @dataclass
@@ -56,8 +58,10 @@ def parse_shipped(entry: ManifestEntry, name: str, content: bytes) -> Parsed:
 
 
 def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: int | None = None,
-        scheduler: str | None = None, progress: Callable[[str, int, int], None] | None = None) -> Iterator[Parsed]:
-    """Parse every (entry, path); yields in the order of jobs."""
+        scheduler: str | None = None, progress: Callable[[str, int, int], None] | None = None,
+        connect_timeout: float | None = None) -> Iterator[Parsed]:
+    """Parse every (entry, path); yields in the order of jobs. `connect_timeout` bounds the wait for
+    the Dask scheduler (default DASK_CONNECT_TIMEOUT, read at call time)."""
     workers = workers or os.cpu_count() or 1
     results: dict[str, Parsed] = {}
     done = 0
@@ -72,7 +76,7 @@ def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: 
     if progress and jobs:
         progress("", 0, len(jobs))  # the total, before the first (long) document is done
     if engine == "dask":
-        for parsed in _on_dask(jobs, scheduler):
+        for parsed in _on_dask(jobs, scheduler, DASK_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout):
             finished(parsed)
     elif engine == "local":
         # a long PDF (the rule) is read page by page across the pool; other documents share the pool
@@ -95,7 +99,7 @@ def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: 
         yield results[entry.id]
 
 
-def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None) -> Iterator[Parsed]:
+def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None, timeout: float) -> Iterator[Parsed]:
     from distributed import Client, as_completed as dask_completed
 
     from .models import RegkbError
@@ -103,7 +107,7 @@ def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None) -> I
     if not scheduler:
         raise RegkbError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
     try:
-        client = Client(scheduler, timeout="20s")
+        client = Client(scheduler, timeout=f"{timeout}s")
     except (OSError, TimeoutError) as exc:
         raise RegkbError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     with client:

@@ -3,13 +3,15 @@ this machine, as CI runs it) give the same knowledge base, row for row."""
 from __future__ import annotations
 
 import sqlite3
+import time
 import tomllib
 
 import numpy as np
 import pytest
 
+from pipeline import engine
 from pipeline.build import build
-from pipeline.manifest import DEFAULT_MANIFEST
+from pipeline.manifest import DEFAULT_MANIFEST, load_manifest
 from pipeline.models import RegkbError
 
 from .conftest import SYNTHETIC, write_manifest
@@ -104,13 +106,21 @@ def test_dask_build_reports_a_bad_document_by_file_and_builds_the_rest(tmp_path,
     assert "PDF" in problem["problem"]
 
 
-def test_dask_engine_without_a_reachable_scheduler_is_a_clear_error(tmp_path):
+def test_dask_engine_without_a_reachable_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     (corpus / "a.txt").write_text("We support the rule.\n", encoding="utf-8")
     manifest = write_manifest(tmp_path / "m.toml", [{"id": "letter-a", "file": "a.txt"}])
     with pytest.raises(RegkbError, match="--scheduler"):
         build(manifest, corpus=corpus, db_path=tmp_path / "kb.db", cache_dir=tmp_path / "c", engine="dask")
+    # nobody listens on port 9: the client retries until its connect timeout (20 s by default), so
+    # the test gives it one second
+    jobs = [(entry, corpus / entry.file) for entry in load_manifest(manifest)]
+    started = time.monotonic()
+    with pytest.raises(RegkbError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
+        list(engine.run(jobs, "dask", scheduler="tcp://127.0.0.1:9", connect_timeout=1))
+    assert time.monotonic() - started < 15
+    monkeypatch.setattr(engine, "DASK_CONNECT_TIMEOUT", 1)  # build() runs the engine with the default
     with pytest.raises(RegkbError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         build(manifest, corpus=corpus, db_path=tmp_path / "kb.db", cache_dir=tmp_path / "c", engine="dask",
               scheduler="tcp://127.0.0.1:9")
