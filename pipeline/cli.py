@@ -235,7 +235,8 @@ def evaluate(db_path, annotations_dir, as_json):
     from .store import read_jsonl
 
     folder = annotations_dir or PROJECT_ROOT / "annotations"
-    gold = {path.stem: read_jsonl(path) for path in sorted(folder.glob("*.jsonl"))}
+    gold = {path.relative_to(folder).with_suffix("").as_posix().split("/")[-1]: read_jsonl(path)
+            for path in sorted(folder.rglob("*.jsonl"))}
     if not gold:
         raise RegkbError(f"{folder}: no *.jsonl gold annotations found")
     with connect_readonly(_db(db_path)) as conn:

@@ -63,6 +63,13 @@ class Locator:
             for row in self.by_doc_page.get((item["doc"], page), []):
                 if anchor in _squash(row["text"]):
                     return row
+        # a text without physical pages, or a page the annotator could only estimate from printed
+        # page numbers: the first paragraph of the document holding the anchor
+        for (doc_id, _), rows in sorted(self.by_doc_page.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+            if doc_id == item["doc"]:
+                for row in rows:
+                    if anchor in _squash(row["text"]):
+                        return row
         return None
 
 
@@ -287,7 +294,7 @@ def evaluate(conn: sqlite3.Connection, gold: dict[str, list[dict]]) -> dict:
     conn.row_factory = sqlite3.Row
     by_kind: dict[str, list[dict]] = {}
     for name, rows in gold.items():  # "positions_synthetic" is more gold for "positions"
-        kind = next((k for k in SCORERS if name == k or name.startswith(f"{k}_")), None)
+        kind = next((k for k in SCORERS if name == k or name.startswith((f"{k}_", f"{k}."))), None)
         if kind:
             by_kind.setdefault(kind, []).extend(rows)
     scores = {name: SCORERS[name](conn, rows).to_dict() for name, rows in by_kind.items()}
