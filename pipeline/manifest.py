@@ -14,6 +14,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = PROJECT_ROOT / "corpus" / "manifest.toml"
 USER_FILES = PROJECT_ROOT / "corpus" / "files"
 SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
+# the other real material beside the corpus: other rules and a whole docket, referenced where they lie
+SHARED_EXTRA = (PROJECT_ROOT.parent / "shared" / "other-rules",
+                PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text")
 DOC_TYPES = ("rule", "comment", "statement", "news", "analysis")
 REQUIRED = ("id", "title", "doc_type", "author_org", "date", "language", "file")
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
@@ -32,11 +35,14 @@ def manifest_paths(paths: ManifestPaths = None) -> list[Path]:
 
 
 def corpus_dirs(corpus: str | Path | None = None, manifests: ManifestPaths = None) -> list[Path]:
-    """Where document files are looked for: --corpus, else $REGKB_CORPUS, else ../shared/corpus;
-    then corpus/files/ (documents fetched or added by the user); then each manifest's own folder
-    (a set of letters can travel with its manifest)."""
+    """Where document files are looked for: --corpus, else $REGKB_CORPUS, else ../shared/corpus and
+    the real material beside it (../shared/other-rules, the docket's text/); then corpus/files/
+    (documents fetched or added by the user); then each manifest's own folder (a set of letters can
+    travel with its manifest)."""
     chosen = corpus or os.environ.get("REGKB_CORPUS") or SHARED_CORPUS
     dirs = [Path(chosen).expanduser().resolve()]
+    if not corpus and not os.environ.get("REGKB_CORPUS"):
+        dirs += [folder.resolve() for folder in SHARED_EXTRA if folder.is_dir()]
     for folder in [USER_FILES] + ([p.parent for p in manifest_paths(manifests)] if manifests else []):
         if folder.resolve() not in dirs:
             dirs.append(folder.resolve())
