@@ -37,6 +37,9 @@ from pipeline.serve import datasette_args, free_port
 from .conftest import SYNTHETIC, write_manifest
 from .test_engine import table_rows
 
+# real builds killed and rebuilt a dozen times: minutes of CPU, so the full tier (make test) only
+pytestmark = pytest.mark.slow
+
 REGKB = Path(sys.executable).with_name("regkb")
 KILLS_AT_RANDOM = 8
 KILLS_IN_THE_STORE_STAGE = 3

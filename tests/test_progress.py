@@ -62,6 +62,7 @@ def build_of_a_new_letter(root: Path) -> list[str]:
     return [*REGKB, "build", "--manifest", str(manifest), "--corpus", str(root), "--db", str(root / "kb.db")]
 
 
+@pytest.mark.slow  # a regkb build in a fresh process: spaCy, torch and the model load each time
 def test_build_shows_a_bar_on_a_terminal(tmp_path):
     status, out, err = on_terminal(build_of_a_new_letter(tmp_path / "letter"))
     assert status == 0, err
@@ -70,6 +71,7 @@ def test_build_shows_a_bar_on_a_terminal(tmp_path):
     assert out.startswith("built ") and "parsing documents" not in out
 
 
+@pytest.mark.slow  # a regkb build in a fresh process: spaCy, torch and the model load each time
 def test_build_is_quiet_when_piped_or_with_json(tmp_path):
     result = piped(build_of_a_new_letter(tmp_path / "piped"))
     assert result.returncode == 0 and result.stderr == ""
