@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install browser bench clean
+.PHONY: run test test-fast lint install browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ run: install
 
 test: install browser
 	$(BIN)/pytest
+
+# The inner loop: every test but those marked slow (real-rule builds, crash tests, Dask, builds in fresh
+# processes, the browser), about a minute here; `make test` (and CI) runs them all.
+test-fast: install
+	$(BIN)/pytest -m "not slow"
+
+# ruff, configured in pyproject.toml; not yet part of `make test`
+lint: install
+	$(BIN)/ruff check .
 
 bench: install
 	$(BIN)/python bench/bench_build.py
