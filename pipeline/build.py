@@ -16,7 +16,7 @@ from . import manifest as manifest_mod
 from .document import document_row
 from .ingest import sha256_file
 from .engine import run as run_engine
-from .link import position_links, term_usages
+from .link import position_links, relevant_positions, term_usages
 from .models import ManifestEntry, Paragraph, RegkbError
 
 PROJECT_ROOT = manifest_mod.PROJECT_ROOT
@@ -106,6 +106,9 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     regulatory = [i for i, p in enumerate(paragraphs)
                   if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))]
     quotes = vectors_for([row["quote"] for row in positions], cache_dir)
+    keep = relevant_positions(positions, paragraphs, matrix, documents, extracted.get("definitions", []), quotes)
+    positions[:] = [row for row, kept in zip(positions, keep) if kept]  # only positions on a rule of the KB
+    quotes = quotes[np.asarray(keep, dtype=bool)]
     extracted["position_links"] = position_links(positions, [paragraphs[i] for i in regulatory],
                                                  matrix[regulatory], quotes)
     stages["link"] = time.perf_counter() - mark

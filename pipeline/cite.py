@@ -160,8 +160,9 @@ def as_csl(item: Citable) -> dict:
         record.update({"container-title": "Federal Register", "volume": fr.group("volume"), "page": fr.group("page")})
     elif item.page_label or item.page:
         record["page"] = str(item.page_label or item.page)
-    if item.kind == "position":
-        record["regkb"] = {"position_of": item.holder}
+    if item.kind == "position":  # CSL-JSON has no variable for it: "custom" holds such pairs, the note says it
+        record["custom"] = {"position_of": item.holder}
+        record["note"] = f"position of {item.holder}; {record['note']}"
     return {k: v for k, v in record.items() if v}
 
 

@@ -115,3 +115,81 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
                      "score": round(score, 4), "method": method, "matched_text": matched}
                     for rank, (i, score, method, matched) in enumerate(chosen, start=1))
     return rows
+
+
+# ----------------------------------------------------------------------------- positions → relevance
+
+# A candidate position is kept when it is about a rule in the knowledge base: it names the rule or one
+# of its provisions, uses one of the rules' defined terms or glossary names, argues in a section whose
+# heading does, or reads like the rules' own paragraphs (embedding similarity). The extractor proposes
+# argumentative sentences; only this stage sees the rules, so only it judges relevance.
+RELEVANT_SIMILARITY = 0.40   # cosine to the nearest paragraph of a rule (all-MiniLM-L6-v2)
+CONTEXT_SIMILARITY = 0.30    # ... when the sentence's own section heading or paragraph names the rule's terms
+RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|the (?:rule|regulations?)|"
+                        r"(?:this|these|the) rules)\b", re.I)
+STOP = set("a an and the of for to in on by with from at as or is are be this that these those its it".split())
+
+
+def rule_lexicon(documents: list[dict], definitions: list[dict]) -> re.Pattern | None:
+    """The words that name the rules of the knowledge base: their defined terms (several words, or an
+    acronym), the glossary's names for provisions, and the distinctive phrases of the rules' titles
+    ("Artificial Intelligence Diffusion", "Connected Vehicles")."""
+    rule_ids = {d["id"] for d in documents if d.get("doc_type") == "rule"}
+    parts: set[str] = set()
+    for definition in definitions:
+        term = (definition.get("term") or "").strip()
+        if definition.get("doc_id") in rule_ids and (len(term.split()) >= 2 or (term.isupper() and len(term) >= 3)) \
+                and len(term) <= 60:
+            parts.add(r"\s+".join(re.escape(w) for w in term.split()))
+    for document in documents:
+        if document.get("doc_type") != "rule":
+            continue
+        title = re.split(r"[(:;]", document.get("title") or "")[0]
+        words = [w for w in re.findall(r"[A-Za-z][\w-]+", title) if w.lower() not in STOP]
+        for first, second in zip(words, words[1:]):
+            parts.add(rf"{re.escape(first)}\s+{re.escape(second)}")
+        if words:
+            parts.add(re.escape(words[-1]) + r"\s+(?:rules?|framework|regulations?)")
+    for row in load_patterns("glossary"):
+        parts.update(cue for cue in row["cues"] if not CJK.search(cue))
+    if not parts:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=len, reverse=True)), re.I)
+
+
+def names_a_rule(text: str, lexicon: re.Pattern | None) -> str:
+    """What in a passage names a rule of the knowledge base ('' when nothing does)."""
+    for pattern in (CITATION, lexicon, RULE_WORDS):
+        match = pattern.search(text) if pattern is not None else None
+        if match:
+            return match.group(0)
+    return ""
+
+
+def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matrix, documents: list[dict],
+                       definitions: list[dict], quote_vectors) -> list[bool]:
+    """Per position, whether it is about a rule in the knowledge base (see above). matrix: the
+    paragraphs' unit vectors; quote_vectors: the positions' quotes', aligned with positions."""
+    import numpy as np
+
+    rule_ids = {d["id"] for d in documents if d.get("doc_type") == "rule"}
+    rows = [i for i, p in enumerate(paragraphs) if p.doc_id in rule_ids]
+    if not rows or not positions:
+        return [True] * len(positions)
+    lexicon = rule_lexicon(documents, definitions)
+    by_id = {p.id: p for p in paragraphs}
+    nearest = (np.asarray(quote_vectors) @ matrix[rows].T).max(axis=1)
+    heading_names: dict[tuple[str, str], bool] = {}
+    keep = []
+    for position, similarity in zip(positions, nearest):
+        quote = position["quote"]
+        if CJK.search(quote) or names_a_rule(quote, lexicon):
+            keep.append(True)  # Chinese: the extractor's own anchors decided (the model reads English only)
+            continue
+        paragraph = by_id.get(position["paragraph_id"])
+        key = (position["doc_id"], paragraph.section_path.split(" > ")[0] if paragraph else "")
+        if key not in heading_names:
+            heading_names[key] = bool(names_a_rule(key[1], lexicon))
+        context = heading_names[key] or bool(paragraph and names_a_rule(paragraph.text, lexicon))
+        keep.append(bool(similarity >= (CONTEXT_SIMILARITY if context else RELEVANT_SIMILARITY)))
+    return keep

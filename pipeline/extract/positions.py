@@ -74,11 +74,30 @@ def cues() -> Cues:
     )
 
 
+def is_acronym_of(short: str, name: str) -> bool:
+    """"CNAS" of "Center for a New American Security", "IFP" of "Institute for Progress": the letters
+    of the short form are the initials of the name's words, in order, starting with the first word
+    ("TEST" is no acronym of "Acme Policy Institute")."""
+    letters = [c for c in short.upper() if c.isalpha()]
+    initials = [w[0].upper() for w in re.findall(r"[A-Za-z][\w'’&-]*", name)]
+    if len(letters) < 2 or not initials or letters[0] != initials[0]:
+        return False
+    at = 0
+    for letter in letters:
+        while at < len(initials) and initials[at] != letter:
+            at += 1
+        if at == len(initials):
+            return False
+        at += 1
+    return True
+
+
 def short_name(org: str) -> str:
-    """"Information Technology Industry Council (ITI)" → "ITI"; a known name → its short form."""
-    bracketed = re.search(r"\(([^()]{2,20})\)\s*$", org or "")
-    if bracketed:
-        return bracketed.group(1).strip()
+    """"Information Technology Industry Council (ITI)" → "ITI" (a parenthesis that is the name's
+    acronym); "Acme Policy Institute (TEST)" stays as given; a known name → its short form."""
+    bracketed = re.search(r"^(.*?)\s*\(([^()]{2,20})\)\s*$", org or "")
+    if bracketed and is_acronym_of(bracketed.group(2).strip(), bracketed.group(1)):
+        return bracketed.group(2).strip()
     for name, short in cues().orgs:
         if name.lower() == (org or "").strip().lower():
             return short
@@ -146,14 +165,32 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
     reported = doc_type in ("news", "analysis")
     speakers: list[str | None] = []
     current: str | None = None
+    # how a report hands a paragraph to its speaker: "heading" (a section that is the organisation's
+    # own text), "named" (the paragraph names it), "quoted" (a quotation following its naming) or
+    # "narration" (the reporter's own words after someone was named: not the speaker's position)
+    handover: list[str] = []
+    off_subject: list[bool] = []
+    current_kind, current_off = "", False
     for paragraph in paragraphs:
         if reported:
             named = next((s for s in map(speaker_in, (paragraph.text[a:b] for a, b in sentence_spans(paragraph.text)))
                           if s), None)
-            if named is None and is_heading(paragraph):
+            kind = "named" if named else ""
+            if is_heading(paragraph):
                 found = cues().name_pattern.search(paragraph.text)
-                named = dict(cues().orgs)[found.group(0)] if found else None
-            current = named or current
+                named = named or (dict(cues().orgs)[found.group(0)] if found else None)
+                kind = "heading" if named else ""
+            if named:
+                current, current_kind = named, kind
+                current_off = responds_to_other_subject(paragraph.text)
+            elif current_kind in ("named", "quoted"):
+                current_kind = "quoted" if QUOTE_OPEN.match(paragraph.text) or cues().anaphora.search(paragraph.text) \
+                    else ("quoted" if is_heading(paragraph) else "narration")
+            handover.append(current_kind)
+            off_subject.append(current_off)
+        else:
+            handover.append("author")
+            off_subject.append(False)
         speakers.append(current if reported else author)
     # a report's opening lines, before anyone is named, speak for the first organisation it names
     first = next((s for s in speakers if s), None)
@@ -161,13 +198,30 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
     title_relevant = about_the_rule(title)
     headings: dict[str, bool] = {}
     out = []
-    for paragraph, speaker in zip(paragraphs, speakers):
+    for paragraph, speaker, kind, off in zip(paragraphs, speakers, handover, off_subject):
         heading = paragraph.section_path.split(" > ")[0]
         if heading not in headings:
             headings[heading] = about_the_rule(heading)
         out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
-                    "rule_context": title_relevant or headings[heading] or about_the_rule(paragraph.text)})
+                    "handover": kind, "off_subject": off,
+                    "rule_context": not off and (title_relevant or headings[heading] or about_the_rule(paragraph.text))})
     return out
+
+
+QUOTE_OPEN = re.compile(r"^\s*[“\"「『‘]")
+QUOTE_MARK = re.compile(r"[“”\"「」『』]")
+# "…就拜登政府…启动301调查做出了如下回应" / "responded to the Section 301 investigation": what a quoted
+# statement answers. When that subject is not the rule, the statement is no position on the rule.
+RESPONDS_TO = re.compile(r"就(?P<zh>.{2,80}?)(?:做出|作出|发表)了?(?:如下)?(?:回应|评论|声明|表态)"
+                         r"|(?:respond(?:ed|ing|s)? to|in response to|(?:a )?statement on|commented on)\s+(?P<en>[^.;:]{3,120})",
+                         re.I)
+
+
+def responds_to_other_subject(text: str) -> bool:
+    match = RESPONDS_TO.search(text)
+    if not match:
+        return False
+    return not about_the_rule(match.group("zh") or match.group("en"))
 
 
 def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, str]:
@@ -215,7 +269,7 @@ class PositionFinder:
 
     def __call__(self, doc: Doc) -> Doc:
         info = doc.user_data
-        if info.get("doc_type", "rule") == "rule" or info.get("heading_like") or not info.get("speaker"):
+        if info.get("doc_type", "rule") == "rule" or not info.get("speaker") or info.get("off_subject"):
             return doc
         for start, end in sentence_spans(doc.text):
             sentence = doc.text[start:end]
@@ -223,6 +277,10 @@ class PositionFinder:
             found = stance_of(sentence, lang)
             if not found or not (info.get("rule_context") or about_the_rule(sentence)):
                 continue
+            if info.get("heading_like") and not (found[0] == "request_change" and sentence.find(found[1]) <= 4):
+                continue  # a heading states a subject, unless it is itself a recommendation ("C. Avoid …")
+            if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
+                continue  # the reporter's own framing, not the words of the organisation last quoted
             own_topic = topic_of(sentence)
             if own_topic is None and not about_the_rule(sentence):
                 continue
