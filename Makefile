@@ -48,7 +48,7 @@ test: install browser
 	$(BIN)/pytest
 
 # The inner loop: every test but those marked slow (real-rule builds, crash tests, Dask, builds in fresh
-# processes, the browser), about a minute here; `make test` (and CI) runs them all.
+# processes, the browser), 1 to 1.5 minutes here; `make test` (and CI) runs them all.
 test-fast: install
 	$(BIN)/pytest -m "not slow"
 
