@@ -98,7 +98,7 @@ def score_definitions(conn, gold_rows: list[dict]) -> Score:
     score = Score("definitions")
     predicted = _predictions(conn, "definitions", coverage)
     unused = {(p["paragraph_id"], normalise_term(p["term"])): p for p in predicted}
-    scope_right = scope_total = 0
+    scope_right = scope_total = whole = whole_total = 0
     for item in gold:
         paragraph = locator.locate(item)
         key = (paragraph["id"] if paragraph else None, normalise_term(item["term"]))
@@ -106,6 +106,15 @@ def score_definitions(conn, gold_rows: list[dict]) -> Score:
             found = unused.pop(key)
             score.true_positives += 1
             scope_total += 1
+            if item.get("ends_with"):
+                # the stored definition is the whole definition: it runs to the words gold ends it with
+                whole_total += 1
+                if _squash(item["ends_with"]) in _squash(found.get("definition") or ""):
+                    whole += 1
+                else:
+                    score.notes.setdefault("cut_definitions", []).append(
+                        {"term": item["term"], "gold_ends_with": item["ends_with"],
+                         "extracted_ends": _squash(found.get("definition") or "")[-60:]})
             if found["scope"] == item.get("scope"):
                 scope_right += 1
             else:
@@ -118,6 +127,7 @@ def score_definitions(conn, gold_rows: list[dict]) -> Score:
     score.false_positives = len(unused)
     score.spurious = [{"term": p["term"], "section_path": p["section_path"], "page": p["page"]} for p in unused.values()]
     score.notes["scope_accuracy"] = round(scope_right / scope_total, 4) if scope_total else None
+    score.notes["whole_definition_accuracy"] = round(whole / whole_total, 4) if whole_total else None
     return score
 
 
@@ -198,6 +208,58 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
     return max(shared, 0) / max(1, min(a[1] - a[0], b[1] - b[0]))
 
 
+LEGAL_SUFFIX = re.compile(r"[,\s]+(?:Inc|Incorporated|Corporation|Corp|Co|LLC|Ltd|L\.P|LP|PLC)\.?$", re.I)
+
+
+def _org_names(org: str) -> set[str]:
+    """The names one organisation goes by in a string: as given, without a legal suffix, without
+    and as its parenthesised acronym ("Center for a New American Security (CNAS)" → also "CNAS")."""
+    name = (org or "").strip()
+    names = {name}
+    bracketed = re.match(r"^(.*?)\s*\(([^()]{2,20})\)$", name)
+    if bracketed:
+        names |= {bracketed.group(1), bracketed.group(2)}
+    names |= {LEGAL_SUFFIX.sub("", n) for n in list(names)}
+    return {re.sub(r"\s+", " ", n).strip().lower() for n in names if n}
+
+
+def _initials(name: str) -> str:
+    return "".join(w[0] for w in re.findall(r"[A-Za-z][\w'’&-]*", name) if w[0].isupper())
+
+
+def _same_org(extracted: str, gold: str) -> bool:
+    """Two names for the same organisation: equal once a legal suffix or a parenthesised acronym is
+    set aside, or one is the other's acronym ("ARI", "Americans for Responsible Innovation")."""
+    a, b = _org_names(extracted), _org_names(gold)
+    if a & b:
+        return True
+    return any(x.upper() == _initials(y).upper() or y.upper() == _initials(x).upper()
+               for x in map(str.strip, (extracted, gold)) for y in map(str.strip, (extracted, gold))
+               if x != y and len(x) >= 2 and x.isupper())
+
+
+def _quote_span(text: str, quote: str) -> tuple[int, int]:
+    """Where a gold quote lies in its paragraph: exactly, else with runs of white space made equal
+    (gold is checked as a whitespace-normalised substring), else by its opening or closing words."""
+    start = text.find(quote)
+    if start >= 0:
+        return start, start + len(quote)
+    words = quote.split()
+    if not words:
+        return -1, -1
+    loose = r"\s*".join(re.escape(w) for w in words)
+    match = re.search(loose, text)
+    if match:
+        return match.start(), match.end()
+    head = re.search(r"\s*".join(re.escape(w) for w in words[:6]), text)
+    tail = re.search(r"\s*".join(re.escape(w) for w in words[-6:]), text)
+    if head:
+        return head.start(), min(len(text), head.start() + len(quote))
+    if tail:
+        return max(0, tail.end() - len(quote)), tail.end()
+    return -1, -1
+
+
 def score_positions(conn, gold_rows: list[dict]) -> Score:
     """A position is found when an extracted quote in the gold item's paragraph covers at least half
     of the gold quote (or the gold quote half of it). Attribution, stance and topic are scored on the
@@ -214,15 +276,14 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
                             "join paragraphs p on p.id = l.paragraph_id order by l.position_id, l.rank"):
         links.setdefault(row["position_id"], []).append(row["section_path"])
     agree = {"org": 0, "stance": 0, "topic": 0}
-    link_first = link_any = linked = 0
+    link_first = link_any = link_top1 = linked = 0
     absent = 0
     for item in gold:
         if item["doc"] not in present:
             absent += 1
             continue
         paragraph = locator.locate(item)
-        start = paragraph["text"].find(item["quote"]) if paragraph else -1
-        span = (start, start + len(item["quote"]))
+        span = _quote_span(paragraph["text"], item["quote"]) if paragraph else (-1, -1)
         candidates = [p for p in remaining if paragraph and p["paragraph_id"] == paragraph["id"]
                       and _overlap(span, (p["char_start"], p["char_end"])) >= 0.5]
         if not candidates:
@@ -234,7 +295,7 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
         remaining.remove(found)
         score.true_positives += 1
         for field_name in agree:
-            if found[field_name] == item[field_name]:
+            if found[field_name] == item[field_name] or field_name == "org" and _same_org(found["org"], item["org"]):
                 agree[field_name] += 1
             else:
                 score.notes.setdefault(f"{field_name}_disagreements", []).append(
@@ -243,6 +304,7 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
             linked += 1
             paths = links.get(found["id"], [])[:3]
             link_first += any(within(path, item["links"][0]) for path in paths)
+            link_top1 += bool(paths) and any(within(paths[0], prefix) for prefix in item["links"])
             hit = any(within(path, prefix) for path in paths for prefix in item["links"])
             link_any += hit
             if not hit:
@@ -253,7 +315,8 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
                        "topic": p["topic"], "quote": p["quote"][:160]} for p in remaining]
     found_count = score.true_positives or 1
     score.notes.update({f"{name}_accuracy": round(count / found_count, 4) for name, count in agree.items()})
-    score.notes.update({"links_top3_first": round(link_first / linked, 4) if linked else None,
+    score.notes.update({"links_top1": round(link_top1 / linked, 4) if linked else None,
+                        "links_top3_first": round(link_first / linked, 4) if linked else None,
                         "links_top3_any": round(link_any / linked, 4) if linked else None,
                         "gold_with_links": linked, "gold_for_documents_not_in_kb": absent})
     return score

@@ -84,6 +84,24 @@ def within(section_path: str, prefix: str) -> bool:
     return not rest or rest[0] in "( >." and not (rest[0] == "." and rest[1:2].isdigit())
 
 
+FIGURE = re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+(?:\.\d+)?\s*(?:%|percent|TPP|days)\b", re.I)
+STATES_SUBJECT, STATES_FIGURE = 0.08, 0.05
+
+
+def topic_words(topic: str) -> tuple[re.Pattern, ...]:
+    """The cues of a topic (patterns/topics.jsonl): the words a provision on it uses."""
+    for row in load_patterns("topics"):
+        if row.get("topic") == topic:
+            return tuple(re.compile(cue, re.I) for cue in row["cues"] if not CJK.search(cue))
+    return ()
+
+
+def states(text: str, words: tuple[re.Pattern, ...]) -> float:
+    """How plainly a rule paragraph states a provision on the topic: its words, and a figure."""
+    named = any(p.search(text) for p in words)
+    return (STATES_SUBJECT if named else 0.0) + (STATES_FIGURE if named and FIGURE.search(text) else 0.0)
+
+
 def position_links(positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors) -> list[dict]:
     """Each position's top rule paragraphs: those it names (by citation or glossary term) or its
     topic points to, the best paragraph of that provision by embedding similarity; then the nearest
@@ -98,12 +116,15 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
     for position, vector in zip(positions, quote_vectors):
         similarity = target_vectors @ vector
         chosen: list[tuple[int, float, str, str]] = []
+        words = topic_words(position.get("topic", ""))
         for prefix, matched, method in cited_provisions(position["quote"], position.get("topic", "")):
             if prefix not in members_of:
                 members_of[prefix] = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
             members = members_of[prefix]
             if members and len(chosen) < LINKS_PER_POSITION:
-                best = max(members, key=lambda i: similarity[i])
+                # the paragraph that states the rule the position is about (names its subject and
+                # gives its figure) before one that only mentions it
+                best = max(members, key=lambda i: similarity[i] + states(targets[i].text, words))
                 if best not in {c[0] for c in chosen}:
                     chosen.append((best, float(similarity[best]), method, matched))
         for index in ([] if CJK.search(position["quote"]) else np.argsort(-similarity)):

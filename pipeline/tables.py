@@ -8,6 +8,7 @@ import csv
 import html
 import io
 import json
+import re
 import sqlite3
 
 import pycountry
@@ -136,30 +137,57 @@ def claims_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
                 key=lambda item: (item[3] == "agrees", item[3], item[0])):
             out.append([claim["doc_id"], _clip(claim["label"], 60), claim["pin_cite"], f"country {code} ({_country(code)})",
                         says, f"{rule_says} in {rule_where}", rule["pin_cite"], verdict])
-    rule_figures: dict[str, list[sqlite3.Row]] = {}
+    # figures: a claim is compared only with the rule's figures of the same unit on the same subject
+    rule_figures: dict[str, list[tuple[sqlite3.Row, set[str]]]] = {}
     for row in conn.execute("""
-            select t.value, t.unit, t.comparator, t.matched_text, p.section_path, p.pin_cite from thresholds t
+            select t.value, t.unit, t.comparator, t.matched_text, t.char_start, t.char_end, p.text, p.section_path,
+                   p.pin_cite from thresholds t
             join paragraphs p on p.id = t.paragraph_id join documents d on d.id = t.doc_id
             where d.doc_type = 'rule' order by d.page_count desc, p.ordinal"""):
-        rule_figures.setdefault(row["unit"], []).append(row)
+        rule_figures.setdefault(row["unit"], []).append((row, figure_subjects(row)))
     stated = conn.execute("""
-        select t.doc_id, t.value, t.unit, t.comparator, t.matched_text, p.pin_cite from thresholds t
+        select t.doc_id, t.value, t.unit, t.comparator, t.matched_text, t.char_start, t.char_end, p.text, p.pin_cite
+        from thresholds t
         join paragraphs p on p.id = t.paragraph_id join documents d on d.id = t.doc_id
         where d.doc_type != 'rule' and (t.paragraph_id in (select paragraph_id from positions)
                                         or t.paragraph_id in (select paragraph_id from country_lists))
         order by t.doc_id, p.ordinal, t.char_start""").fetchall()
     for claim in stated:
-        same_unit = rule_figures.get(claim["unit"], [])
-        exact = [r for r in same_unit if abs(r["value"] - claim["value"]) <= 1e-9 * max(abs(r["value"]), 1)]
-        nearest = exact[0] if exact else min(same_unit, key=lambda r: abs(r["value"] - claim["value"]), default=None)
-        rule_says = (f"{_number(nearest['value'])} {nearest['unit']} (“{_clip(nearest['matched_text'], 60)}”, "
-                     f"{nearest['section_path'] or '—'})") if nearest else f"no figure in {claim['unit']}"
-        verdict = ("the rule states the same figure" if exact else
-                   "no such figure in the rule; nearest shown" if nearest else "the rule states no figure in this unit")
-        out.append([claim["doc_id"], claim["matched_text"], claim["pin_cite"], f"figure ({claim['unit']})",
+        subjects = figure_subjects(claim)
+        comparable = [row for row, theirs in rule_figures.get(claim["unit"], []) if subjects & theirs]
+        exact = [r for r in comparable if abs(r["value"] - claim["value"]) <= 1e-9 * max(abs(r["value"]), 1)]
+        nearest = exact[0] if exact else min(comparable, key=lambda r: abs(r["value"] - claim["value"]), default=None)
+        subject = ", ".join(sorted(subjects)) or "no subject the rule's figures have"
+        if nearest is None:
+            rule_says, verdict = "—", "no provision states this"
+        else:
+            rule_says = (f"{_number(nearest['value'])} {nearest['unit']} (“{_clip(nearest['matched_text'], 60)}”, "
+                         f"{nearest['section_path'] or '—'})")
+            verdict = "matches" if exact else (f"differs (rule: {_number(nearest['value'])} {nearest['unit']} "
+                                               f"at {nearest['pin_cite'] or nearest['section_path']})")
+        out.append([claim["doc_id"], claim["matched_text"], claim["pin_cite"], f"figure ({claim['unit']}; {subject})",
                     f"{claim['comparator']} {_number(claim['value'])} {claim['unit']}", rule_says,
                     nearest["pin_cite"] if nearest else "", verdict])
     return columns, out
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The sentence a figure stands in, with the one before it (what a figure is about is often said
+    just before: "…the rules take effect only 60 days after publication")."""
+    before = max(text.rfind(mark, 0, max(start - 1, 0)) for mark in ".。;；")
+    before = max(text.rfind(mark, 0, before) for mark in ".。;；") if before > 0 else before
+    after = [i for i in (text.find(mark, end) for mark in ".。;；") if i >= 0]
+    return text[before + 1:(min(after) + 1) if after else len(text)]
+
+
+def figure_subjects(row) -> set[str]:
+    """The subjects (patterns/claims.jsonl) of a figure of this unit, from the words around it."""
+    around = _context(row["text"] or "", row["char_start"] or 0, row["char_end"] or 0)
+    found = set()
+    for subject in load_patterns("claims"):
+        if row["unit"] in subject["units"] and any(re.search(cue, around, re.I) for cue in subject["cues"]):
+            found.add(subject["subject"])
+    return found
 
 
 def _country(code: str) -> str:

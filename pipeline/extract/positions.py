@@ -181,7 +181,9 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
                 named = named or (dict(cues().orgs)[found.group(0)] if found else None)
                 kind = "heading" if named else ""
             if named:
-                current, current_kind = named, kind
+                # naming the organisation whose section this is does not end its section
+                current_kind = "heading" if named == current and current_kind == "heading" else kind
+                current = named
                 current_off = responds_to_other_subject(paragraph.text)
             elif current_kind in ("named", "quoted"):
                 current_kind = "quoted" if QUOTE_OPEN.match(paragraph.text) or cues().anaphora.search(paragraph.text) \
@@ -271,7 +273,11 @@ class PositionFinder:
         info = doc.user_data
         if info.get("doc_type", "rule") == "rule" or not info.get("speaker") or info.get("off_subject"):
             return doc
-        for start, end in sentence_spans(doc.text):
+        spans = sentence_spans(doc.text)
+        taken_until = -1
+        for index, (start, end) in enumerate(spans):
+            if start < taken_until:
+                continue  # joined to the position before it
             sentence = doc.text[start:end]
             lang = "zh" if CJK.search(sentence) else "en"
             found = stance_of(sentence, lang)
@@ -282,6 +288,15 @@ class PositionFinder:
             if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
                 continue  # the reporter's own framing, not the words of the organisation last quoted
             own_topic = topic_of(sentence)
+            following = spans[index + 1] if index + 1 < len(spans) else None
+            if own_topic is None and following and len(sentence) < (40 if lang == "zh" else 120) \
+                    and topic_of(doc.text[following[0]:following[1]]):
+                # a short verdict ("The problems are many.", "It will be important to strike the right
+                # balance.") and the sentence that gives its substance are one position
+                end = following[1]
+                sentence = doc.text[start:end]
+                own_topic = topic_of(sentence)
+                taken_until = end
             if own_topic is None and not about_the_rule(sentence):
                 continue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
