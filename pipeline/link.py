@@ -102,6 +102,12 @@ def states(text: str, words: tuple[re.Pattern, ...]) -> float:
     return (STATES_SUBJECT if named else 0.0) + (STATES_FIGURE if named and FIGURE.search(text) else 0.0)
 
 
+def root_section(section_path: str) -> str:
+    """"§ 180.90(a)" → "§ 180.90"; "Supplement No. 5 to Part 740 > …" → "Supplement No. 5 to Part 740"."""
+    head = section_path.split(" > ")[0]
+    return re.sub(r"^(§\s*[\d.]+[a-z]?)\(.*$", r"\1", head)
+
+
 def position_links(positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors) -> list[dict]:
     """Each position's top rule paragraphs: those it names (by citation or glossary term) or its
     topic points to, the best paragraph of that provision by embedding similarity; then the nearest
@@ -113,6 +119,8 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
     if not targets:
         return rows
     members_of: dict[str, list[int]] = {}  # provision → its paragraphs; a docket names the same few thousands of times
+    provisions = [prefix for row in load_patterns("topics") for prefix in row.get("provisions", [])]
+    taxonomy_fits = any(within(t.section_path, prefix) for prefix in provisions for t in targets)
     for position, vector in zip(positions, quote_vectors):
         similarity = target_vectors @ vector
         chosen: list[tuple[int, float, str, str]] = []
@@ -132,6 +140,9 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
                 break
             if int(index) not in {c[0] for c in chosen}:
                 chosen.append((int(index), float(similarity[index]), "embedding", ""))
+        if chosen and position.get("topic") in ("other", "", None) and not taxonomy_fits:
+            # the documented topics are this corpus's rule's; on another rule, the section it is most about
+            position["topic"] = root_section(targets[chosen[0][0]].section_path)
         rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank,
                      "score": round(score, 4), "method": method, "matched_text": matched}
                     for rank, (i, score, method, matched) in enumerate(chosen, start=1))

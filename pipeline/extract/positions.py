@@ -154,8 +154,13 @@ def is_heading(paragraph: Paragraph) -> bool:
     return paragraph.kind == "heading" or len(paragraph.text) < (40 if CJK.search(paragraph.text) else 90)
 
 
+# a letter names the rule it comments on: "the Hospital Price Transparency rule", "the AI Diffusion Rule"
+NAMED_RULE = re.compile(r"\b(?:the|this|these|proposed|interim final|final)\s+(?:[A-Z][\w.&-]*\s+){1,7}"
+                        r"(?:[Rr]ules?|[Rr]egulations?|[Ff]ramework|IFR|NPRM)\b")
+
+
 def about_the_rule(text: str) -> bool:
-    return any(p.search(text) for p in cues().anchors)
+    return bool(NAMED_RULE.search(text)) or any(p.search(text) for p in cues().anchors)
 
 
 def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, title: str) -> list[dict]:
@@ -198,6 +203,8 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
     first = next((s for s in speakers if s), None)
     speakers = [s or first for s in speakers]
     title_relevant = about_the_rule(title)
+    # a comment letter says in its opening lines which rule it comments on
+    opening_relevant = doc_type == "comment" and any(about_the_rule(p.text) for p in paragraphs[:4])
     headings: dict[str, bool] = {}
     out = []
     for paragraph, speaker, kind, off in zip(paragraphs, speakers, handover, off_subject):
@@ -205,8 +212,9 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
         if heading not in headings:
             headings[heading] = about_the_rule(heading)
         out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
-                    "handover": kind, "off_subject": off,
-                    "rule_context": not off and (title_relevant or headings[heading] or about_the_rule(paragraph.text))})
+                    "handover": kind, "off_subject": off, "section_relevant": title_relevant or opening_relevant or headings[heading],
+                    "rule_context": not off and (title_relevant or opening_relevant or headings[heading]
+                                                 or about_the_rule(paragraph.text))})
     return out
 
 
@@ -240,6 +248,8 @@ def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, 
 def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
     """(stance, cue text) of a sentence, or None when it takes no side."""
     rules = [(s, p) for s, language, p in cues().stances if language == lang or (lang == "zh" and language == "en")]
+    if any(s == "courtesy" and p.search(sentence) for s, p in rules):
+        return None
     hits = _stance_hits(sentence, rules)
     for stance, pattern in rules:  # after "but", the clause that follows decides, if it takes a side
         found = list(pattern.finditer(sentence)) if stance == "contrast" else []
@@ -297,8 +307,9 @@ class PositionFinder:
                 sentence = doc.text[start:end]
                 own_topic = topic_of(sentence)
                 taken_until = end
-            if own_topic is None and not about_the_rule(sentence):
-                continue
+            if own_topic is None and not about_the_rule(sentence) and not (
+                    info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support"):
+                continue  # in a comment's section on the rule a request or objection needs no topic cue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
             topic = own_topic or topic_of(doc.text) or "other"
             add_span(doc, GROUP, start, end, "POSITION", {

@@ -1,0 +1,155 @@
+"""Issue 12: positions found in comments nobody here wrote, on any rule in the knowledge base; names
+kept as given; news attribution that leaves the reporter's framing and other subjects out; CSL-JSON
+that the CSL-JSON schema accepts."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline.cite import render
+from pipeline.evaluate import _quote_span, _same_org
+from pipeline.extract import extract
+from pipeline.extract.positions import short_name, stance_of
+from pipeline.models import ManifestEntry, Paragraph
+from tests.conftest import write_manifest
+from tests.test_positions import REPORTED_POSITION, RULE_PARAGRAPH
+
+SCHEMA = Path(__file__).parent / "fixtures" / "csl-data.json"
+
+
+def test_a_parenthesis_is_a_short_name_only_when_it_is_the_names_acronym():
+    assert short_name("Acme Policy Institute (TEST)") == "Acme Policy Institute (TEST)"
+    assert short_name("Center for a New American Security (CNAS)") == "CNAS"
+    assert short_name("Institute for Progress (IFP)") == "IFP"
+    assert short_name("Information Technology Industry Council (ITI)") == "ITI"
+
+
+def test_the_evaluation_compares_one_organisations_names_as_one():
+    assert _same_org("ARI", "Americans for Responsible Innovation")
+    assert _same_org("SambaNova Systems, Inc.", "SambaNova Systems")
+    assert _same_org("Intel Corporation", "Intel")
+    assert not _same_org("ITI", "ITIF") and not _same_org("Acme Policy Institute (TEST)", "TEST Labs")
+
+
+def test_a_gold_quote_is_found_in_its_paragraph_whatever_its_white_space():
+    text = "For example,  law enforcement  must  stay ahead  of criminals."
+    assert _quote_span(text, "For example, law enforcement must stay ahead of criminals.") == (0, len(text))
+
+
+@pytest.mark.parametrize("sentence, stance", [
+    ("Recommendation 6.1: Adopt a nimbler approach to export control updates.", "request_change"),
+    ("C. Avoid overreach on export controls", "request_change"),
+    ("The government will need to craft the controls carefully to avoid undue disadvantages.", "request_change"),
+    ("Such controls could look to restrict the volume of chips in a data center.", "request_change"),
+    ("Export controls can play a role, but only if they are carefully crafted.", "request_change"),
+    ("We recognize the need for these controls and fully support these measures.", "support"),
+    ("The rule provided an exception, which we are grateful for.", "support"),
+    ("The current approach will have done more harm than good.", "oppose"),
+    ("There have been unreasonable delays in issuing licenses.", "oppose"),
+    ("The Department published the rule on January 15.", None),
+])
+def test_stance_from_how_comment_letters_argue(sentence, stance):
+    found = stance_of(sentence, "en")
+    assert (found[0] if found else None) == stance
+
+
+def _paragraphs(doc_id: str, texts: list[str]) -> list[Paragraph]:
+    return [Paragraph(id=f"{doc_id}:{i}", doc_id=doc_id, ordinal=i, section_path="", page=1, page_label=None,
+                      pin_cite=f"at {i}", text=t) for i, t in enumerate(texts)]
+
+
+def test_news_leaves_out_the_reporters_framing_and_statements_on_another_subject():
+    """Issue 12: "业界对预期规则的反对越来越公开" (the reporter's words) was ITI's; ITI's statement on the
+    Section 301 investigation was ITI supporting the rule."""
+    texts = ["信息技术产业委员会表示,这项规则将损害美国公司的出口。",
+             "商务部未立即回应置评请求。",
+             "业界对预期规则的反对越来越公开。",
+             "ITI总裁杰森·奥克斯曼就拜登政府宣布对中国半导体政策启动301调查做出了如下回应。",
+             "“ITI 赞赏美国政府对半导体行业竞争力的关注,我们将继续与政策制定者合作。”",
+             "“启动这项调查的时机令人担忧,我们强烈敦促政府官员以客观的方式进行调查。”"]
+    entry = ManifestEntry(id="news-test", title="科技行业组织敦促拜登政府谨慎出台AI芯片出口限制", doc_type="news",
+                          author_org="软荐", date="2025-01-08", language="zh", url="", file="x.txt")
+    rows = extract(_paragraphs("news-test", texts), "zh", entry)["positions"]
+    quotes = [row["quote"] for row in rows]
+    assert quotes[0].startswith("信息技术产业委员会表示") and rows[0]["org"] == "ITI"
+    assert not any("越来越公开" in q for q in quotes)
+    assert not any("301" in q or "赞赏" in q or "调查" in q for q in quotes), quotes
+
+
+def test_csl_json_of_a_position_validates_against_the_csl_schema():
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    for item in (REPORTED_POSITION, RULE_PARAGRAPH):
+        records = json.loads(render(item, "csl-json"))
+        jsonschema.validate(records, schema)
+        assert "regkb" not in records[0]
+    position = json.loads(render(REPORTED_POSITION, "csl-json"))[0]
+    assert position["custom"] == {"position_of": "ITI"} and position["note"].startswith("position of ITI")
+    with pytest.raises(jsonschema.ValidationError):  # the schema is closed: the old top-level key fails
+        jsonschema.validate([{**position, "regkb": {"position_of": "ITI"}}], schema)
+
+
+# ------------------------------------------------------------------ a comment on another rule entirely
+
+RULE = """SYNTHETIC TEST RULE (not a real regulation).
+
+DEPARTMENT OF HEALTH AND HUMAN SERVICES
+
+45 CFR Part 180
+
+Hospital Price Transparency
+
+§ 180.50 Requirements for making public hospital standard charges.
+
+(a) General rule. A hospital must make public a machine-readable file containing a list of all standard charges for all items and services.
+
+(b) Shoppable services. A hospital must make public the payer-specific negotiated charges for 300 shoppable services in a consumer-friendly format.
+
+§ 180.90 Monitoring and penalties for noncompliance.
+
+(a) Civil monetary penalties. CMS may impose a civil monetary penalty of up to $300 per day on a hospital that fails to comply with the requirements of this part.
+"""
+
+COMMENT = """SYNTHETIC TEST COMMENT (not a real letter).
+
+Comments of the Rural Hospital Test Association on the Hospital Price Transparency rule
+
+The Rural Hospital Test Association appreciates the opportunity to comment on the proposed rule.
+
+While we support the goal of price transparency, we urge CMS to delay the machine-readable file requirement for small rural hospitals by two years.
+
+The civil monetary penalties of $300 per day are excessive for hospitals with fewer than 50 beds and should be scaled to hospital size.
+
+Our members enjoyed the annual picnic last summer, which was held at the lake.
+"""
+
+
+@pytest.mark.slow
+def test_a_comment_on_another_rule_gets_positions_with_stance_topic_and_links(tmp_path):
+    from pipeline.build import build
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "rule.txt").write_text(RULE, encoding="utf-8")
+    (corpus / "comment.txt").write_text(COMMENT, encoding="utf-8")
+    manifest = write_manifest(tmp_path / "manifest.toml", [
+        {"id": "hhs-test-rule", "file": "rule.txt", "doc_type": "rule", "author_org": "HHS",
+         "title": "Hospital Price Transparency (synthetic test rule)"},
+        {"id": "rural-test-comment", "file": "comment.txt", "author_org": "Rural Hospital Test Association"}])
+    assert build(manifest, corpus, tmp_path / "kb.db", cache_dir=tmp_path / "cache").ok
+    db = sqlite3.connect(tmp_path / "kb.db")
+    db.row_factory = sqlite3.Row
+    rows = db.execute("select * from positions where doc_id = 'rural-test-comment'").fetchall()
+    by_quote = {row["quote"]: row for row in rows}
+    delay = next(row for q, row in by_quote.items() if q.startswith("While we support the goal"))
+    penalty = next(row for q, row in by_quote.items() if q.startswith("The civil monetary penalties"))
+    assert delay["stance"] == "request_change" and penalty["stance"] in ("request_change", "oppose")
+    assert all(row["topic"] for row in (delay, penalty))
+    assert all(row["org"] == "Rural Hospital Test Association" for row in rows)
+    assert not any("picnic" in q for q in by_quote)
+    linked = db.execute("""select p.section_path from position_links l join paragraphs p on p.id = l.paragraph_id
+                           where l.position_id = ? order by l.rank""", (penalty["id"],)).fetchall()
+    assert linked and linked[0]["section_path"].startswith("§ 180.90"), list(map(tuple, linked))
