@@ -153,3 +153,27 @@ def test_a_comment_on_another_rule_gets_positions_with_stance_topic_and_links(tm
     linked = db.execute("""select p.section_path from position_links l join paragraphs p on p.id = l.paragraph_id
                            where l.position_id = ? order by l.rank""", (penalty["id"],)).fetchall()
     assert linked and linked[0]["section_path"].startswith("§ 180.90"), list(map(tuple, linked))
+
+
+def _figure(text: str, figure: str, unit: str) -> dict:
+    start = text.index(figure)
+    return {"text": text, "char_start": start, "char_end": start + len(figure), "unit": unit}
+
+
+def test_a_figure_is_about_a_subject_and_meets_only_figures_on_the_same_one():
+    from pipeline.tables import figure_subjects
+
+    effect = figure_subjects(_figure("These rules take effect only 60 days after publication in the Federal Register.",
+                                     "60 days", "days"))
+    notice = figure_subjects(_figure("The UVEU must notify the BIS 60 days in advance of its intention to transfer chips.",
+                                     "60 days", "days"))
+    compliance = figure_subjects(_figure("Transferors are not required to comply with the changes made in this rule until "
+                                         "[INSERT DATE 120 DAYS FROM DATE OF PUBLICATION].", "120 DAYS", "days"))
+    assert effect & compliance and not effect & notice
+    bandwidth = figure_subjects(_figure("with a “fractional bandwidth” greater than 15%, and having any of the following:",
+                                        "15%", "%"))
+    assert bandwidth == set()  # a technical parameter is no claim's subject
+    chips_act = figure_subjects(_figure("美国《芯片法案》拨款 527 亿美元用于半导体制造。", "527 亿美元", "USD"))
+    de_minimis = figure_subjects(_figure("with the exception of investments under 1 percent or $1 million, whichever is lower",
+                                         "$1 million", "USD"))
+    assert chips_act and de_minimis and not chips_act & de_minimis

@@ -60,7 +60,37 @@ def test_claims_table_compares_the_articles_exempt_list_with_supplement_5(real_k
     count = next(r for r in rows if r["kind"] == "country list (count)")
     assert (count["the document says"], count["the rule says"]) == ("20 countries", "19 destinations")
     assert "at 59" in count["rule pin cite"]
-    assert any(r["kind"] == "figure (days)" and r["claim"] == "60天" for r in rows)
+    assert any(r["kind"].startswith("figure (days") and r["claim"] == "60天" for r in rows)
+
+
+def test_claims_compare_like_with_like_never_the_same_figure_on_a_unit_match(real_kb, tmp_path):
+    """Issue 12: ITIF's "takes effect 60 days after publication" was confirmed by a 60-day notice
+    period; a letter's "15 %" met 3A001.b.2.a; the CHIPS Act's "527 亿美元" met the rule's "$1 million"."""
+    result = CliRunner().invoke(main, ["table", "claims", "--db", str(real_kb.db_path), "--format", "json", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    figures = [r for r in json.loads((tmp_path / "claims.json").read_text()) if r["kind"].startswith("figure")]
+    assert figures and all(r["verdict"] == "matches" or r["verdict"].startswith("differs (rule: ")
+                           or r["verdict"] == "no provision states this" for r in figures)
+    effect = next(r for r in figures if r["document"] == NEWS_ZH and r["claim"] == "60天")
+    assert effect["verdict"].startswith("differs (rule: 120 days"), effect
+    assert not any("3A001" in r["the rule says"] for r in figures if "%" in r["kind"])
+    chips_act = next(r for r in figures if r["claim"] == "527 亿美元")
+    assert chips_act["verdict"] == "no provision states this" and "1,000,000" not in chips_act["the rule says"]
+
+
+def test_country_cap_objections_link_first_to_the_allocation_itself(real_db):
+    """Issue 12: they linked first to § 742.6(b)(10)(iii)(A)(2) (Supplement No. 5 (a) destinations,
+    which have no cap) instead of the country allocation, (iii)(B)(1)."""
+    rows = real_db.execute("select id, quote from positions where doc_id = ? and topic = 'country_caps'", (OPENAI,)).fetchall()
+    caps = next(r for r in rows if "eliminate country caps on compute" in r["quote"])
+    first = links_of(real_db, caps["id"])[0]
+    assert first["section_path"].startswith("§ 742.6(b)(10)(iii)(B)"), tuple(first)
+
+
+def test_the_chinese_article_gives_iti_no_position_on_another_subject_nor_the_reporters_words(real_db):
+    quotes = [r["quote"] for r in real_db.execute("select quote from positions where doc_id = ? and org = 'ITI'", (NEWS_ZH,))]
+    assert quotes and not any("业界对预期规则的反对越来越公开" in q for q in quotes)
+    assert not any("调查" in q or "半导体行业竞争力的关注" in q for q in quotes), quotes
 
 
 def test_positions_table_counts_a_campaign_once_with_its_copies(real_kb, tmp_path):

@@ -156,7 +156,19 @@ def is_heading(paragraph: Paragraph) -> bool:
 
 # a letter names the rule it comments on: "the Hospital Price Transparency rule", "the AI Diffusion Rule"
 NAMED_RULE = re.compile(r"\b(?:the|this|these|proposed|interim final|final)\s+(?:[A-Z][\w.&-]*\s+){1,7}"
-                        r"(?:[Rr]ules?|[Rr]egulations?|[Ff]ramework|IFR|NPRM)\b")
+                        r"(?:[Rr]ules?|[Rr]egulations?|IFR|NPRM)\b")
+
+
+COMMENTS_ON = re.compile(r"\b(?:comments?|response|submission|letter|testimony)\b[^.;]{0,80}?\b(?:on|to|regarding|concerning|about)\b"
+                         r"(?P<subject>[^.;]{0,160})", re.I)
+RULE_NOUN = re.compile(r"\b(?:proposed|interim final|final)\s+rule\b|\bNPRM\b|\bIFR\b")
+
+
+def comments_on_a_rule(text: str) -> bool:
+    """A letter's opening saying what it comments on: "Comments of … on the Hospital Price
+    Transparency rule" (not "Comments to OSTP RFI on an AI Action Plan": a request for information)."""
+    return any(NAMED_RULE.search(m.group("subject")) or RULE_NOUN.search(m.group("subject"))
+               for m in COMMENTS_ON.finditer(text))
 
 
 def about_the_rule(text: str) -> bool:
@@ -204,7 +216,7 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
     speakers = [s or first for s in speakers]
     title_relevant = about_the_rule(title)
     # a comment letter says in its opening lines which rule it comments on
-    opening_relevant = doc_type == "comment" and any(about_the_rule(p.text) for p in paragraphs[:4])
+    opening_relevant = doc_type == "comment" and any(comments_on_a_rule(p.text) for p in paragraphs[:4])
     headings: dict[str, bool] = {}
     out = []
     for paragraph, speaker, kind, off in zip(paragraphs, speakers, handover, off_subject):
@@ -212,7 +224,7 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
         if heading not in headings:
             headings[heading] = about_the_rule(heading)
         out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
-                    "handover": kind, "off_subject": off, "section_relevant": title_relevant or opening_relevant or headings[heading],
+                    "handover": kind, "off_subject": off, "section_relevant": opening_relevant,
                     "rule_context": not off and (title_relevant or opening_relevant or headings[heading]
                                                  or about_the_rule(paragraph.text))})
     return out
@@ -309,7 +321,7 @@ class PositionFinder:
                 taken_until = end
             if own_topic is None and not about_the_rule(sentence) and not (
                     info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support"):
-                continue  # in a comment's section on the rule a request or objection needs no topic cue
+                continue  # in a letter that says it comments on a rule, a request or objection needs no topic cue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
             topic = own_topic or topic_of(doc.text) or "other"
             add_span(doc, GROUP, start, end, "POSITION", {
