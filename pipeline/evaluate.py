@@ -131,8 +131,11 @@ def score_definitions(conn, gold_rows: list[dict]) -> Score:
     return score
 
 
-def _same_value(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-6 * max(abs(a), abs(b), 1e-12)
+def _same_value(a, b) -> bool:
+    """Numbers within a relative 1e-6; dates (ISO strings, stored in value_text) by equality."""
+    if isinstance(a, str) or isinstance(b, str) or a is None or b is None:
+        return str(a) == str(b)
+    return abs(float(a) - float(b)) <= 1e-6 * max(abs(float(a)), abs(float(b)), 1e-12)
 
 
 def score_thresholds(conn, gold_rows: list[dict]) -> Score:
@@ -144,7 +147,9 @@ def score_thresholds(conn, gold_rows: list[dict]) -> Score:
     for item in gold:
         paragraph = locator.locate(item)
         candidates = [p for p in remaining if paragraph and p["paragraph_id"] == paragraph["id"]
-                      and p["unit"] == item["unit"] and _same_value(p["value"], float(item["value"]))]
+                      and p["unit"] == item["unit"]
+                      and _same_value(p["value"] if p["unit"] != "date" else p.get("value_text"),
+                                      item["value"] if item["unit"] == "date" else float(item["value"]))]
         exact = [p for p in candidates if p["comparator"] == item["comparator"]]
         if exact:
             remaining.remove(exact[0])
@@ -171,13 +176,17 @@ def score_country_lists(conn, gold_rows: list[dict]) -> Score:
     score = Score("country_lists")
     lists = _predictions(conn, "country_lists", coverage)
     members: dict[str, list[str]] = {}
-    for row in conn.execute("select list_id, iso2 from country_list_members"):
+    member_paragraphs: dict[str, set[str]] = {}
+    for row in conn.execute("select list_id, iso2, paragraph_id from country_list_members"):
         members.setdefault(row["list_id"], []).append(row["iso2"])
+        member_paragraphs.setdefault(row["list_id"], set()).add(row["paragraph_id"])
     unused = {row["id"]: row for row in lists}
     exact = member_tp = member_fp = member_fn = 0
     for item in (g for g in gold if len(g.get("members", [])) >= 3):
         paragraph = locator.locate(item)
-        candidates = [row for row in unused.values() if paragraph and row["paragraph_id"] == paragraph["id"]]
+        # a list given as (1)(2)(3) items sits on its first item; its members on their own paragraphs
+        candidates = [row for row in unused.values() if paragraph and (
+            row["paragraph_id"] == paragraph["id"] or paragraph["id"] in member_paragraphs.get(row["id"], ()))]
         expected = set(item["members"])
         best = max(candidates, key=lambda row: len(expected & set(members.get(row["id"], []))), default=None)
         if best is None:

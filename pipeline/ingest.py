@@ -263,6 +263,10 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
     lengths = [len(line.rstrip()) for line in lines if line.strip()]
     if len(lengths) < 5:
         return False
+    # regulatory text with one paragraph per line has short lines too (list items "(A) Mobile
+    # networks;"), but a fifth of its lines are far longer than any wrapping width
+    if sum(1 for length in lengths if length > 200) >= 0.2 * len(lengths):
+        return False
     return statistics.median(lengths) < 120
 
 

@@ -86,6 +86,14 @@ class Paragraph:
     pin_cite: str
     text: str
     kind: str = "body"  # body | heading | list | table | footnote | amendment
+    # the pin cite as data (pin_cite is its rendering): the paragraph's last page when it runs over a
+    # page break, the citation stem ("90 FR", "2025-00636 (public inspection)", "ITI, Comments …") and
+    # the locator after it ("4559–4560", "at 66–67", "§ 740.29"); pin_locator is "" when the source
+    # does not say where in the cited document the paragraph is (no page numbers)
+    page_end: int | None = None
+    page_end_label: str | None = None
+    pin_source: str = ""
+    pin_locator: str = ""
 
     def to_row(self) -> dict:
         return asdict(self)

@@ -21,10 +21,18 @@ LEADING_MARKERS = re.compile(r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\
 HEADED_CHILD = re.compile(
     r"^(?P<head>\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s+(?:[^.—:]{1,90}?(?:\.|:)|[^—:]{1,250}?(?:—|--)))\s*"
     r"(?P<child>\((?:1|i|A|a)\)(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\))*\s+\S.*)$", re.S)
-PART_HEADING = re.compile(r"^PART\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
-SECTION_HEADING = re.compile(r"^§\s*(?P<section>\d{3}\.\d+[a-z]?)(?:\s+(?P<title>.*))?$", re.S)
+# CFR parts have one to four digits (15 CFR part 7, part 791); "§" may be followed by any space the
+# typesetter used (a thin, no-break or narrow no-break space, or none: Python's \s takes them all)
+PART_HEADING = re.compile(r"^PART\s+(?P<part>\d{1,4})\s*(?:[—–-]|$)", re.I)
+SUBPART_HEADING = re.compile(r"^Subpart\s+(?P<subpart>[A-Z]{1,2})\s*(?:[—–-]|$)")
+SECTION_HEADING = re.compile(r"^§{1,2}\s*(?P<section>\d{1,4}\.\d+[a-z]?)(?:\s+(?P<title>.*))?$", re.S)
 SUPPLEMENT_HEADING = re.compile(
-    r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{3})\s*(?:[—–-]|$)", re.I)
+    r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{1,4})\s*(?:[—–-]|$)", re.I)
+# an entry of a definitions section, unmarked: "Appropriate agency heads means …", "The term
+# controlled foreign entity means …", "Knowledge has the same meaning as in § 772.1"
+DEFINITION_ENTRY = re.compile(
+    r"^(?:The\s+terms?\s+)?[“\"‘']?[A-Z][^;:]{0,160}?[”\"’']?,?\s+(?:means|mean|shall mean|has the (?:same )?meaning|"
+    r"have the (?:same )?meanings?|is defined|includes|refers to)\b")
 AMENDMENT = re.compile(
     r"^(?P<no>\d{1,3})\.\s+(?=(?:[^.]|\.(?=\d)|(?<=[Nn]o)\.){0,250}?\b(?:amended|amend|added|adding|add|revised|revising|revise|removed|"
     r"removing|remove|redesignat\w*|continues to read|is revised)\b)", re.I)
@@ -197,7 +205,7 @@ def join_lines(lines: list[Line], separator: str) -> str:
 
 
 STRONG_START = re.compile(
-    r"^(?:§\s*\d|PART\s+\d{3}|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|Technical Notes?:|Notes?(?: \d+)?:|"
+    r"^(?:§\s*\d|PART\s+\d{1,4}|Subpart\s+[A-Z]{1,2}\s*[—–-]|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|Technical Notes?:|Notes?(?: \d+)?:|"
     r"(?:AGENCY|ACTION|SUMMARY|DATES|ADDRESSES|FOR FURTHER INFORMATION CONTACT|SUPPLEMENTARY INFORMATION):|"
     r"List of Subjects|[IVX]{1,4}\.\s+[A-Z]{3}|[a-z](?:\.\d{1,2}|\.[a-z]){0,4}\.\s+[A-Z“‘'\"]|"
     r"\d{1,2}(?:\.[a-z](?:\.\d{1,2})?)?\.\s+[A-Z“‘'\"]|License Requirements|List Based License|List of Items Controlled|"
@@ -338,6 +346,7 @@ class Structure:
     outline: MarkerStack = field(default_factory=MarkerStack)
     outline_titles: dict[int, str] = field(default_factory=dict)
     part: str = ""
+    subpart: str = ""
     section: str = ""
     supplement: str = ""
     eccn: str = ""
@@ -347,9 +356,11 @@ class Structure:
     amended_path: list[str] = field(default_factory=list)  # "(a)(9)(ii)" named by the instruction
     next_marker: str | None = None  # first marker of the next marked paragraph (lookahead)
     headings: list[str] = field(default_factory=list)  # letter headings
+    subcaption: str = ""  # an unnumbered preamble heading ("Rulemaking Requirements")
+    outline_breaks: list[str] = field(default_factory=list)  # preamble headings out of sequence
 
     def enter_part(self, part: str) -> None:
-        self.mode, self.part = "regulatory", part
+        self.mode, self.part, self.subpart = "regulatory", part, ""
         self.section = self.supplement = self.eccn = self.ccl_caption = self.amendment = ""
         self.paragraphs.clear()
         self.outline.clear()
@@ -358,7 +369,7 @@ class Structure:
         if self.mode == "letter":
             return " > ".join(self.headings)
         if self.mode in ("front", "preamble"):
-            parts = ["Preamble"] + ([self.caption] if self.caption else [])
+            parts = ["Preamble"] + ([self.caption] if self.caption else []) + ([self.subcaption] if self.subcaption else [])
             parts += [self.outline_titles[i] for i in range(len(self.outline.levels)) if i in self.outline_titles]
             return " > ".join(parts)
         if self.eccn:
@@ -375,6 +386,8 @@ class Structure:
         if self.amendment:
             return f"Part {self.part} > amendatory instruction {self.amendment}" if self.part \
                 else f"amendatory instruction {self.amendment}"
+        if self.subpart:
+            return f"Part {self.part}, Subpart {self.subpart}" if self.part else f"Subpart {self.subpart}"
         return f"Part {self.part}" if self.part else "Regulatory text"
 
 
@@ -395,8 +408,18 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
     if part:
         state.enter_part(part.group("part"))
         return "heading"
+    subpart = SUBPART_HEADING.match(text)
+    if state.mode == "front" and (subpart or _section_heading(text)):
+        # regulatory text as it arrives without a preamble: "Subpart D—…" or "§ 7.300" first
+        state.mode = "regulatory"
     if state.mode in ("front", "preamble"):
         return _classify_preamble(block, state)
+    if subpart:
+        state.subpart = subpart.group("subpart")
+        state.section = state.supplement = state.eccn = state.ccl_caption = ""
+        state.paragraphs.clear()
+        state.outline.clear()
+        return "heading"
 
     amendment = AMENDMENT.match(text)
     # instructions are numbered upward through the rule; a numbered note in the CCL is not one
@@ -418,10 +441,12 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
         state.paragraphs.clear()
         state.outline.clear()
         return "heading"
-    section = SECTION_HEADING.match(text)
-    title = (section.group("title") or "").strip() if section else ""
-    if section and (not title or title[:1].isupper() or title[:1] in "“\"‘'"):
+    section = _section_heading(text)
+    if section:
         state.section = section.group("section")
+        part = section.group("section").split(".")[0]
+        if part != state.part:
+            state.part, state.subpart = part, ("" if state.part else state.subpart)
         state.supplement = state.eccn = state.ccl_caption = ""
         state.paragraphs.clear()
         return "heading"
@@ -430,6 +455,9 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
         if kind:
             return kind
     markers = LEADING_MARKERS.match(text)
+    if not markers and state.section and state.paragraphs.levels and DEFINITION_ENTRY.match(text):
+        # the next entry of a definitions section closes the sub-paragraphs of the one before
+        state.paragraphs.clear()
     if markers and (state.section or state.supplement):
         found = PARA_MARKER.findall(markers.group(0))
         if not state.paragraphs.levels:
@@ -450,6 +478,16 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
             del state.outline.levels[1:]
             return "heading"
     return "heading" if looks_like_heading(block) else "body"
+
+
+def _section_heading(text: str) -> re.Match | None:
+    """"§ 7.300 Purpose and scope." or "§ 791.2" alone — not a sentence that starts with a citation
+    ("§ 740.2(a) applies …")."""
+    section = SECTION_HEADING.match(text)
+    title = (section.group("title") or "").strip() if section else ""
+    if section and (not title or title[:1].isupper() or title[:1] in "“\"‘'"):
+        return section
+    return None
 
 
 def looks_like_heading(block: Block) -> bool:
@@ -523,19 +561,34 @@ def _classify_preamble(block: Block, state: Structure) -> str:
     if caption:
         state.mode = "preamble"
         state.caption = caption.group("caption")
+        state.subcaption = ""
         state.outline.clear()
         state.outline_titles.clear()
         return "body" if len(text) > len(caption.group(0)) + 2 else "heading"
     if LIST_OF_SUBJECTS.match(text):
         state.caption = "List of Subjects"
+        state.subcaption = ""
         state.outline.clear()
         state.outline_titles.clear()
         return "heading"
     heading = OUTLINE_HEADING.match(text)
-    single_line = len(block.lines) == 1 and len(text) < 140
-    if state.mode == "preamble" and heading and single_line and not text.endswith((".", ";", ",")):
-        state.outline.push(heading.group("m"))
+    bold = all(line.bold for line in block.lines)
+    # a caption is one short line, or (where the source has fonts) a bold run wrapped over lines
+    compact = (len(block.lines) == 1 and len(text) < 140) or (bold and len(text) < 250)
+    if state.mode == "preamble" and heading and compact and not text.endswith((".", ";", ",")):
+        marker = heading.group("m")
+        before = [kind for kind, _, _ in state.outline.levels]
+        state.outline.push(marker)
         depth = len(state.outline.levels) - 1
+        kind = state.outline.levels[-1][0]
+        if depth > 1 and kind in before[:depth] and state.outline.levels[-1][1] == 1:
+            # "A." right after "1." under "C.": a type never repeats down an outline's path, so this is
+            # a numbering slip for a sibling of "1.", not its child (kept for parse health)
+            state.outline_breaks.append(" ".join(text.split())[:80] + f" (page {block.page})")
+            del state.outline.levels[-2]
+            depth -= 1
+        if depth == 0:
+            state.subcaption = ""
         state.outline_titles = {i: t for i, t in state.outline_titles.items() if i < depth}
         state.outline_titles[depth] = re.sub(r"\s+", " ", text)
         return "heading"
@@ -548,6 +601,14 @@ def _classify_letter(block: Block, state: Structure, can_be_heading: bool) -> st
     first = block.lines[0]
     if can_be_heading and (first.bold or (looks_like_heading(block) and block.kind == "body")):
         state.headings = [re.sub(r"\s+", " ", text)]
+        return "heading"
+    if (state.mode == "preamble" and bold and not heading and len(text) < 120
+            and not text.endswith((".", ";", ",", ":")) and text[:1].isupper()):
+        # an unnumbered bold heading ("Rulemaking Requirements", "Export Control Reform Act of
+        # 2018") closes the numbered outline: what follows is not part of "IV. New Definition"
+        state.subcaption = re.sub(r"\s+", " ", text)
+        state.outline.clear()
+        state.outline_titles.clear()
         return "heading"
     return "body"
 
@@ -600,19 +661,46 @@ def letter_furniture(blocks: list[Block]) -> set[int]:
 
 # ----------------------------------------------------------------------------- paragraphs
 
-def pin_cite(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None, section: str) -> str:
+FR_STEM = re.compile(r"^\d+ FR \d+$")
+
+
+def _pages(first: str, last: str | None) -> str:
+    return f"{first}–{last}" if last and last != first else first
+
+
+def pin_parts(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None, section: str,
+              page_end: int | None = None, end_label: str | None = None) -> tuple[str, str]:
+    """The pin cite as (source, locator): where in the cited document the paragraph is. A paragraph
+    that runs over a page break cites both pages; a source without page numbers gives no page."""
     if raw.fr_citation and label:
-        return f"{raw.fr_citation} {label}"
+        return raw.fr_citation, _pages(label, end_label)
     if raw.public_inspection:
-        return f"{raw.public_inspection} (public inspection) at {page}"
+        return f"{raw.public_inspection} (public inspection)", "at " + _pages(str(page), str(page_end or page))
     stem = entry.cite_as or f"{entry.author_org}, {entry.title} ({entry.date})"
     if label:
-        return f"{stem} at {label}"
+        return stem, "at " + _pages(label, end_label)
     if len(raw.pages) > 1:
-        return f"{stem} at [{page}]"
-    if section.startswith(("§", "Supplement", "ECCN")):
-        return f"{stem}, {section}"
-    return stem
+        return stem, f"at [{_pages(str(page), str(page_end or page))}]"
+    if section.startswith(("§", "Supplement", "ECCN", "Part ", "Subpart ")):
+        return stem, section
+    return stem, ""
+
+
+def render_pin(source: str, locator: str) -> str:
+    """"90 FR 4559–4560", "2025-00636 (public inspection) at 66–67", "ITI, … at 9"; a citation to a
+    document's first page ("90 FR 4544") is said not to be a pin cite when the source has no pages."""
+    if not locator:
+        return f"{source} (page not in this source)" if FR_STEM.match(source) else source
+    if locator.startswith("at "):
+        return f"{source} {locator}"
+    if FR_STEM.match(source) and not locator[:1].isdigit():
+        return f"{source} (page not in this source), {locator}"
+    return f"{source} {locator}" if locator[:1].isdigit() else f"{source}, {locator}"
+
+
+def pin_cite(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None, section: str,
+             page_end: int | None = None, end_label: str | None = None) -> str:
+    return render_pin(*pin_parts(raw, entry, page, label, section, page_end, end_label))
 
 
 def paragraph_id(doc_id: str, section_path: str, text: str, seen: dict[str, int]) -> str:
@@ -631,9 +719,11 @@ def is_rule_document(raw: RawDocument, entry: ManifestEntry) -> bool:
 def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
     lines = [line for page in raw.pages for line in page.lines]
     labels = {page.number: page.label for page in raw.pages}
-    blocks = _merge_section_titles(make_blocks(lines))
-    state = Structure(mode="front" if is_rule_document(raw, entry) else "letter")
     rule = is_rule_document(raw, entry)
+    blocks = _merge_section_titles(make_blocks(lines))
+    if rule:
+        blocks = _split_bold_heads(blocks)
+    state = Structure(mode="front" if rule else "letter")
     paragraphs: list[Paragraph] = []
     seen: dict[str, int] = {}
     footnote_parent = ""
@@ -658,12 +748,15 @@ def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
             footnote_parent = path
         if block.kind == "list":
             kind = "list"
-        page = block.page
+        page, page_end = block.page, block.lines[-1].page
         label = labels.get(page)
+        end_label = labels.get(page_end) if page_end != page else None
+        source, locator = pin_parts(raw, entry, page, label, path, page_end, end_label)
         paragraphs.append(Paragraph(
             id=paragraph_id(entry.id, path, text, seen), doc_id=entry.id, ordinal=len(paragraphs) + 1,
-            section_path=path, page=page, page_label=label,
-            pin_cite=pin_cite(raw, entry, page, label, path), text=text, kind=kind,
+            section_path=path, page=page, page_label=label, pin_cite=render_pin(source, locator), text=text,
+            kind=kind, page_end=page_end if page_end != page else None, page_end_label=end_label,
+            pin_source=source, pin_locator=locator,
         ))
     return paragraphs
 
@@ -695,11 +788,35 @@ def _next_markers(blocks: list[Block]) -> list[str | None]:
     return out
 
 
+BARE_OUTLINE_MARKER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}|[a-z]|[ivx]{1,5})\.$")
+
+
+def _split_bold_heads(blocks: list[Block]) -> list[Block]:
+    """A bold caption run into its paragraph ("i. Impact of AI Diffusion … The proliferation …",
+    "C. Data Center Validated End-Users (DC VEUs): … In October 2024, BIS …"): where the source
+    has fonts, the bold lines at a block's start are a heading of their own."""
+    out: list[Block] = []
+    for block in blocks:
+        if out and BARE_OUTLINE_MARKER.match(out[-1].text.strip()) and block.lines[0].bold \
+                and all(line.bold for line in out[-1].lines):
+            # "iii." set on a line of its own, its caption after it: one heading
+            block = Block(out.pop().lines + block.lines, kind=block.kind)
+        cut = next((i for i, line in enumerate(block.lines) if not line.bold), len(block.lines))
+        head = join_lines(block.lines[:cut], " ")
+        if block.kind == "body" and 0 < cut < len(block.lines) and cut <= 3 and len(head) < 250 \
+                and not head.rstrip().endswith((",", ";")):
+            out.append(Block(block.lines[:cut]))
+            out.append(Block(block.lines[cut:]))
+            continue
+        out.append(block)
+    return out
+
+
 def _merge_section_titles(blocks: list[Block]) -> list[Block]:
     """"§ 740.28" alone on a line, its title on the next: one heading."""
     out: list[Block] = []
     for block in blocks:
-        if out and re.fullmatch(r"§\s*\d{3}\.\d+[a-z]?", out[-1].text.strip()) and block.kind == "body":
+        if out and re.fullmatch(r"§{1,2}\s*\d{1,4}\.\d+[a-z]?", out[-1].text.strip()) and block.kind == "body":
             out[-1].lines.extend(block.lines)
             continue
         out.append(block)

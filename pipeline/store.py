@@ -104,8 +104,18 @@ def _m004_published(db: sqlite_utils.Database) -> None:
     db["documents"].add_column("published", str)
 
 
+def _m005_pin_cites(db: sqlite_utils.Database) -> None:
+    """Pin cites as data: the last page of a paragraph that runs over a page break, and the cite's
+    stem and locator (pin_cite stays, as their rendering)."""
+    for column, kind in (("page_end", int), ("page_end_label", str), ("pin_source", str), ("pin_locator", str)):
+        db["paragraphs"].add_column(column, kind)
+    db["thresholds"].add_column("value_text", str)  # a date's ISO form ("2026-01-15"); value is then NULL
+    # a territory a list names as part of another entry ("China, including Hong Kong"): the entry's code
+    db["country_list_members"].add_column("part_of", str)
+
+
 MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
-              ("004_published", _m004_published)]
+              ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites)]
 # every row of these tables quotes its paragraph: text[char_start:char_end] == the named column
 PROVENANCE_TABLES = {"definitions": "matched_text", "term_usages": "matched_text", "country_lists": "matched_text",
                      "country_list_members": "matched_text", "country_mentions": "matched_text",
@@ -220,7 +230,8 @@ def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragra
         db = sqlite_utils.Database(open_readonly(db_path))
         documents = list(db["documents"].rows_where("id = ?", [doc_id]))
         rows = db["paragraphs"].rows_where("doc_id = ?", [doc_id], order_by="ordinal")
-        paragraphs = [Paragraph(**{k: row[k] for k in Paragraph.__dataclass_fields__}) for row in rows]
+        # a knowledge base built before a column existed has no value for it: the field's default
+        paragraphs = [Paragraph(**{k: row[k] for k in Paragraph.__dataclass_fields__ if k in row}) for row in rows]
         ids = [p.id for p in paragraphs]
         extracted: dict[str, list[dict]] = {}
         tables = set(db.table_names())

@@ -110,8 +110,9 @@ def test_chinese_enumeration_and_clauses():
     ("If more than ten percent of the ‘operations’ involve training on data", [(10, "%", ">")]),
     ("must provide a copy to BIS within 30 days of the date of export", [(30, "days", "<=")]),
     ("The UVEU cannot transfer or install more than 7% of its total AI computing power", [(7, "%", "<=")]),
+    # the cap governs both of its alternatives
     ("a cap of 50,000 advanced GPUs per country, or 100,000 H100 equivalents",
-     [(50000, "GPUs", "<="), (100000, "H100-equivalents", "=")]),
+     [(50000, "GPUs", "<="), (100000, "H100-equivalents", "<=")]),
     ("investments of $1 million", [(1e6, "USD", "=")]),
     ("需要 100,000 到 400,000 个 GPU", [(100000, "GPUs", ">="), (400000, "GPUs", "<=")]),
     ("设定了每年 25,000 个 GPU 的上限", [(25000, "GPUs", "<=")]),
@@ -141,6 +142,7 @@ def test_components_score_their_span_groups():
     predicted.user_data.update({"section_path": "ECCN 4E091 > Technical Notes > 1"})
     predicted = nlp.get_pipe("regkb_definitions")(predicted)
     reference = nlp.make_doc(text)
-    reference.spans["definitions"] = [reference.char_span(text.index("‘"), text.index(" any"), label="DEFINITION")]
+    # a definition's span is the whole definition (its sentence), not the term and verb alone
+    reference.spans["definitions"] = [reference.char_span(text.index("‘"), len(text), label="DEFINITION")]
     scores = nlp.get_pipe("regkb_definitions").score([Example(predicted, reference)])
     assert scores["spans_definitions_f"] == 1.0

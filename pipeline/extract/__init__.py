@@ -37,35 +37,91 @@ def section_titles(paragraphs: list[Paragraph]) -> dict[str, str]:
     titles = {}
     for paragraph in paragraphs:
         if paragraph.kind == "heading":
-            match = re.match(r"^(§ [\d.]+[a-z]?|Supplement No\. \d+ to Part \d+|\d[A-E]\d{3})\s*[—–-]?\s*(.+)$",
+            match = re.match(r"^(§{1,2}\s*[\d.]+[a-z]?|Supplement No\. \d+ to Part \d+|\d[A-E]\d{3})\s*[—–-]?\s*(.+)$",
                              paragraph.text, re.I)
             if match:
-                key = match.group(1) if not re.match(r"\d[A-E]", match.group(1)) else f"ECCN {match.group(1)}"
+                number = re.sub(r"^§{1,2}\s*", "§ ", match.group(1))
+                key = number if not re.match(r"\d[A-E]", number) else f"ECCN {number}"
                 titles.setdefault(key, f"{key} {match.group(2).strip()}"[:160])
     return titles
+
+
+LEAD_IN = re.compile(r"^(?:For (?:the )?purposes? of|As used in) (?P<scope>[^,:]{3,80})[,:]?\s*$|"
+                     r"^(?:For (?:the )?purposes? of|As used in) (?P<scope2>[^,:]{3,80}):")
+RUNS_ON = (":", "—", "–", "-", "either", "following")
+
+
+def _subparts(paragraphs: list[Paragraph]) -> dict[str, str]:
+    """Each section's subpart, "§ 7.301" → "Part 7, Subpart D", from the subpart headings it follows."""
+    out: dict[str, str] = {}
+    current = ""
+    for paragraph in paragraphs:
+        path = paragraph.section_path
+        if paragraph.kind == "heading" and re.fullmatch(r"(?:Part \d{1,4}, )?Subpart [A-Z]{1,2}", path):
+            current = path
+        elif paragraph.kind == "heading" and re.fullmatch(r"Part \d{1,4}", path):
+            current = ""
+        elif current and path.startswith("§"):
+            root = root_of(path)
+            part = re.match(r"§ (\d{1,4})\.", root)
+            label = current if current.startswith("Part") or not part else f"Part {part.group(1)}, {current}"
+            out.setdefault(root, label)
+    return out
+
+
+def _continuations(paragraphs: list[Paragraph]) -> list[str]:
+    """The sub-paragraphs that a paragraph ending in a lead-in (":", "—", "either") runs on into:
+    the paragraphs right after it whose section path lies under its own."""
+    out = [""] * len(paragraphs)
+    for index, paragraph in enumerate(paragraphs):
+        if not paragraph.text.rstrip().endswith(RUNS_ON):
+            continue
+        parts: list[str] = []
+        prefix = paragraph.section_path + "("
+        for following in paragraphs[index + 1:]:
+            if not following.section_path.startswith(prefix) or sum(map(len, parts)) > 4000:
+                break
+            parts.append(following.text)
+        out[index] = "\n".join(parts)
+    return out
 
 
 def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) -> list[dict]:
     """What each component may know about a paragraph besides its text."""
     titles = section_titles(paragraphs)
+    subparts = _subparts(paragraphs)
+    continuations = _continuations(paragraphs)
+    document_text = "\n".join(paragraph.text for paragraph in paragraphs)
+    lead_ins: dict[str, str] = {}  # a section's "For the purposes of this subpart:"
     speakers = positions.attribution(paragraphs, entry.doc_type, entry.author_org, entry.title) if entry else \
         [{"doc_type": "rule"}] * len(paragraphs)
     out = []
     header = ""
     parent_captions: dict[str, str] = {}
     previous_kind = ""
-    for paragraph, speaker in zip(paragraphs, speakers):
+    for index, (paragraph, speaker) in enumerate(zip(paragraphs, speakers)):
         if paragraph.kind == "table" and previous_kind != "table":
             header = paragraph.text
         own_caption = caption(paragraph.text)
         parent = paragraph.section_path.rsplit("(", 1)[0] if paragraph.section_path.count("(") else ""
         parent_captions[paragraph.section_path] = own_caption
         root = root_of(paragraph.section_path)
+        lead_in = LEAD_IN.match(paragraph.text.strip())
+        if lead_in and root.startswith("§"):
+            lead_ins[root] = lead_in.group("scope") or lead_in.group("scope2")
+        section_title = titles.get(root, root if root.startswith(("§", "ECCN", "Supplement")) else "")
+        definitions_title = bool(re.search(r"\bdefinitions?\b", section_title, re.I) and root.startswith("§"))
+        definitions_section = bool(definitions_title or root in lead_ins
+                                   or re.search(r"\bdefinitions?\b", parent_captions.get(parent, ""), re.I))
         out.append({
             "doc_id": paragraph.doc_id, "paragraph_id": paragraph.id, "section_path": paragraph.section_path,
             "kind": paragraph.kind, "caption": own_caption, "parent_caption": parent_captions.get(parent, ""),
-            "section_title": titles.get(root, root if root.startswith(("§", "ECCN", "Supplement")) else ""),
+            "section_title": section_title,
             "table_header": header if paragraph.kind == "table" else "", **speaker,
+            "subpart": subparts.get(root, ""), "definitions_section": definitions_section,
+            "definitions_title": definitions_title or root in lead_ins,
+            "scope_phrase": lead_ins.get(root), "continuation": continuations[index],
+            "document_text": document_text,
         })
         previous_kind = paragraph.kind
     return out
@@ -109,7 +165,7 @@ def extract(paragraphs: list[Paragraph], language: str = "en", entry: ManifestEn
                 rows["country_list_members"].append({
                     "list_id": list_id, "paragraph_id": paragraph.id, "position": position, "name": member["name"],
                     "iso2": member["iso2"], "matched_text": paragraph.text[member["start"]:member["end"]],
-                    "char_start": member["start"], "char_end": member["end"],
+                    "char_start": member["start"], "char_end": member["end"], "part_of": member.get("part_of"),
                 })
         for found in findings(doc, "country_groups"):
             rows["country_group_refs"].append({**base, "group_name": found["group"], "matched_text": found["matched_text"],
@@ -118,7 +174,8 @@ def extract(paragraphs: list[Paragraph], language: str = "en", entry: ManifestEn
             rows["thresholds"].append({
                 "id": _row_id("thr", paragraph.id, found["start"], f"{found['value']}{found['unit']}"), **base,
                 "quantity": found["quantity"], "comparator": found["comparator"], "value": found["value"],
-                "unit": found["unit"], "subject": found["subject"], "matched_text": found["matched_text"],
+                "unit": found["unit"], "subject": found["subject"], "value_text": found.get("value_text", ""),
+                "matched_text": found["matched_text"],
                 "char_start": found["start"], "char_end": found["end"],
             })
         for found in findings(doc, "positions"):
@@ -127,4 +184,28 @@ def extract(paragraphs: list[Paragraph], language: str = "en", entry: ManifestEn
                 "stance": found["stance"], "topic": found["topic"], "quote": found["matched_text"],
                 "cue": found["cue"], "char_start": found["start"], "char_end": found["end"],
             })
+    _item_lists(paragraphs, rows)
     return rows
+
+
+def _item_lists(paragraphs: list[Paragraph], rows: dict[str, list[dict]]) -> None:
+    """Lists whose entries are (1)(2)(3) paragraphs: the list row sits on its first item, each member
+    on the paragraph that names it."""
+    taken = {row["paragraph_id"] for row in rows["country_lists"]}
+    for found in countries.item_lists(paragraphs):
+        first = paragraphs[found["paragraph_index"]]
+        if first.id in taken:
+            continue
+        list_id = _row_id("list", first.id, 0, "items")
+        body = first.text.rstrip()
+        rows["country_lists"].append({
+            "id": list_id, "doc_id": first.doc_id, "paragraph_id": first.id, "label": found["label"], "style": "items",
+            "member_count": len(found["members"]), "matched_text": body, "char_start": 0, "char_end": len(body),
+        })
+        for position, member in enumerate(found["members"], start=1):
+            holder = paragraphs[member["paragraph_index"]]
+            rows["country_list_members"].append({
+                "list_id": list_id, "paragraph_id": holder.id, "position": position, "name": member["name"],
+                "iso2": member["iso2"], "matched_text": holder.text[member["start"]:member["end"]],
+                "char_start": member["start"], "char_end": member["end"], "part_of": member.get("part_of"),
+            })

@@ -37,6 +37,21 @@ def span_scorer(group: str):
     return score
 
 
+# a full stop that ends a sentence: not the one of "U.S.", "e.g.", "No. 5", "§ 740.2", "Inc."
+SENTENCE_STOP = re.compile(r"(?<!\b[A-Z])(?<!\bNo)(?<!\bInc)(?<!\bCo)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.!?](?=[”\"’')]*(?:\s+[A-Z“\"‘(\[]|\s*$))")
+
+
+def sentence_end(text: str, position: int) -> int:
+    """Where the sentence running at `position` ends (past its full stop), or the text's end."""
+    match = SENTENCE_STOP.search(text, position)
+    if not match:
+        return len(text.rstrip())
+    end = match.end()
+    while end < len(text) and text[end] in "”\"’')":
+        end += 1
+    return end
+
+
 # ----------------------------------------------------------------------------- numbers
 
 WORD_NUMBERS = {
@@ -51,7 +66,9 @@ NUMBER = re.compile(
     r"(?P<mant>\d+(?:\.\d+)?)\s*[x×]\s*10\^(?P<exp>[−-]?\d+)"
     r"|10\^(?P<pow>[−-]?\d+)"
     r"|(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(?P<cjk>\s*[万亿])?(?P<scale>\s+(?:million|billion|trillion)\b)?"
-    rf"|(?P<word>(?:{_WORD})(?:[- ](?:{_WORD}))?)"
+    rf"|(?P<word>(?:{_WORD})(?:[- ](?:{_WORD}))?)(?:\s*\((?P<paren>\d{{1,3}}(?:,\d{{3}})*)\))?"  # "twenty-one (21)"
+    r"|(?P<vague>tens|hundreds) of (?P<vscale>thousands|millions|billions|trillions)"  # "tens of billions"
+    r"|(?P<mult>twice|thrice|double|triple)(?=\s+the\b)"  # "twice the amount of the transaction"
     r")(?![A-Za-z0-9_^]|\.\d|,\d{3})",
     re.I,
 )
@@ -73,6 +90,13 @@ def number_value(match: re.Match) -> float | None:
         multiplier = (match.group("cjk") or match.group("scale") or "").strip().lower()
         value *= {"万": 1e4, "亿": 1e8, "million": 1e6, "billion": 1e9, "trillion": 1e12}.get(multiplier, 1)
         return value if math.isfinite(value) else None
+    if match.group("paren"):
+        return float(match.group("paren").replace(",", ""))
+    if match.group("vague"):
+        scale = {"thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}[match.group("vscale").lower()]
+        return (10 if match.group("vague").lower() == "tens" else 100) * scale
+    if match.group("mult"):
+        return {"twice": 2.0, "double": 2.0, "thrice": 3.0, "triple": 3.0}[match.group("mult").lower()]
     words = re.split(r"[- ]", match.group("word").lower())
     total = 0
     for word in words:

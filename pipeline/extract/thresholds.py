@@ -1,7 +1,14 @@
 """Numeric thresholds: value + unit + comparator + subject bound in one span, the value normalised
-(26,900,000 → 2.69e7; 10^26; 2.5x10^25; "ten percent"; 2.5万). A number is a threshold only when a
-unit attaches to it (or it sits in a table whose header names the unit): identifiers such as
-"Part 744" or "NIST 800-53" never do."""
+(26,900,000 → 2.69e7; 10^26; 2.5x10^25; "ten percent"; "twenty-one (21) days"; "tens of billions";
+"twice the amount"; 2.5万), and the dates that govern something ("by January 15, 2026") as ISO dates.
+A number is a threshold only when a unit attaches to it (or it sits in a table whose header names the
+unit): identifiers such as "Part 744" or "NIST 800-53" never do, and a number inside a formula or an
+example ("counting … D = A × B + C, as 2 operations") is not a limit.
+
+The comparator comes from the words governing the number ("more than", "not more than", "no earlier
+than … prior to", "the greater of X or twice …", "between … and …"); the subject is the noun phrase
+the number limits, read from its clause ("aggregate TPP of the items exported to one destination per
+calendar year"), not the section heading."""
 from __future__ import annotations
 
 import re
@@ -10,7 +17,7 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .common import NUMBER, add_span, load_patterns, number_value, span_scorer
+from .common import NUMBER, add_span, load_patterns, number_value, sentence_end, span_scorer
 
 GROUP = "thresholds"
 RANGE_GLUE = re.compile(r"^\s*(?:or more\s+)?(?:and|to|through|–|-|—|和|到|至)\s*(?:less than|fewer than|not more than|up to|below)?\s*$", re.I)
@@ -40,37 +47,79 @@ def comparator_patterns():
     for row in load_patterns("comparators"):
         phrase = re.escape(row["phrase"]).replace(r"\ ", r"\s+")
         if row["where"] == "before":
-            pattern = r"(?:^|(?<=[^\w]))" + phrase + r"(?:\s+(?:a|an|the|of|a total of|aggregate))*\s*$"
+            pattern = r"(?:^|(?<=[^\w]))" + phrase + r"(?:\s+(?:a|an|the|of|a total of|aggregate|greater|lesser))*\s*$"
         else:
             pattern = r"^\s*(?:的)?" + phrase + (r"\b" if phrase[-1:].isalpha() and phrase.isascii() else "")
         found[row["where"]].append((re.compile(pattern, re.I), row["comparator"]))
     return found
 
 
-NEGATION = re.compile(r"\b(?:cannot|can not|may not|must not|shall not|will not|not)\b[^.;]{0,40}$", re.I)
+# a negation that governs the comparator: "may not receive more than" (a ceiling), but not "weights that
+# are not published —that has been trained on more than 10^26" (a relative clause in between)
+NEGATION = re.compile(r"\b(?:cannot|can not|may not|must not|shall not|will not|does not|do not|did not|not)\s+"
+                      r"(?:(?!that\b|which\b|who\b)[\w’'-]+\s+){0,4}$", re.I)
+# "no earlier than 60 calendar days prior to": the direction of the period turns the comparator
+EARLIER_LATER = re.compile(r"\b(?:no|not)\s+(?:[\w-]+\s+){0,3}?(?P<which>earlier|later|sooner)\s+than\s*$", re.I)
+BACKWARDS = re.compile(r"^\s*(?:prior to|before|preceding|in advance)\b", re.I)
+# "not to exceed the greater of $250,000 per violation or an amount that is twice …": one governor
+ALTERNATIVE_GLUE = re.compile(r"^\s*(?:per [\w-]+(?: [\w-]+)?)?\s*,?\s*(?:or|and|nor)\s+(?:an amount (?:that is|equal to|of)\s+)?$", re.I)
+# sentences whose numbers are an example or a formula, not a limit the rule sets
+EXAMPLE = re.compile(r"^\s*(?:For example|For instance|Example|E\.g\.|Illustration)\b|\bformula\b|\b[A-Z]\s*=\s*[A-Z0-9]", re.I)
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+DATE = re.compile(r"\b(?P<month>" + "|".join(MONTHS) + r")\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})\b")
+DATE_GOVERNOR = re.compile(r"\b(?P<word>on or before|on or after|no later than|not later than|before|after|by|until|through|"
+                           r"effective|beginning|beginning on|starting|as of|prior to|from|since)\s+(?:the\s+)?$", re.I)
+DATE_COMPARATOR = {"on or before": "<=", "no later than": "<=", "not later than": "<=", "before": "<", "by": "<=",
+                   "until": "<=", "through": "<=", "prior to": "<", "on or after": ">=", "after": ">",
+                   "beginning": ">=", "beginning on": ">=", "starting": ">=", "from": ">=", "since": ">=",
+                   "effective": "=", "as of": "="}
+# words that close the subject phrase on its left: verbs and particles between it and the number
+SUBJECT_TAIL = re.compile(
+    r"(?:\s+(?:of|is|are|be|been|being|must|shall|may|will|would|should|can|cannot|not|no|to|exceed|exceeds|exceeding|"
+    r"that|which|with|has|have|had|by|a|an|the|at|in|for|on|within|under|over|than|more|less|least|most|fewer|greater|"
+    r"up|only|total|aggregate|equal|equals|reach|reaches|receive|received|set|sets|above|below|from|into|"
+    r"during|after|before|prior|per|or|and|either|any|all|each|'|‘|’|“|”))+\s*$", re.I)
+CLAUSE_VERB = re.compile(r"\s(?:may|must|shall|will|cannot|can|should|is|are|was|were|has|have|does|do)(?:\s+not)?\s", re.I)
+SUBJECT_HEAD = re.compile(r"^(?:(?:\([^)]{1,5}\)\s*)+|(?:the|a|an|and|or|but|that|which|if|any|such|where|when|"
+                          r"unless|provided|however|each|all)\s+)+", re.I)
+CLAUSE_BREAK = re.compile(r"[;:—]\s*|\.\s+(?=[A-Z(“\"])|,\s+(?=(?:and|or|but|which|unless|provided|if|where|when)\b)|"
+                          r"^(?:\s*\([^)]{1,5}\))+\s*")
 
 
 POST_COMPARATOR = re.compile(r"^\s*(?:or more|or greater|or higher|or less|or fewer)\s+", re.I)
 
 
-def _unit_for(text: str, start: int, end: int):
-    """The unit attached to the number text[start:end]: (row, span start, span end) or None."""
+COMPARATOR_TAIL = re.compile(r"\s+(?:more than|less than|fewer than|at least|at most|up to|not more than|not less than|"
+                             r"no more than|greater than|not exceeding|exceeding|below|above|under|over)\s*$", re.I)
+
+
+def _unit_for(text: str, start: int, end: int, multiplier: bool = False):
+    """The unit attached to the number text[start:end]: (row, span start, span end) or None. A
+    multiplier ("twice") takes only the units made for it, and those units take only multipliers."""
     after_text = text[end:end + 80]
     skip = POST_COMPARATOR.match(after_text)
     shifted = after_text[skip.end():] if skip else after_text
     for row in unit_patterns():
+        if bool(row.get("requires")) != multiplier:
+            continue
         if row["prefix_re"] and row["prefix_re"].search(text[max(0, start - 3):start]):
             return row, start - len(row["prefix_re"].search(text[max(0, start - 3):start]).group(0)), end
         if row["after_re"]:
             match = row["after_re"].match(shifted)
             if match:
                 return row, start, end + (skip.end() if skip else 0) + match.end()
+    if multiplier:
+        return None
     before_text = text[max(0, start - 90):start]
-    for row in unit_patterns():
-        if row["before_re"]:
-            match = row["before_re"].search(before_text)
-            if match:
-                return row, start - (len(before_text) - match.start()), end
+    # "an aggregate TPP of more than 3,200,000": the comparator may stand between the unit and the number
+    tail = COMPARATOR_TAIL.search(before_text)
+    for candidate in ([before_text[:tail.start()]] if tail else []) + [before_text]:
+        for row in unit_patterns():
+            if row["before_re"] and not row.get("requires"):
+                match = row["before_re"].search(candidate)
+                if match:
+                    return row, start - (len(before_text) - match.start()), end
     return None
 
 
@@ -78,6 +127,13 @@ def _comparator(text: str, span_start: int, span_end: int, number_start: int, nu
     """Comparator from the words around the number; returns it with the widened span bounds.
     "cannot … more than 25%" is a ceiling, so a negated "more than" becomes <=."""
     patterns = comparator_patterns()
+    window = text[max(0, number_start - 40):number_start]
+    direction = EARLIER_LATER.search(window)
+    if direction:
+        backwards = bool(BACKWARDS.match(text[span_end:span_end + 30]))
+        later = direction.group("which").lower() == "later"
+        comparator = (">=" if later else "<=") if backwards else ("<=" if later else ">=")
+        return comparator, min(span_start, number_start - (len(window) - direction.start())), span_end
     for where, anchor in (("after", number_end), ("after_unit", span_end)):
         after_text = text[anchor:anchor + 30]
         for pattern, comparator in patterns[where]:
@@ -91,14 +147,56 @@ def _comparator(text: str, span_start: int, span_end: int, number_start: int, nu
             if match:
                 start = anchor - (len(window) - match.start())
                 if comparator in (">", ">=") and NEGATION.search(text[max(0, start - 50):start]):
-                    comparator = "<="
+                    comparator = "<=" if comparator == ">" else "<"
                 return comparator, min(span_start, start), span_end
     return "=", span_start, span_end
 
 
-def _subject(info: dict) -> str:
+def _heading_subject(info: dict) -> str:
     parts = [p for p in (info.get("section_title", ""), info.get("caption", "")) if p]
     return " — ".join(parts) or info.get("section_path", "")
+
+
+def _subject(text: str, span_start: int, span_end: int, info: dict) -> str:
+    """The noun phrase the number limits: its clause up to the comparator, less the verbs and
+    particles before the number, and the complement after the unit when it says what is counted
+    ("per calendar year", "of notification", "following the issuance of determinations")."""
+    left = text[:span_start]
+    breaks = [m.end() for m in CLAUSE_BREAK.finditer(left)]
+    clause = left[breaks[-1] if breaks else 0:]
+    verb = CLAUSE_VERB.search(clause)
+    if verb and verb.start() > 2:
+        # "[Any determination …] may not [remain in effect for] more than 365 days": the clause's
+        # subject, with the predicate that the number bounds
+        head = SUBJECT_HEAD.sub("", clause[:verb.start()].strip(" ,")).strip(" ,")
+        predicate = SUBJECT_TAIL.sub("", " " + clause[verb.end():]).strip(" ,")
+        words = head.split()
+        head = " ".join(words[:10]) + (" …" if len(words) > 10 else "")
+        predicate = " ".join(predicate.split()[:6])
+        subject = f"{head} ({predicate})" if predicate and head else head or predicate
+    else:
+        phrase = SUBJECT_HEAD.sub("", SUBJECT_TAIL.sub("", " " + clause).strip(" ,")).strip(" ,")
+        subject = " ".join(phrase.split()[-10:])
+    right = re.match(r"^\s*(?P<c>(?:per|of|after|following|prior to|before|from|for|in|to|on)\b[^,;.()]{1,90})", text[span_end:])
+    if right:
+        complement = " ".join(right.group("c").split()[:10])
+        subject = f"{subject} {complement}".strip() if subject else complement
+    if len(subject) < 3 or not re.search(r"[A-Za-z\u3400-\u9fff]", subject):
+        return _heading_subject(info)
+    return subject
+
+
+def _example_spans(text: str) -> list[tuple[int, int]]:
+    """The sentences of a paragraph that give an example or a formula."""
+    out, start = [], 0
+    while start < len(text):
+        end = sentence_end(text, start)
+        if end <= start:
+            break
+        if EXAMPLE.search(text[start:end]):
+            out.append((start, end))
+        start = end
+    return out
 
 
 @Language.factory("regkb_thresholds")
@@ -114,11 +212,15 @@ class ThresholdFinder:
             self._table_row(doc)
             return doc
         text = doc.text
+        examples = _example_spans(text)
+        # the day and year of a date ("January 15, 2026") limit nothing; the date itself may (_dates)
+        dates = [d.span() for d in DATE.finditer(text)]
         numbers = [m for m in NUMBER.finditer(text)
                    if number_value(m) is not None  # beyond any float ("10^2650"): no limit anyone states
                    and not IDENTIFIER_BEFORE.search(text[max(0, m.start() - 20):m.start()])
-                   and not FORMULA_AFTER.match(text[m.end():m.end() + 4])]
-        units = [_unit_for(text, *m.span()) for m in numbers]
+                   and not FORMULA_AFTER.match(text[m.end():m.end() + 4])
+                   and not any(a <= m.start() < b for a, b in examples + dates)]
+        units = [_unit_for(text, *m.span(), multiplier=bool(m.group("mult"))) for m in numbers]
         # ranges share one unit: "of 2400 or more and less than 4800", "100,000 到 400,000 个 GPU"
         for index in range(len(numbers)):
             if units[index] is not None:
@@ -139,17 +241,43 @@ class ThresholdFinder:
             comparator, span_start, span_end = _comparator(text, span_start, span_end, *match.span())
             if len(found) == 4 and comparator == "=":
                 comparator = found[3]  # an end of a range "from … to …"
+            if comparator == "=" and found_rows and found_rows[-1][4] != "=" and \
+                    ALTERNATIVE_GLUE.match(text[found_rows[-1][1]:span_start]):
+                comparator = found_rows[-1][4]  # "not to exceed the greater of $250,000 … or twice the amount"
             found_rows.append([span_start, span_end, row, number_value(match), comparator])
         # "70% 至 90%", "from 10 to 20 days": a range of two stated amounts is a floor and a ceiling
         for low, high in zip(found_rows, found_rows[1:]):
             if low[2]["unit"] == high[2]["unit"] and low[4] == high[4] == "=" and RANGE_GLUE.match(text[low[1]:high[0]]):
                 low[4], high[4] = ">=", "<="
+        seen: set[tuple[int, int]] = set()
         for span_start, span_end, row, value, comparator in found_rows:
+            if (span_start, span_end) in seen:
+                continue  # one row per number
+            seen.add((span_start, span_end))
             add_span(doc, GROUP, span_start, span_end, row["unit"], {
                 "value": value, "unit": row["unit"], "quantity": row["quantity"],
-                "comparator": comparator, "subject": _subject(info),
+                "comparator": comparator, "subject": _subject(text, span_start, span_end, info), "value_text": "",
             })
+        self._dates(doc, text, info, examples)
         return doc
+
+    def _dates(self, doc: Doc, text: str, info: dict, examples: list[tuple[int, int]]) -> None:
+        """A date that governs something ("by January 15, 2026", "effective March 1, 2025"), as an ISO
+        date; a date in a citation or a signature line governs nothing and is left alone."""
+        for match in DATE.finditer(text):
+            if any(a <= match.start() < b for a, b in examples):
+                continue
+            governor = DATE_GOVERNOR.search(text[max(0, match.start() - 30):match.start()])
+            if not governor:
+                continue
+            month = MONTHS.index(match.group("month")) + 1
+            iso = f"{match.group('year')}-{month:02d}-{int(match.group('day')):02d}"
+            start = match.start() - (min(30, match.start()) - governor.start())
+            add_span(doc, GROUP, start, match.end(), "date", {
+                "value": None, "value_text": iso, "unit": "date", "quantity": "date",
+                "comparator": DATE_COMPARATOR.get(governor.group("word").lower(), "="),
+                "subject": _subject(text, start, match.end(), info),
+            })
 
     def _table_row(self, doc: Doc) -> None:
         """A row of a table whose header names the unit: "2025 Q1 | 633,000,000" under
@@ -170,7 +298,7 @@ class ThresholdFinder:
                 comparator = "<=" if re.search(r"allocation|limit|cap|maximum", column, re.I) else "="
                 add_span(doc, GROUP, start, start + len(cell.strip()), "TPP", {
                     "value": number_value(match), "unit": "TPP", "quantity": unit["quantity"],
-                    "comparator": comparator, "subject": f"{column} ({cells[0].strip()})",
+                    "comparator": comparator, "subject": f"{column} ({cells[0].strip()})", "value_text": "",
                 })
             offset += len(cell) + 3
 
