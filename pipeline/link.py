@@ -162,31 +162,43 @@ RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|N
 STOP = set("a an and the of for to in on by with from at as or is are be this that these those its it".split())
 
 
-def rule_lexicon(documents: list[dict], definitions: list[dict]) -> re.Pattern | None:
-    """The words that name the rules of the knowledge base: their defined terms (several words, or an
-    acronym), the glossary's names for provisions, and the distinctive phrases of the rules' titles
-    ("Artificial Intelligence Diffusion", "Connected Vehicles")."""
+def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph] = ()) -> re.Pattern | None:
+    """The words that name the rules of the knowledge base: their distinctive defined terms (several
+    words, or an acronym), the glossary's names for provisions, and the rules' titles ("Framework for
+    Artificial Intelligence Diffusion", "… Diffusion rule"). A defined term that most letters use
+    anyway ("artificial intelligence", "data center") says nothing about which rule a letter is on:
+    a term is kept only when at most DISTINCTIVE of the other documents use it."""
     rule_ids = {d["id"] for d in documents if d.get("doc_type") == "rule"}
+    texts: dict[str, list[str]] = {}
+    for paragraph in paragraphs:
+        if paragraph.doc_id not in rule_ids:
+            texts.setdefault(paragraph.doc_id, []).append(paragraph.text)
+    letters = [" ".join(parts) for parts in texts.values()]
     parts: set[str] = set()
     for definition in definitions:
         term = (definition.get("term") or "").strip()
         if definition.get("doc_id") in rule_ids and (len(term.split()) >= 2 or (term.isupper() and len(term) >= 3)) \
                 and len(term) <= 60:
-            parts.add(r"\s+".join(re.escape(w) for w in term.split()))
+            body = r"\s+".join(re.escape(w) for w in term.split())
+            pattern = re.compile(rf"(?<![\w-]){body}s?(?![\w-])", 0 if term.isupper() else re.I)
+            if not letters or sum(bool(pattern.search(text)) for text in letters) <= DISTINCTIVE * len(letters):
+                parts.add(rf"(?<![\w-]){body}s?(?![\w-])" if not term.isupper() else rf"(?-i:(?<![\w-]){body}s?(?![\w-]))")
     for document in documents:
         if document.get("doc_type") != "rule":
             continue
-        title = re.split(r"[(:;]", document.get("title") or "")[0]
-        words = [w for w in re.findall(r"[A-Za-z][\w-]+", title) if w.lower() not in STOP]
-        for first, second in zip(words, words[1:]):
-            parts.add(rf"{re.escape(first)}\s+{re.escape(second)}")
-        if words:
-            parts.add(re.escape(words[-1]) + r"\s+(?:rules?|framework|regulations?)")
+        title = re.split(r"[(:;]", document.get("title") or "")[0].strip()
+        words = re.findall(r"[A-Za-z][\w-]+", title)
+        if len(words) >= 2:
+            parts.add(r"\s+".join(map(re.escape, words)))
+            parts.add(rf"{re.escape(words[-1])}\s+(?:rules?|framework|regulations?|IFR)")
     for row in load_patterns("glossary"):
         parts.update(cue for cue in row["cues"] if not CJK.search(cue))
     if not parts:
         return None
     return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=len, reverse=True)), re.I)
+
+
+DISTINCTIVE = 0.3
 
 
 def names_a_rule(text: str, lexicon: re.Pattern | None) -> str:
@@ -208,7 +220,7 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
     rows = [i for i, p in enumerate(paragraphs) if p.doc_id in rule_ids]
     if not rows or not positions:
         return [True] * len(positions)
-    lexicon = rule_lexicon(documents, definitions)
+    lexicon = rule_lexicon(documents, definitions, paragraphs)
     by_id = {p.id: p for p in paragraphs}
     nearest = (np.asarray(quote_vectors) @ matrix[rows].T).max(axis=1)
     heading_names: dict[tuple[str, str], bool] = {}

@@ -230,6 +230,10 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
     return out
 
 
+THIRD_PARTY = re.compile(r"^(?:As\s+[^,]{2,60}?\s+(?:stated|said|noted|argued|wrote|observed|put it)\b"
+                         r"|(?:It|The (?:report|study|paper|analysis|authors?)|[A-Z][a-z]+)\s+"
+                         r"(?:concluded|concludes|suggests|suggested|found|finds|observed|observes)\b)")
+CITATION_NOTE = re.compile(r"https?://|\bwww\.\w|\bdoi\.org/|\bdoi:\s*10\.", re.I)
 QUOTE_OPEN = re.compile(r"^\s*[“\"「『‘]")
 QUOTE_MARK = re.compile(r"[“”\"「」『』]")
 # "…就拜登政府…启动301调查做出了如下回应" / "responded to the Section 301 investigation": what a quoted
@@ -305,6 +309,10 @@ class PositionFinder:
             found = stance_of(sentence, lang)
             if not found or not (info.get("rule_context") or about_the_rule(sentence)):
                 continue
+            if THIRD_PARTY.search(sentence):
+                continue  # what another source said or found ("As X stated, …", "It concluded that …")
+            if CITATION_NOTE.search(sentence):
+                continue  # a reference to a source ("John Villasenor, “…,” Brookings, https://…") argues nothing
             if info.get("heading_like") and not (found[0] == "request_change" and sentence.find(found[1]) <= 4):
                 continue  # a heading states a subject, unless it is itself a recommendation ("C. Avoid …")
             if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
