@@ -224,7 +224,7 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
         if heading not in headings:
             headings[heading] = about_the_rule(heading)
         out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
-                    "handover": kind, "off_subject": off, "section_relevant": opening_relevant,
+                    "handover": kind, "off_subject": off, "section_relevant": opening_relevant or headings[heading] and whole_heading(heading),
                     "rule_context": not off and (title_relevant or opening_relevant or headings[heading]
                                                  or about_the_rule(paragraph.text))})
     return out
@@ -241,6 +241,16 @@ QUOTE_MARK = re.compile(r"[“”\"「」『』]")
 RESPONDS_TO = re.compile(r"就(?P<zh>.{2,80}?)(?:做出|作出|发表)了?(?:如下)?(?:回应|评论|声明|表态)"
                          r"|(?:respond(?:ed|ing|s)? to|in response to|(?:a )?statement on|commented on)\s+(?P<en>[^.;:]{3,120})",
                          re.I)
+
+
+FRAGMENT_END = re.compile(r"\b(?:with|and|or|of|the|to|for|a|an|in|on|that|by|from|as|at)$|[,;:(–-]$", re.I)
+
+
+def whole_heading(text: str) -> bool:
+    """A section heading proper ("Export Controls", "Recommendation 6: Improve export controls …"), not
+    a line of a sentence that layout left as one ("… open a new, deliberative rulemaking process with")."""
+    text = text.strip()
+    return 0 < len(text) <= 100 and text[0].isupper() and not FRAGMENT_END.search(text)
 
 
 def responds_to_other_subject(text: str) -> bool:
@@ -329,7 +339,7 @@ class PositionFinder:
                 taken_until = end
             if own_topic is None and not about_the_rule(sentence) and not (
                     info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support"):
-                continue  # in a letter that says it comments on a rule, a request or objection needs no topic cue
+                continue  # in a letter on a rule, or a section headed by it, a request or objection needs no topic cue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
             topic = own_topic or topic_of(doc.text) or "other"
             add_span(doc, GROUP, start, end, "POSITION", {
