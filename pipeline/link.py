@@ -43,7 +43,7 @@ CITATION = re.compile(
     r"|Supplement No\.\s*(?P<supplement>\d+) to [Pp]art (?:7\d\d; )?(?P<part>7\d\d)"
     r"|(?:ECCN\s*)?(?<![\w.])(?P<eccn>\d[A-E]\d{3})(?![\w])")
 LINKS_PER_POSITION = 3
-METHOD_ORDER = ("reference", "glossary", "topic", "embedding")
+METHOD_ORDER = ("reference", "glossary", "topic", "embedding", "context")
 CJK = re.compile(r"[\u3400-\u9fff]")
 
 
@@ -121,6 +121,8 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
     members_of: dict[str, list[int]] = {}  # provision → its paragraphs; a docket names the same few thousands of times
     provisions = [prefix for row in load_patterns("topics") for prefix in row.get("provisions", [])]
     taxonomy_fits = any(within(t.section_path, prefix) for prefix in provisions for t in targets)
+    argued: dict[tuple[str, str], list[int]] = {}  # (document, speaker) → first links of its positions
+    unlinked: list[dict] = []
     for position, vector in zip(positions, quote_vectors):
         similarity = target_vectors @ vector
         chosen: list[tuple[int, float, str, str]] = []
@@ -143,9 +145,20 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
         if chosen and position.get("topic") in ("other", "", None) and not taxonomy_fits:
             # the documented topics are this corpus's rule's; on another rule, the section it is most about
             position["topic"] = root_section(targets[chosen[0][0]].section_path)
+        if chosen:
+            argued.setdefault((position["doc_id"], position.get("org", "")), []).extend(c[0] for c in chosen[:1])
+        else:
+            unlinked.append(position)
         rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank,
                      "score": round(score, 4), "method": method, "matched_text": matched}
                     for rank, (i, score, method, matched) in enumerate(chosen, start=1))
+    # a Chinese quote that names no provision (the embedding model reads English only) is about what
+    # its speaker argues about elsewhere in the document: the provisions its other positions link to first
+    for position in unlinked:
+        firsts = argued.get((position["doc_id"], position.get("org", "")), [])
+        ranked = sorted(set(firsts), key=lambda i: (-firsts.count(i), firsts.index(i)))[:LINKS_PER_POSITION]
+        rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank, "score": 0.0,
+                     "method": "context", "matched_text": ""} for rank, i in enumerate(ranked, start=1))
     return rows
 
 
