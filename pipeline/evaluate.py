@@ -340,8 +340,9 @@ def parse_health(conn) -> dict:
     definition_paths = [row[0] for row in conn.execute(
         "select distinct p.section_path from definitions d join paragraphs p on p.id = d.paragraph_id")]
     empty_definition_sections = []
+    # a section or a captioned paragraph headed "Definitions" that yielded no definition
     for row in conn.execute("select doc_id, section_path, text, pin_cite from paragraphs where text like '%Definition%' "
-                            "and (kind = 'heading' or length(text) < 60)"):
+                            "and kind = 'heading' and (section_path like '§%' or section_path like 'Supplement%')"):
         if not any(path.startswith(row["section_path"]) for path in definition_paths):
             empty_definition_sections.append({"doc_id": row["doc_id"], "section_path": row["section_path"],
                                               "text": row["text"][:80], "pin_cite": row["pin_cite"]})
@@ -357,9 +358,68 @@ def parse_health(conn) -> dict:
         "select m.name, p.section_path, p.pin_cite from country_list_members m join paragraphs p on p.id = m.paragraph_id "
         "where m.iso2 is null")]
     pageless = conn.execute("select count(*) from paragraphs where page is null or page < 1").fetchone()[0]
+    subjectless = [dict(row) for row in conn.execute(
+        "select t.value, t.unit, t.matched_text, p.section_path, p.pin_cite from thresholds t "
+        "join paragraphs p on p.id = t.paragraph_id where coalesce(t.subject, '') = '' or t.subject = p.section_path")]
     return {"definition_sections_without_definitions": empty_definition_sections,
+            "numbers_without_subject": subjectless[:50], "numbers_without_subject_count": len(subjectless),
+            "preamble_outline_breaks": outline_breaks(conn),
             "numeric_limits_without_unit": unitless[:50], "numeric_limits_without_unit_count": len(unitless),
             "unresolved_country_names": unresolved, "paragraphs_without_page": pageless}
+
+
+OUTLINE_MARKER = re.compile(r"^(?P<m>[IVX]{1,5}|[A-Z]|\d{1,2}|[a-z]|[ivx]{1,5})\.\s")
+
+
+def _marker_type(marker: str, parent: str | None) -> str:
+    """"I"/"V"/"X" are Roman at the top and letters below; "i"/"v"/"x" are Roman under a letter."""
+    if re.fullmatch(r"[IVX]+", marker) and (len(marker) > 1 or parent is None):
+        return "ROMAN"
+    if re.fullmatch(r"[ivx]+", marker) and (len(marker) > 1 or parent == "lower"):
+        return "roman"
+    return "digit" if marker.isdigit() else "upper" if marker.isupper() else "lower"
+
+
+def outline_breaks(conn) -> list[dict]:
+    """Preamble headings whose numbering does not follow from the headings before them: a marker
+    type nested under itself, or an ordinal that skips ("C." after "A."). The outline a reader
+    sees is the section paths; a break says where the source's numbering (or the parse) slipped."""
+    out = []
+    rows = conn.execute("select doc_id, section_path, text, pin_cite from paragraphs where kind = 'heading' "
+                        "and section_path like 'Preamble > %' order by doc_id, ordinal").fetchall()
+    last: dict[tuple[str, str], str] = {}  # (doc, parent path) → previous sibling's marker
+    for row in rows:
+        parts = row["section_path"].split(" > ")
+        markers = [m.group("m") for m in (OUTLINE_MARKER.match(part) for part in parts) if m]
+        if not markers:
+            continue
+        types, parent = [], None
+        for marker in markers:
+            parent = _marker_type(marker, parent)
+            types.append(parent)
+        if len(set(types)) < len(types):
+            out.append({"doc_id": row["doc_id"], "section_path": row["section_path"], "problem":
+                        "a numbering type repeats down the outline", "pin_cite": row["pin_cite"]})
+            continue
+        key = (row["doc_id"], " > ".join(parts[:-1]))
+        marker, previous = markers[-1], last.get(key)
+        expected = _next_marker(previous) if previous else None
+        first = marker in ("I", "A", "1", "a", "i")
+        if (previous and marker != expected) or (not previous and not first):
+            out.append({"doc_id": row["doc_id"], "section_path": row["section_path"], "problem":
+                        f"'{marker}.' follows '{previous or 'nothing'}.'", "pin_cite": row["pin_cite"]})
+        last[key] = marker
+    return out
+
+
+def _next_marker(marker: str) -> str:
+    romans = ["i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii"]
+    if marker.lower() in romans and (len(marker) > 1 or marker in ("i", "I")):
+        following = romans[romans.index(marker.lower()) + 1]
+        return following.upper() if marker.isupper() else following
+    if marker.isdigit():
+        return str(int(marker) + 1)
+    return chr(ord(marker) + 1)
 
 
 def evaluate(conn: sqlite3.Connection, gold: dict[str, list[dict]]) -> dict:

@@ -92,6 +92,10 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
     subparts = _subparts(paragraphs)
     continuations = _continuations(paragraphs)
     document_text = "\n".join(paragraph.text for paragraph in paragraphs)
+    offsets, at = [], 0
+    for paragraph in paragraphs:
+        offsets.append(at)
+        at += len(paragraph.text) + 1
     lead_ins: dict[str, str] = {}  # a section's "For the purposes of this subpart:"
     speakers = positions.attribution(paragraphs, entry.doc_type, entry.author_org, entry.title) if entry else \
         [{"doc_type": "rule"}] * len(paragraphs)
@@ -121,7 +125,7 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
             "subpart": subparts.get(root, ""), "definitions_section": definitions_section,
             "definitions_title": definitions_title or root in lead_ins,
             "scope_phrase": lead_ins.get(root), "continuation": continuations[index],
-            "document_text": document_text,
+            "document_text": document_text, "document_offset": offsets[index],
         })
         previous_kind = paragraph.kind
     return out

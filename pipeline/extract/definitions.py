@@ -106,7 +106,7 @@ def _acronym_fits(long_form: str, short: str) -> str | None:
     ("Infrastructure as a Service" → "IaaS", "Abuse of IaaS Products Deterrence Program" → "ADP"),
     or None. Letters of the short form may also come from inside a word ("IaaS": I-a-a-S)."""
     letters = [c.lower() for c in short if c.isalnum()]
-    words = re.findall(r"[\w’'-]+", long_form)
+    words = [word.strip("’'") for word in re.findall(r"[\w’'-]+", long_form)]
     for count in range(1, min(len(words), 12) + 1):
         chosen = words[-count:]
         if chosen[0].lower() in MINOR:
@@ -143,6 +143,14 @@ def _spells(letters: list[str], words: list[str]) -> bool:
                 return True
         return False
     return len(letters) >= 2 and walk(0, 0)
+
+
+def _is_country_name(term: str) -> bool:
+    """"(China)", "(Cuba)": a list entry's short form. A code that happens to be a country's ISO
+    code ("AIA" is Anguilla's alpha-3) is not a name."""
+    from .countries import gazetteer
+
+    return term in gazetteer() or term.lower() in {name.lower() for name in gazetteer() if len(name) > 3}
 
 
 @Language.factory("regkb_definitions")
@@ -258,18 +266,20 @@ class DefinitionFinder:
         """"Infrastructure as a Service (IaaS)": kept when the short form spells its long form or is
         quoted ("(the 'Act')"), and the document uses it again; a country's name in parentheses is a
         list's short form, not a term the rule defines."""
-        from .countries import resolve
-
         quoted = bool(match.group("q"))
         long_form = _acronym_fits(match.group("long"), term) if " " not in term else None
         comma_form = text[match.end("long"):match.start("term")].startswith(",")
         if not (quoted or long_form or comma_form):
             return None
-        if resolve(term):
+        if _is_country_name(term):
             return None
+        # introduced for later use: the document uses the short form on its own after this point
         document_text = info.get("document_text", text)
-        bare = len(re.findall(rf"(?<![\w(“\"‘'-]){re.escape(term)}(?![\w-]|[”\"’']?\))", document_text))
-        if bare < 1:
+        after = info.get("document_offset", 0) + match.end()
+        # (its plural or singular too: "MMICs described in …", "the FPGA"; quoted uses count)
+        forms = "|".join(re.escape(f) for f in {term, term + "s", term[:-1] if term.endswith("s") else term})
+        bare = re.search(rf"(?<![\w-])(?<!\()(?<!\(“)(?<!\(\")(?:{forms})(?![\w-]|[”\"’']?\))", document_text[after:])
+        if bare is None:
             return None
         start = match.start("long") + (len(match.group("long")) - len(long_form) if long_form else 0)
         if comma_form and not long_form:

@@ -59,10 +59,11 @@ def comparator_patterns():
 NEGATION = re.compile(r"\b(?:cannot|can not|may not|must not|shall not|will not|does not|do not|did not|not)\s+"
                       r"(?:(?!that\b|which\b|who\b)[\w’'-]+\s+){0,4}$", re.I)
 # "no earlier than 60 calendar days prior to": the direction of the period turns the comparator
-EARLIER_LATER = re.compile(r"\b(?:no|not)\s+(?:[\w-]+\s+){0,3}?(?P<which>earlier|later|sooner)\s+than\s*$", re.I)
+EARLIER_LATER = re.compile(r"(?:(?P<neg>\b(?:no|not|never)\b)(?:[^.;]|(?<=\b[A-Z])\.|\.(?!\s)){0,160}?)?\b(?P<which>earlier|later|sooner)\s+than\s*$", re.I)
 BACKWARDS = re.compile(r"^\s*(?:prior to|before|preceding|in advance)\b", re.I)
 # "not to exceed the greater of $250,000 per violation or an amount that is twice …": one governor
-ALTERNATIVE_GLUE = re.compile(r"^\s*(?:per [\w-]+(?: [\w-]+)?)?\s*,?\s*(?:or|and|nor)\s+(?:an amount (?:that is|equal to|of)\s+)?$", re.I)
+ALTERNATIVE_GLUE = re.compile(r"^\s*(?:per [\w-]+(?: [\w-]+)?)?\s*(?:,\s*[^,;()]{1,60},)?\s*,?\s*(?:or|and|nor)\s+"
+                              r"(?:an amount (?:that is|equal to|of)\s+)?$", re.I)
 # sentences whose numbers are an example or a formula, not a limit the rule sets
 EXAMPLE = re.compile(r"^\s*(?:For example|For instance|Example|E\.g\.|Illustration)\b|\bformula\b|\b[A-Z]\s*=\s*[A-Z0-9]", re.I)
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -101,7 +102,7 @@ def _unit_for(text: str, start: int, end: int, multiplier: bool = False):
     skip = POST_COMPARATOR.match(after_text)
     shifted = after_text[skip.end():] if skip else after_text
     for row in unit_patterns():
-        if bool(row.get("requires")) != multiplier:
+        if bool(row.get("requires")) != multiplier or row.get("requires_comparator"):
             continue
         if row["prefix_re"] and row["prefix_re"].search(text[max(0, start - 3):start]):
             return row, start - len(row["prefix_re"].search(text[max(0, start - 3):start]).group(0)), end
@@ -120,6 +121,13 @@ def _unit_for(text: str, start: int, end: int, multiplier: bool = False):
                 match = row["before_re"].search(candidate)
                 if match:
                     return row, start - (len(before_text) - match.start()), end
+    # last: a count of the things named after the number ("one or more Accounts"), which stands only
+    # under a comparator (see ThresholdFinder)
+    for row in unit_patterns():
+        if row.get("requires_comparator") and row["after_re"]:
+            match = row["after_re"].match(shifted)
+            if match:
+                return row, start, end + (skip.end() if skip else 0) + match.end()
     return None
 
 
@@ -127,13 +135,19 @@ def _comparator(text: str, span_start: int, span_end: int, number_start: int, nu
     """Comparator from the words around the number; returns it with the widened span bounds.
     "cannot … more than 25%" is a ceiling, so a negated "more than" becomes <=."""
     patterns = comparator_patterns()
-    window = text[max(0, number_start - 40):number_start]
+    window = text[max(0, number_start - 200):number_start]
     direction = EARLIER_LATER.search(window)
     if direction:
+        # "not later than 10 days after" ≤ 10; "no earlier than 60 days prior to" ≤ 60; "no … shall be
+        # required to … earlier than 180 days following" ≥ 180; "earlier than 30 days after" < 30
         backwards = bool(BACKWARDS.match(text[span_end:span_end + 30]))
         later = direction.group("which").lower() == "later"
-        comparator = (">=" if later else "<=") if backwards else ("<=" if later else ">=")
-        return comparator, min(span_start, number_start - (len(window) - direction.start())), span_end
+        if direction.group("neg"):
+            comparator = (">=" if later else "<=") if backwards else ("<=" if later else ">=")
+        else:
+            comparator = ("<" if later else ">") if backwards else (">" if later else "<")
+        start = number_start - (len(window) - direction.start("which"))
+        return comparator, min(span_start, start), span_end
     for where, anchor in (("after", number_end), ("after_unit", span_end)):
         after_text = text[anchor:anchor + 30]
         for pattern, comparator in patterns[where]:
@@ -165,6 +179,15 @@ def _subject(text: str, span_start: int, span_end: int, info: dict) -> str:
     breaks = [m.end() for m in CLAUSE_BREAK.finditer(left)]
     clause = left[breaks[-1] if breaks else 0:]
     verb = CLAUSE_VERB.search(clause)
+    if verb and not SUBJECT_HEAD.sub("", clause[:verb.start()].strip(" ,") + " ").strip(" ,"):
+        # "…, and cannot transfer … more than 7%": the subject is the sentence's ("The UVEU")
+        stops = [m.end() for m in re.finditer(r"(?<!\bNo)(?<!\b[A-Z])\.\s+(?=[A-Z“\"(])", left)]
+        sentence = left[stops[-1] if stops else 0:]
+        first = CLAUSE_VERB.search(sentence)
+        opening = SUBJECT_HEAD.sub("", sentence[:first.start()].strip(" .,:")).strip(" ,") if first else ""
+        opening = re.split(r"[:;]\s*", opening)[-1]
+        clause = opening + " " + clause[verb.start():]
+        verb = CLAUSE_VERB.search(clause)
     if verb and verb.start() > 2:
         # "[Any determination …] may not [remain in effect for] more than 365 days": the clause's
         # subject, with the predicate that the number bounds
@@ -179,7 +202,7 @@ def _subject(text: str, span_start: int, span_end: int, info: dict) -> str:
         subject = " ".join(phrase.split()[-10:])
     right = re.match(r"^\s*(?P<c>(?:per|of|after|following|prior to|before|from|for|in|to|on)\b[^,;.()]{1,90})", text[span_end:])
     if right:
-        complement = " ".join(right.group("c").split()[:10])
+        complement = " ".join(right.group("c").split()[:14])
         subject = f"{subject} {complement}".strip() if subject else complement
     if len(subject) < 3 or not re.search(r"[A-Za-z\u3400-\u9fff]", subject):
         return _heading_subject(info)
@@ -241,6 +264,9 @@ class ThresholdFinder:
             comparator, span_start, span_end = _comparator(text, span_start, span_end, *match.span())
             if len(found) == 4 and comparator == "=":
                 comparator = found[3]  # an end of a range "from … to …"
+            if row.get("requires_comparator") and comparator == "=" and not (
+                    found_rows and found_rows[-1][4] != "=" and ALTERNATIVE_GLUE.match(text[found_rows[-1][1]:span_start])):
+                continue  # "one Covered ICTS Transaction" is a count only under "at least", "one or more" …
             if comparator == "=" and found_rows and found_rows[-1][4] != "=" and \
                     ALTERNATIVE_GLUE.match(text[found_rows[-1][1]:span_start]):
                 comparator = found_rows[-1][4]  # "not to exceed the greater of $250,000 … or twice the amount"
