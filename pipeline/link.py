@@ -168,8 +168,8 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
 # of its provisions, uses one of the rules' defined terms or glossary names, argues in a section whose
 # heading does, or reads like the rules' own paragraphs (embedding similarity). The extractor proposes
 # argumentative sentences; only this stage sees the rules, so only it judges relevance.
-RELEVANT_SIMILARITY = 0.40   # cosine to the nearest paragraph of a rule (all-MiniLM-L6-v2)
-CONTEXT_SIMILARITY = 0.30    # ... when the sentence's own section heading or paragraph names the rule's terms
+RELEVANT_SIMILARITY = 0.40   # cosine to the nearest paragraph of a rule (all-MiniLM-L6-v2), when neither the
+                             # sentence nor its paragraph, section heading or document title names a rule
 RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|the (?:rule|regulations?)|"
                         r"(?:this|these|the) rules)\b", re.I)
 STOP = set("a an and the of for to in on by with from at as or is are be this that these those its it".split())
@@ -237,6 +237,7 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
     by_id = {p.id: p for p in paragraphs}
     nearest = (np.asarray(quote_vectors) @ matrix[rows].T).max(axis=1)
     heading_names: dict[tuple[str, str], bool] = {}
+    titled = {d["id"]: bool(names_a_rule(d.get("title") or "", lexicon)) for d in documents}  # "… on the AI diffusion rule"
     keep = []
     for position, similarity in zip(positions, nearest):
         quote = position["quote"]
@@ -247,6 +248,7 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
         key = (position["doc_id"], paragraph.section_path.split(" > ")[0] if paragraph else "")
         if key not in heading_names:
             heading_names[key] = bool(names_a_rule(key[1], lexicon))
-        context = heading_names[key] or bool(paragraph and names_a_rule(paragraph.text, lexicon))
-        keep.append(bool(similarity >= (CONTEXT_SIMILARITY if context else RELEVANT_SIMILARITY)))
+        context = titled.get(position["doc_id"]) or heading_names[key] \
+            or bool(paragraph and names_a_rule(paragraph.text, lexicon))
+        keep.append(bool(context or similarity >= RELEVANT_SIMILARITY))
     return keep
