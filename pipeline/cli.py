@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import stat
 import sys
 from functools import wraps
 from pathlib import Path
@@ -24,9 +26,20 @@ CORPUS_OPTION = click.option("--corpus", type=click.Path(file_okay=False, path_t
 
 
 def _db(db_path: Path | None) -> Path:
+    """The knowledge base file. One that exists must be a regular file: a named pipe would block every
+    command that opens it, and a device is no database (`build` also refuses any file that is not a
+    knowledge base, see store.check_target)."""
     from .build import DEFAULT_DB
+    from .ingest import file_kind
 
-    return db_path or DEFAULT_DB
+    path = db_path or DEFAULT_DB
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path  # absent (build creates it; the others say it is missing) or unreachable: said later
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):  # a folder is refused by each command in its words
+        raise RegkbError(f"{path}: is {file_kind(mode)}, not a knowledge base file")
+    return path
 
 
 def friendly_errors(command):
@@ -196,29 +209,63 @@ def fetch(manifest_path, corpus, timeout, as_json):
 @friendly_errors
 def add(file, org, date, doc_type, title, doc_id, language, url, manifest_path):
     """Add your own document (a letter you downloaded) to the corpus."""
-    from .ingest import read_document
-    from .manifest import USER_FILES, append_entry
-    from .models import ManifestEntry
+    add_document(file, org, date, doc_type, title, doc_id, language, url, manifest_path[0] if manifest_path else None)
 
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", date):
-        raise RegkbError(f"--date {date!r} must be YYYY-MM-DD")
-    raw = read_document(file)  # refuse a file the build could not read, before touching the manifest
-    doc_id = doc_id or re.sub(r"[^a-z0-9]+", "-", f"{org}-{date}-{file.stem}".lower()).strip("-")[:80]
-    USER_FILES.mkdir(parents=True, exist_ok=True)
+
+# how `regkb add` names the manifest's fields in its messages
+ADD_LABELS = {"id": "--id", "title": "--title", "doc_type": "--type", "author_org": "--org", "date": "--date",
+              "language": "--language", "url": "--url", "file": "the file name"}
+
+
+def add_document(file: Path, org: str, date: str, doc_type: str, title: str | None, doc_id: str | None,
+                 language: str, url: str, manifest: Path | None) -> None:
+    """All or nothing: every field is checked (types, an existing date, the id's form, control
+    characters, text that is not UTF-8), the document read and segmented as the build would, and the
+    manifest checked, before anything is written; then the file is copied into corpus/files/ and the
+    manifest rewritten in one swap. Any failure leaves neither a copied file nor a changed manifest."""
+    from dataclasses import replace
+
+    from .document import _stage
+    from .ingest import read_document, sha256_file
+    from .manifest import USER_FILES, append_entry, manifest_with
+    from .models import DocumentError, ManifestEntry
+    from .segment import segment
+
+    default_id = re.sub(r"[^a-z0-9]+", "-", f"{org}-{date}-{file.stem}".lower()).strip("-")[:80].strip("-")
+    entry = ManifestEntry(id=doc_id or default_id, title=title or file.stem, doc_type=doc_type, author_org=org,
+                          date=date, language=language, url=url, file=file.name)
+    if not doc_id and not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,80}", entry.id):
+        raise RegkbError(f"cannot make a document id from --org, --date and the file name ({entry.id!r}); give --id")
+    manifest_with(entry, manifest, ADD_LABELS)  # the fields and the manifest, before the file is even read
+    raw = read_document(file)  # refuse a file the build could not read
+    if not _stage("segmenting", file, segment, raw, entry):
+        raise DocumentError(str(file), "no paragraphs could be segmented from this document")
+    entry = replace(entry, sha256=raw.sha256)
     target = USER_FILES / file.name
-    if target.resolve() != file.resolve():
-        if target.exists():
-            raise RegkbError(f"{target}: a different file of that name is already in the corpus")
-        shutil.copy2(file, target)
-    entry = ManifestEntry(id=doc_id, title=title or file.stem, doc_type=doc_type, author_org=org, date=date,
-                          language=language, url=url, file=file.name, sha256=raw.sha256)
+    copied = None
     try:
-        written = append_entry(entry, manifest_path[0] if manifest_path else None)
-    except RegkbError:
+        USER_FILES.mkdir(parents=True, exist_ok=True)
         if target.resolve() != file.resolve():
-            target.unlink()
+            if target.exists():
+                if sha256_file(target) != raw.sha256:
+                    raise RegkbError(f"{target}: a different file of that name is already in the corpus")
+            else:
+                # copied under a temporary name and renamed: the corpus never holds half a file
+                partial = USER_FILES / f".{file.name}.{os.getpid()}.adding"
+                try:
+                    shutil.copyfile(file, partial)
+                    if sha256_file(partial) != raw.sha256:
+                        raise RegkbError(f"{file}: the file changed while it was being added; try again")
+                    os.replace(partial, target)
+                finally:
+                    partial.unlink(missing_ok=True)
+                copied = target
+        written = append_entry(entry, manifest, ADD_LABELS)
+    except BaseException:
+        if copied is not None:
+            copied.unlink(missing_ok=True)
         raise
-    click.echo(f"added {doc_id} ({len(raw.pages)} pages) to {written}; run `regkb build` to include it")
+    click.echo(f"added {entry.id} ({len(raw.pages)} pages) to {written}; run `regkb build` to include it")
 
 
 @main.command()
@@ -235,7 +282,7 @@ def evaluate(db_path, annotations_dir, as_json):
     from .store import read_jsonl
 
     folder = annotations_dir or PROJECT_ROOT / "annotations"
-    gold = {path.relative_to(folder).with_suffix("").as_posix().split("/")[-1]: read_jsonl(path)
+    gold = {path.relative_to(folder).with_suffix("").as_posix(): read_jsonl(path)
             for path in sorted(folder.rglob("*.jsonl"))}
     if not gold:
         raise RegkbError(f"{folder}: no *.jsonl gold annotations found")
@@ -252,12 +299,21 @@ def evaluate(db_path, annotations_dir, as_json):
             notes = {k: v for k, v in score["notes"].items() if not isinstance(v, list)}
             if notes:
                 click.echo("                " + ", ".join(f"{k}={v}" for k, v in notes.items()))
+        click.echo("\nby gold set (documents nobody tuned for: other-rules, docket)")
+        for set_name, scores in report["by_set"].items():
+            for name, score in scores.items():
+                click.echo(f"  {set_name:<12} {name:<14} P {score['precision']:.3f}  R {score['recall']:.3f}  "
+                           f"F1 {score['f1']:.3f}  ({score['tp']} found, {score['fn']} missed, {score['fp']} spurious)")
         health = report["health"]
         click.echo("\nparse health")
         click.echo(f"  sections about definitions with no definition: {len(health['definition_sections_without_definitions'])}")
         click.echo(f"  numeric limits with no unit extracted:         {health['numeric_limits_without_unit_count']}")
         click.echo(f"  country names that did not resolve:            {len(health['unresolved_country_names'])}")
         click.echo(f"  paragraphs without a page:                     {health['paragraphs_without_page']}")
+        click.echo(f"  numbers with no subject:                       {health['numbers_without_subject_count']}")
+        click.echo(f"  preamble headings out of sequence:             {len(health['preamble_outline_breaks'])}")
+        for item in health["preamble_outline_breaks"][:5]:
+            click.echo(f"    {item['doc_id']}: {item['section_path'].rsplit(' > ', 1)[-1][:70]} ({item['problem']})")
     if report["failing"]:
         click.echo(f"regkb: error: F1 below the floor for {', '.join(report['failing'])}", err=True)
         sys.exit(1)

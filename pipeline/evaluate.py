@@ -425,10 +425,22 @@ def _next_marker(marker: str) -> str:
 def evaluate(conn: sqlite3.Connection, gold: dict[str, list[dict]]) -> dict:
     conn.row_factory = sqlite3.Row
     by_kind: dict[str, list[dict]] = {}
-    for name, rows in gold.items():  # "positions_synthetic" is more gold for "positions"
+    by_set: dict[str, dict[str, list[dict]]] = {}
+    for key, rows in gold.items():  # "positions_synthetic" is more gold for "positions"
+        folder, _, name = key.rpartition("/")
         kind = next((k for k in SCORERS if name == k or name.startswith((f"{k}_", f"{k}."))), None)
         if kind:
             by_kind.setdefault(kind, []).extend(rows)
+            set_name = folder.split("/")[0] if folder else ("synthetic" if "synthetic" in name else "corpus")
+            by_set.setdefault(set_name, {}).setdefault(kind, []).extend(rows)
     scores = {name: SCORERS[name](conn, rows).to_dict() for name, rows in by_kind.items()}
+    # each set of gold alone: the corpus the extractors were first built on, the other rules and the
+    # docket that nobody tuned for, the synthetic fixtures (only when they are built in)
+    sets = {set_name: {kind: {k: v for k, v in SCORERS[kind](conn, rows).to_dict().items()
+                              if k not in ("misses", "spurious")} for kind, rows in kinds.items()}
+            for set_name, kinds in sorted(by_set.items())}
+    sets = {name: {kind: score for kind, score in kinds.items() if score["tp"] + score["fn"]}
+            for name, kinds in sets.items()}
     failing = [name for name, score in scores.items() if score["f1"] < FLOORS.get(name, 0)]
-    return {"scores": scores, "floors": FLOORS, "failing": failing, "health": parse_health(conn)}
+    return {"scores": scores, "by_set": {k: v for k, v in sets.items() if v}, "floors": FLOORS, "failing": failing,
+            "health": parse_health(conn)}

@@ -268,7 +268,7 @@ class DefinitionFinder:
         list's short form, not a term the rule defines."""
         quoted = bool(match.group("q"))
         long_form = _acronym_fits(match.group("long"), term) if " " not in term else None
-        comma_form = text[match.end("long"):match.start("term")].startswith(",")
+        comma_form = match.group("long").endswith(",") or text[match.end("long"):match.start("term")].startswith(",")
         if not (quoted or long_form or comma_form):
             return None
         if _is_country_name(term):
