@@ -247,7 +247,9 @@ def _resumed_block(blocks: list[Block], line: Line) -> Block | None:
     for block in reversed(blocks):
         if block.kind == "footnote":
             continue
-        if block.kind == "body" and not block.text.rstrip().endswith((".", "!", "?", ":", ";", "”", '"')):
+        # the text's last visible character is its last line's: no joining of the whole block per line
+        end = next((last.text.rstrip() for last in reversed(block.lines) if last.text.strip()), "")
+        if block.kind == "body" and not end.endswith((".", "!", "?", ":", ";", "”", '"')):
             return block
         return None
     return None
@@ -281,24 +283,40 @@ def _heads_prose(lines: list[Line], index: int) -> bool:
             and not (second.starts_block or second.after_short))
 
 
-def make_blocks(lines: list[Line]) -> list[Block]:
+def make_blocks(lines: list[Line], max_chars: int = 10_000, max_lines: int = 250) -> list[Block]:
+    """Lines → blocks (paragraphs, list items, table rows, footnotes), in time linear in the lines: a
+    block's text is never joined while it grows (joining it for every line made 1,500 wrapped lines
+    with no blank line, 84 KB, run for minutes). What the text would say at its end is the end of its
+    last line; `chars` counts the characters of each block's lines.
+
+    A block that has reached `max_chars` characters or `max_lines` lines ends there and the next line
+    starts a new one: a text with no paragraph breaks at all (a dump of a PDF's text with no blank
+    line and no short line) is cut into paragraphs of that size instead of becoming one paragraph of
+    the whole file, which extraction (spaCy) cannot take and whose text costs its length times its
+    lines to join. The longest paragraph of the real corpus (3,002 characters) is far below both."""
     blocks: list[Block] = []
+    chars: dict[int, int] = {}  # id(block) → characters in its lines
     lines = _split_leading_ellipsis(lines)
     for index, line in enumerate(lines):
         current = blocks[-1] if blocks else None
         previous_text = current.lines[-1].text if current else ""
         # short lines after a lead-in ending in ":" are items of a list (the lines themselves are
         # body text; lines the source marks as list items are blocks of their own)
-        lead_in = current is not None and current.lines[-1].kind == "body" and (
-            current.kind == "list" or (current.kind == "body" and current.text.endswith(":")
+        full = current is not None and (chars[id(current)] + len(line.text) > max_chars
+                                        or len(current.lines) >= max_lines)
+        lead_in = not full and current is not None and current.lines[-1].kind == "body" and (
+            # a body block's text ends as its last line does (join_lines only ever adds at the end)
+            current.kind == "list" or (current.kind == "body" and current.lines[-1].text.endswith(":")
                                        and not _heads_prose(lines, index)))
         if lead_in and line.kind == "body" and _is_list_item(line) and (line.starts_block or line.after_short):
             current.kind = "list"
             current.item_starts.add(len(current.lines))
             current.lines.append(line)
+            chars[id(current)] += len(line.text)
             continue
         new_block = (
             current is None
+            or full
             or line.starts_block
             or line.after_short
             or line.kind != current.lines[-1].kind
@@ -311,16 +329,22 @@ def make_blocks(lines: list[Line]) -> list[Block]:
             or (current is not None and len(current.lines) == 1 and _is_caption_line(current.lines[0], ".")
                 and not (current.lines[0].text.isupper() and line.text.isupper()))  # a capitals heading wraps
         )
-        if current and BULLET_ONLY.match(current.text):
+        # a lone bullet's text is one character, so only a block of at most one character is joined
+        if current and chars[id(current)] <= 1 and BULLET_ONLY.match(current.text):
             new_block = False
         resumed = _resumed_block(blocks, line)
+        if resumed is not None and (chars[id(resumed)] + len(line.text) > max_chars or len(resumed.lines) >= max_lines):
+            resumed = None
         if resumed is not None:
             resumed.lines.append(line)
+            chars[id(resumed)] += len(line.text)
             continue
         if new_block:
             blocks.append(Block([line], kind=line.kind if line.kind in ("table", "footnote", "list") else "body"))
+            chars[id(blocks[-1])] = len(line.text)
         else:
             current.lines.append(line)
+            chars[id(current)] += len(line.text)
     return _split_headed_children(blocks)
 
 
@@ -592,6 +616,14 @@ def _classify_preamble(block: Block, state: Structure) -> str:
         state.outline_titles = {i: t for i, t in state.outline_titles.items() if i < depth}
         state.outline_titles[depth] = re.sub(r"\s+", " ", text)
         return "heading"
+    if (state.mode == "preamble" and bold and not heading and len(text) < 120
+            and not text.endswith((".", ";", ",", ":")) and text[:1].isupper()):
+        # an unnumbered bold heading ("Rulemaking Requirements", "Export Control Reform Act of
+        # 2018") closes the numbered outline: what follows is not part of "IV. New Definition"
+        state.subcaption = re.sub(r"\s+", " ", text)
+        state.outline.clear()
+        state.outline_titles.clear()
+        return "heading"
     return "body"
 
 
@@ -601,14 +633,6 @@ def _classify_letter(block: Block, state: Structure, can_be_heading: bool) -> st
     first = block.lines[0]
     if can_be_heading and (first.bold or (looks_like_heading(block) and block.kind == "body")):
         state.headings = [re.sub(r"\s+", " ", text)]
-        return "heading"
-    if (state.mode == "preamble" and bold and not heading and len(text) < 120
-            and not text.endswith((".", ";", ",", ":")) and text[:1].isupper()):
-        # an unnumbered bold heading ("Rulemaking Requirements", "Export Control Reform Act of
-        # 2018") closes the numbered outline: what follows is not part of "IV. New Definition"
-        state.subcaption = re.sub(r"\s+", " ", text)
-        state.outline.clear()
-        state.outline_titles.clear()
         return "heading"
     return "body"
 
