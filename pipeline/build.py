@@ -17,7 +17,7 @@ from .document import document_row
 from .ingest import sha256_file
 from .engine import run as run_engine
 from .link import position_links, relevant_positions, term_usages
-from .models import ManifestEntry, Paragraph, RegkbError
+from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 
 PROJECT_ROOT = manifest_mod.PROJECT_ROOT
 DEFAULT_DB = PROJECT_ROOT / "outputs" / "regkb.db"
@@ -123,6 +123,9 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     started = time.perf_counter()
     db_path = Path(db_path or DEFAULT_DB)
     cache_dir = Path(cache_dir or DEFAULT_CACHE)
+    # before any work: a --db that names something other than a knowledge base (the manifest, a notes
+    # file, a device, a named pipe) is refused and left untouched, as is a folder that cannot be written
+    store.check_target(db_path)
     entries = manifest_mod.load_manifest(manifest_path)
     dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     report = BuildReport(db_path=db_path)
@@ -146,7 +149,9 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     hashes: dict[str, str] = {}
     for entry, path in located:
         try:
-            hashes[entry.id] = sha256_file(path)
+            hashes[entry.id] = sha256_file(path)  # a named pipe or a device is refused, never opened
+        except DocumentError as exc:
+            report.problems.append({"doc_id": entry.id, "file": str(path), "problem": str(exc)})
         except OSError as exc:
             report.problems.append({"doc_id": entry.id, "file": str(path), "problem": f"{path}: {exc.strerror}"})
     fingerprint = hashlib.sha256(json.dumps(

@@ -8,7 +8,9 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import sqlite3
+import stat
 import tempfile
 import urllib.parse
 from contextlib import contextmanager
@@ -168,13 +170,20 @@ def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
 
 def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph],
                 extracted: dict[str, list[dict]]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    """Cache one document's rows. A cache that cannot be written (a full disk, a read-only folder) is
+    only a missed shortcut: the build goes on, and its knowledge base write says what is wrong."""
     path = cache_path(cache_dir, sha256, version)
     payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs], "extracted": extracted}
-    handle, temp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:
-        json.dump(payload, out, ensure_ascii=False)
-    os.replace(temp, path)
+    temp = None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(payload, out, ensure_ascii=False)
+        os.replace(temp, path)
+    except OSError:
+        if temp:
+            Path(temp).unlink(missing_ok=True)
 
 
 def load_vectors(cache_dir: Path, keys: list[str]) -> dict[str, bytes]:
@@ -195,12 +204,12 @@ def load_vectors(cache_dir: Path, keys: list[str]) -> dict[str, bytes]:
 
 
 def save_vectors(cache_dir: Path, vectors: dict[str, bytes]) -> None:
-    cache_dir.mkdir(parents=True, exist_ok=True)
     try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(cache_dir / "embeddings.sqlite") as conn:
             conn.execute("create table if not exists vectors (key text primary key, vector blob)")
             conn.executemany("insert or replace into vectors values (?, ?)", vectors.items())
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):
         pass  # the cache is an optimisation; the knowledge base gets the vectors regardless
 
 
@@ -213,7 +222,7 @@ def open_readonly(db_path: Path) -> sqlite3.Connection:
 
 
 def read_build_info(db_path: Path) -> dict[str, str]:
-    if not db_path.exists():
+    if not _is_regular(db_path):  # a FIFO would block the open for ever
         return {}
     try:
         with open_readonly(db_path) as conn:
@@ -224,7 +233,7 @@ def read_build_info(db_path: Path) -> dict[str, str]:
 
 def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragraph], dict[str, list[dict]]]:
     """A document's rows in the existing knowledge base, to carry over when it fails to rebuild."""
-    if not db_path.exists():
+    if not _is_regular(db_path):
         return None, [], {}
     try:
         db = sqlite_utils.Database(open_readonly(db_path))
@@ -295,12 +304,88 @@ def provenance_mismatches(conn: sqlite3.Connection, limit: int = 20) -> list[dic
 def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[Paragraph],
                          problems: list[dict], info: dict[str, str], extracted: dict[str, list[dict]] | None = None) -> None:
     """Write a complete new knowledge base next to db_path, verify every quote against its
-    paragraph, then atomically replace db_path. Any failure leaves db_path as it was."""
+    paragraph, then atomically replace db_path. Any failure leaves db_path as it was: a full disk or a
+    folder that cannot be written is one RegkbError saying so. db_path is replaced only when it is a
+    knowledge base (or absent, or empty); through a symbolic link, the file it leads to is."""
     verify_paragraphs(paragraphs)
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    with _writer_lock(db_path.parent):
-        _remove_leftovers(db_path)
-        _write_and_swap(db_path, documents, paragraphs, problems, info, extracted)
+    db_path = Path(os.path.realpath(db_path))
+    try:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        with _writer_lock(db_path.parent):
+            check_target(db_path)  # again, under the lock: another process may have put something there
+            _remove_leftovers(db_path)
+            _write_and_swap(db_path, documents, paragraphs, problems, info, extracted)
+    except sqlite3.Error as exc:  # "database or disk is full", "disk I/O error"
+        raise RegkbError(f"{db_path}: could not write the knowledge base ({exc}); the previous knowledge base "
+                         "is unchanged") from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(db_path) else ""
+        raise RegkbError(f"{db_path}: could not write the knowledge base: {exc.strerror or exc}{where}; the "
+                         "previous knowledge base is unchanged") from exc
+
+
+# the first bytes of every SQLite 3 database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+# tables every regkb knowledge base has had since its first migration
+KB_TABLES = {"_migrations", "documents", "paragraphs", "build_info"}
+
+
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def is_knowledge_base(path: Path) -> bool:
+    """A regular file that is an SQLite database with regkb's tables. Read without opening anything
+    that is not a regular file, and read-only."""
+    from .ingest import open_regular
+    from .models import DocumentError
+
+    try:
+        with open_regular(path) as handle:
+            if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                return False
+    except (DocumentError, OSError):
+        return False
+    try:
+        conn = open_readonly(path)
+        try:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
+    return KB_TABLES <= tables
+
+
+def check_target(db_path: Path) -> None:
+    """Refuse to write the knowledge base over anything that is not one. db_path may be absent, an
+    empty file or a knowledge base; a manifest, a notes file, any other database, a device or a named
+    pipe given as --db is left exactly as it is, with a RegkbError saying why. A folder that cannot
+    be written is said before any document is parsed."""
+    path = Path(db_path)
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:
+        raise RegkbError(f"{path}: cannot use it as the knowledge base ({exc.strerror})") from exc
+    if found is not None:
+        from .ingest import file_kind
+
+        if stat.S_ISDIR(found.st_mode):
+            raise RegkbError(f"{path}: is a folder, not a knowledge base file; give --db a file name")
+        if not stat.S_ISREG(found.st_mode):
+            raise RegkbError(f"{path}: is {file_kind(found.st_mode)}, not a knowledge base file; it was left as it is")
+        if found.st_size and not is_knowledge_base(path):
+            raise RegkbError(f"{path}: exists and is not a regkb knowledge base, so it was left as it is (a build "
+                             "replaces only a knowledge base); give --db a new file name or move that file away")
+    folder = Path(os.path.realpath(path)).parent
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise RegkbError(f"{folder}: cannot write in this folder (read-only?), so the knowledge base "
+                         f"{path.name} cannot be written there")
 
 
 def remove_unfinished_writes(db_path: Path) -> None:
@@ -308,9 +393,12 @@ def remove_unfinished_writes(db_path: Path) -> None:
     database as large as the knowledge base), unless a write is under way now. A build that finds
     nothing changed writes nothing, so it cleans up here."""
     if db_path.parent.is_dir():
-        with _writer_lock(db_path.parent, wait=False) as held:
-            if held:
-                _remove_leftovers(db_path)
+        try:
+            with _writer_lock(db_path.parent, wait=False) as held:
+                if held:
+                    _remove_leftovers(db_path)
+        except OSError:
+            pass  # cleaning up is a courtesy; a folder that cannot be written is reported by the write
 
 
 @contextmanager
@@ -337,11 +425,32 @@ def _remove_leftovers(db_path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
+def _new_temp(db_path: Path) -> Path:
+    """An empty file beside db_path for the new database. Created with mode 0666 less the umask, as
+    any file the user makes (mkstemp's 0600 made every knowledge base private to its builder), or
+    with the mode of the knowledge base it replaces."""
+    try:
+        mode = stat.S_IMODE(os.stat(db_path).st_mode)
+    except OSError:
+        mode = None
+    while True:
+        temp = db_path.parent / f".{db_path.name}.{secrets.token_hex(6)}.building"
+        try:
+            descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        try:
+            if mode is not None:
+                os.fchmod(descriptor, mode)
+        finally:
+            os.close(descriptor)
+        return temp
+
+
 def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Paragraph], problems: list[dict],
                     info: dict[str, str], extracted: dict[str, list[dict]] | None) -> None:
-    handle, temp_name = tempfile.mkstemp(dir=db_path.parent, prefix=f".{db_path.name}.", suffix=".building")
-    os.close(handle)
-    temp = Path(temp_name)
+    temp = _new_temp(db_path)
+    conn = None
     try:
         conn = sqlite3.connect(temp)
         db = sqlite_utils.Database(conn)
@@ -372,5 +481,7 @@ def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Parag
         conn.close()
         os.replace(temp, db_path)
     finally:
+        if conn is not None:
+            conn.close()  # closing twice is harmless; a failed write's connection is let go before its file
         if temp.exists():
             temp.unlink()
