@@ -2,9 +2,13 @@
 from, and where their files are found."""
 from __future__ import annotations
 
+import datetime
 import os
 import re
+import secrets
+import stat
 import tomllib
+import urllib.parse
 from dataclasses import fields
 from pathlib import Path
 
@@ -19,7 +23,7 @@ SHARED_EXTRA = (PROJECT_ROOT.parent / "shared" / "other-rules",
                 PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text")
 DOC_TYPES = ("rule", "comment", "statement", "news", "analysis")
 REQUIRED = ("id", "title", "doc_type", "author_org", "date", "language", "file")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,80}$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,80}")  # fullmatch: "$" let "id\n" through
 
 
 ManifestPaths = str | Path | list | tuple | None
@@ -63,32 +67,154 @@ def load_manifest(paths: ManifestPaths = None) -> list[ManifestEntry]:
 def _load_one(path: Path) -> list[ManifestEntry]:
     if not path.exists():
         raise RegkbError(f"{path}: manifest not found")
+    return entries_from_text(_read_manifest(path), path)
+
+
+def _read_manifest(path: Path) -> str:
+    """The manifest's text; a named pipe or a device given as a manifest is refused, never opened."""
+    from .ingest import open_regular
+    from .models import DocumentError
+
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        with open_regular(path) as handle:
+            data = handle.read()
+    except DocumentError as exc:
+        raise RegkbError(f"{path}: manifest {exc.problem}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegkbError(f"{path}: manifest is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+
+
+def entries_from_text(text: str, path: Path) -> list[ManifestEntry]:
+    """The entries of a manifest's text, every field checked (see validate_fields); any problem is a
+    RegkbError naming the manifest, the document and the field, never a traceback."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise RegkbError(f"{path}: manifest is not valid TOML ({exc})") from exc
-    known = {f.name for f in fields(ManifestEntry)}
+    documents = data.get("document", [])
+    if not isinstance(documents, list):
+        raise RegkbError(f"{path}: 'document' is {_kind(documents)}; each document is a [[document]] table "
+                         "(two brackets)")
     entries: list[ManifestEntry] = []
     seen: set[str] = set()
-    for index, raw in enumerate(data.get("document", []), start=1):
+    for index, raw in enumerate(documents, start=1):
         where = f"{path}: document #{index}"
-        missing = [name for name in REQUIRED if not str(raw.get(name, "")).strip()]
-        if missing:
-            raise RegkbError(f"{where} lacks {', '.join(missing)}")
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise RegkbError(f"{where} ({raw['id']}) has unknown fields: {', '.join(unknown)}")
-        if not ID_PATTERN.match(raw["id"]):
-            raise RegkbError(f"{where}: id {raw['id']!r} must be lower-case letters, digits, '.', '_' or '-'")
-        if "\x00" in str(raw.get("file", "")):  # no file system takes it; Path.exists() raised ValueError
-            raise RegkbError(f"{where} ({raw['id']}): file name {raw['file']!r} holds a NUL character")
-        if raw["doc_type"] not in DOC_TYPES:
-            raise RegkbError(f"{where} ({raw['id']}): doc_type must be one of {', '.join(DOC_TYPES)}")
-        if raw["id"] in seen:
-            raise RegkbError(f"{path}: duplicate document id {raw['id']!r}")
-        seen.add(raw["id"])
-        entries.append(ManifestEntry(**{k: str(v) for k, v in raw.items()}))
+        entry = ManifestEntry(**validate_fields(raw, where))
+        if entry.id in seen:
+            raise RegkbError(f"{path}: duplicate document id {entry.id!r}")
+        seen.add(entry.id)
+        entries.append(entry)
     return entries
+
+
+# C0 and C1 control characters and DEL: none belongs in a manifest field (a note may have line breaks and tabs)
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+NOTE_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# what click makes of bytes that are not UTF-8 in an argument (surrogateescape)
+UNDECODABLE = re.compile("[\udc80-\udcff]")
+SURROGATES = re.compile("[\ud800-\udfff]")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+DATE_FIELDS = ("date", "published")
+MAX_FIELD_CHARS = {"note": 20_000}
+DEFAULT_MAX_FIELD_CHARS = 2_000
+
+
+def _kind(value) -> str:
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, datetime.datetime):
+        return "a date and time"
+    if isinstance(value, datetime.date):
+        return "a date"
+    if isinstance(value, datetime.time):
+        return "a time"
+    return type(value).__name__
+
+
+def validate_fields(raw, where: str, labels: dict[str, str] | None = None) -> dict[str, str]:
+    """One document's fields, checked and normalised, from a manifest or from `regkb add`: every field a
+    string (a TOML date is taken for date and published), the required ones present, no unknown ones,
+    no control characters or undecodable bytes, an id of lower-case letters, digits, '.', '_', '-', dates
+    that exist as YYYY-MM-DD, an http(s) URL, a sha256 of 64 hex digits (stored lower-case). Raises
+    RegkbError naming `where`, the field (as `labels` calls it: `regkb add` says --org for author_org)
+    and the problem."""
+
+    def label(name: str) -> str:
+        return (labels or {}).get(name, name)
+
+    if not isinstance(raw, dict):
+        raise RegkbError(f"{where} is {_kind(raw)}, not a table of fields")
+    known = {f.name for f in fields(ManifestEntry)}
+    named = raw.get("id") if isinstance(raw.get("id"), str) and raw.get("id") else ""
+    at = f"{where} ({named})" if named and not CONTROL_CHARACTERS.search(named) and not SURROGATES.search(named) \
+        else where
+    unknown = sorted(str(name) for name in set(raw) - known)
+    if unknown:
+        raise RegkbError(f"{at} has unknown fields: {', '.join(unknown)}")
+    values: dict[str, str] = {}
+    for name, value in raw.items():
+        if name in DATE_FIELDS and isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+            value = value.isoformat()
+        if not isinstance(value, str):
+            raise RegkbError(f"{at}: {label(name)} must be a string in quotes, not {_kind(value)}")
+        if UNDECODABLE.search(value) or SURROGATES.search(value):
+            raise RegkbError(f"{at}: {label(name)} holds bytes that are not valid UTF-8 text ({_shown(value)})")
+        control = (NOTE_CONTROL_CHARACTERS if name == "note" else CONTROL_CHARACTERS).search(value)
+        if control:
+            what = "a NUL character" if control.group(0) == "\x00" else f"the control character {control.group(0)!r}"
+            raise RegkbError(f"{at}: {label(name)} holds {what} ({_shown(value)})")
+        limit = MAX_FIELD_CHARS.get(name, DEFAULT_MAX_FIELD_CHARS)
+        if len(value) > limit:
+            raise RegkbError(f"{at}: {label(name)} is {len(value):,} characters long; the limit is {limit:,}")
+        values[name] = value
+    missing = [name for name in REQUIRED if not values.get(name, "").strip()]
+    if missing:
+        raise RegkbError(f"{at} lacks {', '.join(label(name) for name in missing)}")
+    if not ID_PATTERN.fullmatch(values["id"]):
+        raise RegkbError(f"{at}: {label('id')} {values['id']!r} must be 2 to 81 lower-case letters, digits, '.', "
+                         "'_' or '-', starting with a letter or digit (no spaces, no '/')")
+    if values["doc_type"] not in DOC_TYPES:
+        raise RegkbError(f"{at}: {label('doc_type')} must be one of {', '.join(DOC_TYPES)}, not {values['doc_type']!r}")
+    for name in DATE_FIELDS:
+        if values.get(name):
+            _check_date(values[name], f"{at}: {label(name)}")
+    if not LANGUAGE_TAG.fullmatch(values["language"]):
+        raise RegkbError(f"{at}: {label('language')} {values['language']!r} must be a language code such as 'en' "
+                         "or 'zh'")
+    if values.get("url"):
+        parts = urllib.parse.urlsplit(values["url"])
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in values["url"]):
+            raise RegkbError(f"{at}: {label('url')} {values['url']!r} must be an http:// or https:// address")
+    if values.get("sha256"):
+        if not SHA256_HEX.fullmatch(values["sha256"]):
+            raise RegkbError(f"{at}: {label('sha256')} {values['sha256']!r} must be 64 hexadecimal digits")
+        values["sha256"] = values["sha256"].lower()  # hashes are compared as regkb writes them
+    return values
+
+
+def _check_date(value: str, what: str) -> None:
+    try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise RegkbError(f"{what} {value!r} is not a date that exists, as YYYY-MM-DD") from None
+
+
+def _shown(value: str) -> str:
+    return ascii(value if len(value) <= 60 else value[:60] + "…")
 
 
 def locate(entry: ManifestEntry, dirs: list[Path]) -> Path | None:
@@ -113,17 +239,47 @@ def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def append_entry(entry: ManifestEntry, path: str | Path | None = None) -> Path:
-    """Add one document to the manifest (appending keeps the hand-written comments intact)."""
+def manifest_with(entry: ManifestEntry, path: str | Path | None = None,
+                  labels: dict[str, str] | None = None) -> tuple[Path, str]:
+    """The manifest and the text it will have with `entry` appended (the hand-written comments
+    intact), checked: the entry's fields valid, its id new, the existing manifest readable, and the new
+    text reading back with the entry in it. Nothing is written; RegkbError says what is wrong."""
     path = Path(path or os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)
-    existing = load_manifest(path) if path.exists() else []
-    if any(e.id == entry.id for e in existing):
-        raise RegkbError(f"{path}: a document with id {entry.id!r} is already listed")
-    lines = ["", "[[document]]"]
-    for item in fields(ManifestEntry):
-        value = getattr(entry, item.name)
-        if value or item.name in REQUIRED:
-            lines.append(f"{item.name} = {_toml_string(value)}")
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+    values = {item.name: getattr(entry, item.name) for item in fields(ManifestEntry)
+              if getattr(entry, item.name) or item.name in REQUIRED}
+    values = validate_fields(values, "the new document", labels)
+    text = _read_manifest(path) if path.exists() else ""
+    existing = entries_from_text(text, path) if text.strip() else []
+    if any(e.id == values["id"] for e in existing):
+        raise RegkbError(f"{path}: a document with id {values['id']!r} is already listed")
+    lines = ["", "[[document]]"] + [f"{name} = {_toml_string(value)}" for name, value in values.items()]
+    new_text = text + ("" if not text or text.endswith("\n") else "\n") + "\n".join(lines) + "\n"
+    if len(entries_from_text(new_text, path)) != len(existing) + 1:
+        raise RegkbError(f"{path}: internal error: the new entry would not read back")
+    return path, new_text
+
+
+def append_entry(entry: ManifestEntry, path: str | Path | None = None, labels: dict[str, str] | None = None) -> Path:
+    """Add one document to the manifest, all or nothing: the new manifest is written beside the old
+    one and swapped in, so a failure (a full disk, an interruption) leaves the manifest as it was."""
+    path, text = manifest_with(entry, path, labels)
+    target = Path(os.path.realpath(path))  # through a symbolic link, the file it leads to
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        mode = None
+    temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.adding"
+    try:
+        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+    except OSError as exc:
+        raise RegkbError(f"{path}: could not write the manifest ({exc.strerror or exc}); it is unchanged") from exc
+    finally:
+        temp.unlink(missing_ok=True)
     return path
