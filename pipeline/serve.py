@@ -22,7 +22,9 @@ def datasette_args(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> 
             "--template-dir", str(DATASETTE_DIR / "templates"),
             "--plugins-dir", str(DATASETTE_DIR / "plugins"),
             "--host", host, "--port", str(port),
-            # the matrices and the claims comparison join a few thousand rows: more than datasette's 1 s default
+            # the matrices and the claims comparison join a few thousand rows: more than datasette's 1 s default;
+            # the plugin holds every other query (arbitrary SQL, a table's _where) to 1 s
+            # (datasette/plugins/regkb_ui.py, ARBITRARY_SQL_TIME_LIMIT_MS)
             "--setting", "sql_time_limit_ms", "5000"]
 
 

@@ -11,11 +11,18 @@
   to its positions, search snippets show their highlights;
 - the paragraph page's context: its document (source, licence) and neighbouring paragraphs;
 - errors answered with their own status (see the note on rich below), and a bad query-string value
-  answered 400, not 500.
+  answered 400, not 500;
+- a POST (or any other write method) to a table or to a canned query that is not a write query
+  answered 405 Method Not Allowed, not datasette 0.65's 500;
+- arbitrary SQL (the ?sql= page, a table's _where, anything but a canned query) stopped after
+  ARBITRARY_SQL_TIME_LIMIT_MS: the server's sql_time_limit_ms (5 s, see pipeline/serve.py) is raised
+  for the canned matrices only, so a recursive CTE cannot burn seconds of CPU per request.
 """
 from __future__ import annotations
 
+import contextvars
 import json
+import re
 import sqlite3
 from urllib.parse import unquote, urlencode
 
@@ -33,6 +40,16 @@ from pipeline.tables import _clip, _country
 
 KB = "regkb"
 INTERNAL = ("_internal", "_memory")
+# what any SQL but a canned query's may take (datasette's own default): the server's limit is raised for
+# the canned matrices, which join thousands of rows
+ARBITRARY_SQL_TIME_LIMIT_MS = 1000
+# the canned queries this plugin adds (the others are in metadata.yaml)
+PLUGIN_QUERIES = ("positions_matrix", "country_matrix")
+# /regkb/<table or canned query>[.json|.csv]: the pages a POST can reach a view through
+PAGE = re.compile(r"^/regkb/([^/]+?)(?:\.(?:json|csv))?$")
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+# whether the request being answered is a canned query's (each request runs in its own context)
+_CANNED_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("regkb_canned_request", default=False)
 
 # datasette 0.65 logs every error with rich when rich is installed (regkb depends on it), also outside an
 # except block, where rich raises: an unknown URL or a POST to a write endpoint then answers 500 instead
@@ -87,6 +104,64 @@ def startup(datasette):
         database = datasette.databases[served[0]]
         datasette.remove_database(served[0])
         datasette.add_database(database, name=KB)
+    if KB in datasette.databases:
+        _limit_arbitrary_sql(datasette.databases[KB])
+
+
+def _limit_arbitrary_sql(database) -> None:
+    """Every query on the knowledge base but a canned query's runs under ARBITRARY_SQL_TIME_LIMIT_MS
+    (datasette takes the smaller of a query's own limit and the server's)."""
+    if getattr(database, "regkb_limited", False):
+        return
+    execute = database.execute
+
+    async def limited(sql, params=None, truncate=False, custom_time_limit=None, page_size=None, log_sql_errors=True):
+        if not _CANNED_REQUEST.get():
+            custom_time_limit = min(custom_time_limit or ARBITRARY_SQL_TIME_LIMIT_MS, ARBITRARY_SQL_TIME_LIMIT_MS)
+        return await execute(sql, params, truncate=truncate, custom_time_limit=custom_time_limit,
+                             page_size=page_size, log_sql_errors=log_sql_errors)
+
+    database.execute = limited
+    database.regkb_limited = True
+
+
+def _canned(datasette, name: str) -> dict | None:
+    """The canned query of that name ({} for the plugin's own), or None. Read from the metadata, not
+    through datasette.get_canned_queries, which runs the country matrix's SQL each time."""
+    if name in PLUGIN_QUERIES:
+        return {}
+    query = (datasette.metadata("queries", database=KB) or {}).get(name)
+    if query is None:
+        return None
+    return query if isinstance(query, dict) else {"sql": query}
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """A POST to a table or to a canned query that does not write is a method the page does not take:
+    405 (datasette 0.65 failed it with a 500: an assertion for a table, a view returning a tuple for a
+    canned query). A write query keeps datasette's answer (403: the database is immutable). Marks
+    canned-query requests for _limit_arbitrary_sql."""
+    def wrap(app):
+        async def regkb_app(scope, receive, send):
+            if scope.get("type") != "http":
+                return await app(scope, receive, send)
+            page = PAGE.match(scope.get("path", ""))
+            canned = _canned(datasette, tilde_decode(page.group(1))) if page else None
+            if page and scope.get("method", "GET") not in READ_METHODS and not (canned and canned.get("write")):
+                body = b"405 Method Not Allowed: the knowledge base is read-only; this page answers GET\n"
+                await send({"type": "http.response.start", "status": 405,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD"),
+                                        (b"content-length", str(len(body)).encode())]})
+                await send({"type": "http.response.body", "body": body})
+                return
+            token = _CANNED_REQUEST.set(canned is not None)
+            try:
+                return await app(scope, receive, send)
+            finally:
+                _CANNED_REQUEST.reset(token)
+        return regkb_app
+    return wrap
 
 
 @hookimpl
