@@ -26,6 +26,10 @@ ABBREVIATION = re.compile(r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Co
 BULLET = re.compile(r"^[●•▪◦*–-]\s*")
 
 
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
 @dataclass(frozen=True)
 class Cues:
     stances: tuple[tuple[str, str, re.Pattern], ...]  # (stance, lang, regex)
@@ -172,6 +176,7 @@ def comments_on_a_rule(text: str) -> bool:
 
 
 def about_the_rule(text: str) -> bool:
+    text = squash(text)
     return bool(NAMED_RULE.search(text)) or any(p.search(text) for p in cues().anchors)
 
 
@@ -273,6 +278,7 @@ def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, 
 
 def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
     """(stance, cue text) of a sentence, or None when it takes no side."""
+    sentence = squash(sentence)  # text from PDFs spaces words unevenly ("can  mitigate")
     rules = [(s, p) for s, language, p in cues().stances if language == lang or (lang == "zh" and language == "en")]
     if any(s == "courtesy" and p.search(sentence) for s, p in rules):
         return None
@@ -289,6 +295,7 @@ def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
 
 def topic_of(text: str) -> str | None:
     """The topic with most cue hits; on a tie, the one named first in the sentence (its subject)."""
+    text = squash(text)
     best: tuple[int, int, str] | None = None
     for topic, patterns in cues().topics:
         starts = [m.start() for p in patterns for m in p.finditer(text)]
@@ -323,7 +330,7 @@ class PositionFinder:
                 continue  # what another source said or found ("As X stated, …", "It concluded that …")
             if CITATION_NOTE.search(sentence):
                 continue  # a reference to a source ("John Villasenor, “…,” Brookings, https://…") argues nothing
-            if info.get("heading_like") and not (found[0] == "request_change" and sentence.find(found[1]) <= 4):
+            if info.get("heading_like") and not (found[0] == "request_change" and 0 <= squash(sentence).find(found[1]) <= 4):
                 continue  # a heading states a subject, unless it is itself a recommendation ("C. Avoid …")
             if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
                 continue  # the reporter's own framing, not the words of the organisation last quoted
