@@ -20,10 +20,15 @@ from .common import add_span, load_patterns, span_scorer
 GROUP = "positions"
 STANCE_ORDER = ("request_change", "oppose", "support")
 # sentence ends: . ! ? (not after an abbreviation) or 。！？, with any closing quotes; a bullet starts anew
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9●•▪\u3400-\u9fff])|(?<=[。！？])[\"”’」]*|(?=[●•▪]\s)")
+# (a footnote number may follow the full stop: "… U.S. AI companies.10 The U.S. government should …";
+# PDF text sets bullets in the Symbol font's private-use points, U+F0B7 and kin)
+BULLETS = "●•▪◦‣⁃\uf0b7\uf0a7\uf076\uf0d8\uf0fc"
+SENTENCE_END = re.compile(rf"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9{BULLETS}\u3400-\u9fff])"
+                          rf"|(?<=[A-Za-z)\"”’][.!?])\d{{1,3}}(?=\s+[A-Z])"
+                          rf"|(?<=[。！？])[\"”’」]*|(?=[{BULLETS}]\s?)")
 ABBREVIATION = re.compile(r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Corp|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|"
                           r"Aug|Sep|Sept|Oct|Nov|Dec|St|vs|cf|al|Vol|pp|p|Fed|Reg)|\b[A-Z])\.$")
-BULLET = re.compile(r"^[●•▪◦*–-]\s*")
+BULLET = re.compile(rf"^[{BULLETS}*–-]\s*")
 
 
 def squash(text: str) -> str:
