@@ -109,6 +109,8 @@ def _unit_for(text: str, start: int, end: int, multiplier: bool = False):
         if row["after_re"]:
             match = row["after_re"].match(shifted)
             if match:
+                if row.get("unit_from"):  # a physical unit written as a symbol: "16 GHz", "90 W", "56 bits"
+                    row = {**row, "unit": re.sub(r"\s+", " ", match.group(row["unit_from"]))}
                 return row, start, end + (skip.end() if skip else 0) + match.end()
     if multiplier:
         return None
