@@ -170,7 +170,8 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
 # argumentative sentences; only this stage sees the rules, so only it judges relevance.
 RELEVANT_SIMILARITY = 0.40   # cosine to the nearest paragraph of a rule (all-MiniLM-L6-v2), when neither the
                              # sentence nor its paragraph, section heading or document title names a rule
-RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|the (?:rule|regulations?)|"
+RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|"
+                        r"the (?:rule|regulations?)|"
                         r"(?:this|these|the) rules)\b", re.I)
 STOP = set("a an and the of for to in on by with from at as or is are be this that these those its it".split())
 
@@ -195,7 +196,8 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
             body = r"\s+".join(re.escape(w) for w in term.split())
             pattern = re.compile(rf"(?<![\w-]){body}s?(?![\w-])", 0 if term.isupper() else re.I)
             if not letters or sum(bool(pattern.search(text)) for text in letters) <= DISTINCTIVE * len(letters):
-                parts.add(rf"(?<![\w-]){body}s?(?![\w-])" if not term.isupper() else rf"(?-i:(?<![\w-]){body}s?(?![\w-]))")
+                word = rf"(?<![\w-]){body}s?(?![\w-])"
+                parts.add(rf"(?-i:{word})" if term.isupper() else word)
     for document in documents:
         if document.get("doc_type") != "rule":
             continue
@@ -237,7 +239,8 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
     by_id = {p.id: p for p in paragraphs}
     nearest = (np.asarray(quote_vectors) @ matrix[rows].T).max(axis=1)
     heading_names: dict[tuple[str, str], bool] = {}
-    titled = {d["id"]: bool(names_a_rule(d.get("title") or "", lexicon)) for d in documents}  # "… on the AI diffusion rule"
+    # "… on the AI diffusion rule"
+    titled = {d["id"]: bool(names_a_rule(d.get("title") or "", lexicon)) for d in documents}
     keep = []
     for position, similarity in zip(positions, nearest):
         quote = position["quote"]

@@ -168,7 +168,8 @@ NAMED_RULE = re.compile(r"\b(?:the|this|these|proposed|interim final|final)\s+(?
                         r"(?:[Rr]ules?|[Rr]egulations?|IFR|NPRM)\b")
 
 
-COMMENTS_ON = re.compile(r"\b(?:comments?|response|submission|letter|testimony)\b[^.;]{0,80}?\b(?:on|to|regarding|concerning|about)\b"
+COMMENTS_ON = re.compile(r"\b(?:comments?|response|submission|letter|testimony)\b[^.;]{0,80}?"
+                         r"\b(?:on|to|regarding|concerning|about)\b"
                          r"(?P<subject>[^.;]{0,160})", re.I)
 RULE_NOUN = re.compile(r"\b(?:proposed|interim final|final)\s+rule\b|\bNPRM\b|\bIFR\b")
 
@@ -234,7 +235,8 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
         if heading not in headings:
             headings[heading] = about_the_rule(heading)
         out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
-                    "handover": kind, "off_subject": off, "section_relevant": opening_relevant or headings[heading] and whole_heading(heading),
+                    "handover": kind, "off_subject": off,
+                    "section_relevant": opening_relevant or headings[heading] and whole_heading(heading),
                     "rule_context": not off and (title_relevant or opening_relevant or headings[heading]
                                                  or about_the_rule(paragraph.text))})
     return out
@@ -249,7 +251,8 @@ QUOTE_MARK = re.compile(r"[“”\"「」『』]")
 # "…就拜登政府…启动301调查做出了如下回应" / "responded to the Section 301 investigation": what a quoted
 # statement answers. When that subject is not the rule, the statement is no position on the rule.
 RESPONDS_TO = re.compile(r"就(?P<zh>.{2,80}?)(?:做出|作出|发表)了?(?:如下)?(?:回应|评论|声明|表态)"
-                         r"|(?:respond(?:ed|ing|s)? to|in response to|(?:a )?statement on|commented on)\s+(?P<en>[^.;:]{3,120})",
+                         r"|(?:respond(?:ed|ing|s)? to|in response to|(?:a )?statement on|commented on)"
+                         r"\s+(?P<en>[^.;:]{3,120})",
                          re.I)
 
 
@@ -335,7 +338,8 @@ class PositionFinder:
                 continue  # what another source said or found ("As X stated, …", "It concluded that …")
             if CITATION_NOTE.search(sentence):
                 continue  # a reference to a source ("John Villasenor, “…,” Brookings, https://…") argues nothing
-            if info.get("heading_like") and not (found[0] == "request_change" and 0 <= squash(sentence).find(found[1]) <= 4):
+            opens_with_request = found[0] == "request_change" and 0 <= squash(sentence).find(found[1]) <= 4
+            if info.get("heading_like") and not opens_with_request:
                 continue  # a heading states a subject, unless it is itself a recommendation ("C. Avoid …")
             if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
                 continue  # the reporter's own framing, not the words of the organisation last quoted
