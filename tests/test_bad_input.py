@@ -170,6 +170,23 @@ def write_script_only_html(path: Path, scratch: Path) -> None:
                     encoding="utf-8")
 
 
+def write_fifo(path: Path, scratch: Path) -> None:
+    path.unlink(missing_ok=True)
+    os.mkfifo(path)  # opened, it blocks until a writer comes: it must never be opened
+
+
+def write_huge_paragraph(path: Path, scratch: Path) -> None:
+    from tests.hostile import long_paragraph
+
+    path.write_bytes(long_paragraph(1_260_000)[1])  # spaCy's E088 stopped the whole build
+
+
+def write_deflate_bomb(path: Path, scratch: Path) -> None:
+    from tests.hostile import pdf_bomb
+
+    path.write_bytes(pdf_bomb(128 << 20)[1])  # 130 KB inflating to 128 MiB: past the 64 MiB of one stream
+
+
 # name: (file name in the corpus, writer or None for "not there", pinned sha256, expected problem)
 BAD_CASES = {
     "missing": ("absent-letter.txt", None, "", "file not found"),
@@ -184,6 +201,10 @@ BAD_CASES = {
     "oversized-pdf": ("archive.pdf", write_oversized_pdf, "", "file too large"),
     "truncated-utf16": ("letter-utf16.txt", write_truncated_utf16, "", "undecodable text: bad utf-16"),
     "script-only-html": ("widget.html", write_script_only_html, "", "no text found in this html file"),
+    # issue 16
+    "fifo": ("pipe.txt", write_fifo, "", "not a regular file (a named pipe (FIFO))"),
+    "huge-paragraph": ("dump.txt", write_huge_paragraph, "", "line 3 is 1,260,000 characters long"),
+    "deflate-bomb": ("bomb.pdf", write_deflate_bomb, "", "a compressed stream inflates to more than 67,108,864 bytes"),
 }
 
 
@@ -751,6 +772,8 @@ BREAKAGES = {
     "oversized-text": ("good-doc", "good-letter.txt", write_oversized_text, "file too large"),
     "undecodable-text": ("good-doc", "good-letter.txt", write_undecodable, "undecodable"),
     "truncated-utf16": ("good-doc", "good-letter.txt", write_truncated_utf16, "bad utf-16"),
+    "replaced-by-a-fifo": ("good-doc", "good-letter.txt", write_fifo, "not a regular file"),
+    "deflate-bomb": ("memo-doc", "memo.pdf", write_deflate_bomb, "decompression bomb"),
 }
 # a word each document's paragraphs hold, to show full-text search still finds the kept copy
 SEARCH_WORD = {"memo-doc": "validated", "good-doc": "caps"}
