@@ -285,6 +285,7 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
                             "join paragraphs p on p.id = l.paragraph_id order by l.position_id, l.rank"):
         links.setdefault(row["position_id"], []).append(row["section_path"])
     agree = {"org": 0, "stance": 0, "topic": 0}
+    matched_quotes: dict[str, set[str]] = {}  # per document, the quotes found: a verbatim repeat is no new position
     link_first = link_any = link_top1 = linked = 0
     absent = 0
     for item in gold:
@@ -302,6 +303,7 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
             continue
         found = max(candidates, key=lambda p: _overlap(span, (p["char_start"], p["char_end"])))
         remaining.remove(found)
+        matched_quotes.setdefault(found["doc_id"], set()).update({_squash(found["quote"]), _squash(item["quote"])})
         score.true_positives += 1
         for field_name in agree:
             if found[field_name] == item[field_name] or field_name == "org" and _same_org(found["org"], item["org"]):
@@ -319,6 +321,11 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
             if not hit:
                 score.notes.setdefault("link_misses", []).append(
                     {"quote": item["quote"][:80], "gold": item["links"], "extracted": paths})
+    # the same words again in the same document (an executive summary restated in the body, a letter
+    # attached twice) are the position already found, neither right nor wrong a second time
+    repeats = [p for p in remaining if _squash(p["quote"]) in matched_quotes.get(p["doc_id"], set())]
+    remaining = [p for p in remaining if p not in repeats]
+    score.notes["verbatim_repeats"] = len(repeats)
     score.false_positives = len(remaining)
     score.spurious = [{"doc": p["doc_id"], "page": p["page"], "org": p["org"], "stance": p["stance"],
                        "topic": p["topic"], "quote": p["quote"][:160]} for p in remaining]

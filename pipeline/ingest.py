@@ -554,7 +554,11 @@ def _mark_short_text_lines(pages: list[Page]) -> None:
     widths = [line.x1 for page in pages for line in page.lines]
     if not widths:
         return
-    usual = sorted(widths)[int(len(widths) * 0.9)]
+    # the wrapping width: PDF-extracted text mixes wrapped lines with long runs the extractor joined
+    # (a fifth of ITI's lines are over 200 characters), which are no measure of where lines wrap
+    median = statistics.median(widths)
+    wrapped = sorted(width for width in widths if width <= 1.5 * median)
+    usual = wrapped[int(len(wrapped) * 0.9)] if wrapped else sorted(widths)[int(len(widths) * 0.9)]
     previous: Line | None = None
     for page in pages:
         for line in page.lines:
