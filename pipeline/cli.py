@@ -140,8 +140,11 @@ def search(query, db_path, doc, section, limit, mode, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def show(paragraph_id, db_path, as_json):
-    """Show one paragraph in full with its provenance."""
+    """Show one paragraph in full with its provenance (a definition id, def:…, shows its term's whole story)."""
     from .query import get_paragraph
+
+    if paragraph_id.startswith("def:"):
+        return _show_definition(paragraph_id, db_path, as_json)
 
     row = get_paragraph(_db(db_path), paragraph_id)
     if as_json:
@@ -320,28 +323,38 @@ def evaluate(db_path, annotations_dir, as_json):
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["definitions", "countries", "thresholds", "positions", "claims"]))
+@click.argument("name", type=click.Choice(["definitions", "countries", "thresholds", "positions", "claims", "dates",
+                                           "diff", "contradictions"]))
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json"]), default="md", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json", "xlsx"]), default="md", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to write into (default outputs/tables/).")
 @friendly_errors
 def table(name, db_path, fmt, out_dir):
-    """Write a comparison table (definitions, countries matrix, thresholds, positions matrix, claims vs rule)
-    to outputs/tables/."""
+    """Write a comparison table (definitions, countries matrix, thresholds, positions matrix, claims vs rule,
+    dates, diff of the two versions, contradictions) to outputs/tables/."""
     from .manifest import PROJECT_ROOT
     from .query import connect_readonly
     from .store import write_table_file
-    from .tables import build_table, render
+    from .tables import TITLES, build_table, render
 
+    folder = out_dir or PROJECT_ROOT / "outputs" / "tables"
     with connect_readonly(_db(db_path)) as conn:
         columns, rows = build_table(conn, name)
-    titles = {"definitions": "Defined terms and their scope", "countries": "Countries × lists",
-              "thresholds": "Thresholds by quantity and provision",
-              "positions": "Who objects to what: organisation × topic", "claims": "What documents say the rule does vs. the rule text"}
-    path = write_table_file((out_dir or PROJECT_ROOT / "outputs" / "tables") / f"{name}.{fmt}",
-                            render(columns, rows, fmt, titles[name]))
+        if fmt == "xlsx":
+            from .xlsx import write_workbook
+            path = write_workbook(conn, folder / f"{name}.xlsx", [name])
+        else:
+            path = write_table_file(folder / f"{name}.{fmt}", render(columns, rows, fmt, TITLES[name]))
+        claimed = []
+        if name == "dates":
+            from .dates import claimed_dates
+            claimed = claimed_dates(conn)
     click.echo(f"wrote {path} ({len(rows)} rows × {len(columns)} columns)")
+    for claim in claimed:
+        click.echo(f"not a date of the rule: {claim['document']} says “{claim['says']}” after publication "
+                   f"({claim['pin cite'][:60]}); " + ("the rule has such a date" if claim["in the rule"] else
+                   "no date of the rule is that long after publication"))
 
 
 @main.command()
@@ -391,6 +404,191 @@ def report(db_path, formats, out_dir, as_json):
     else:
         for path in written:
             click.echo(f"wrote {path}")
+
+
+def _show_definition(definition_id, db_path, as_json):
+    from .query import connect_readonly
+    from .story import definition_term
+
+    with connect_readonly(_db(db_path)) as conn:
+        term = definition_term(conn, definition_id)
+    _echo_term(term, db_path, as_json, highlight=definition_id)
+
+
+@main.command(name="diff")
+@click.argument("doc_a", required=False, default="bis-2025-00636-pi")
+@click.argument("doc_b", required=False, default="bis-2025-00636-regtext")
+@DB_OPTION
+@click.option("--section", help="Only section paths starting with this, e.g. '§ 748.15'.")
+@click.option("--all", "show_all", is_flag=True, help="List unchanged paragraphs too.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def diff_command(doc_a, doc_b, db_path, section, show_all, as_json):
+    """Compare two versions of a rule paragraph by paragraph (default: public inspection vs published text)."""
+    from .diff import compare, describe, status_label
+    from .query import connect_readonly
+
+    with connect_readonly(_db(db_path)) as conn:
+        comparison = compare(conn, doc_a, doc_b, section)
+    counts = comparison.counts()
+    if as_json:
+        click.echo(json.dumps({"counts": counts, "rows": [r.to_dict() for r in comparison.rows]}, indent=2,
+                              ensure_ascii=False))
+        return
+    click.echo(f"{doc_b} against {doc_a}" + (f" under {section}" if section else "") + f": {counts['b_paragraphs']} "
+               f"paragraphs: {counts['identical']} identical, {counts['unchanged']} differ only in spacing, "
+               f"{counts['typography']} only in typography (quotes, dashes, case, broken words), {counts['changed']} "
+               f"changed, {counts['only_in_b']} only in {doc_b}; {counts['only_in_a']} only in {doc_a} "
+               f"({counts['outside_b']} more of {doc_a} are in provisions {doc_b} does not contain)")
+    for row in comparison.rows:
+        if row.status in ("identical", "unchanged", "typography") and not show_all:
+            continue
+        click.echo(f"\n{status_label(row, doc_a, doc_b)}  {row.section_path}  —  "
+                   + " / ".join(p for p in (row.a_pin_cite, row.b_pin_cite) if p))
+        click.echo("   " + (describe(row) or " ".join((row.b_text or row.a_text).split())[:300]))
+
+
+@main.command()
+@click.argument("provision")
+@DB_OPTION
+@click.option("--doc", "doc_id", help="Rule document to read it from (default: the largest rule that has it).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def provision(provision, db_path, doc_id, as_json):
+    """A provision's whole story: text, definitions, thresholds, preamble, changes and positions on it."""
+    from .query import connect_readonly
+    from .story import provision_story
+
+    with connect_readonly(_db(db_path)) as conn:
+        story = provision_story(conn, provision, doc_id)
+    if as_json:
+        click.echo(json.dumps(story, indent=2, ensure_ascii=False))
+        return
+    click.echo(click.style(f"{story['provision']}  [{story['doc_id']}]", bold=True) + f"  {story['heading'][:100]}")
+    click.echo(f"\ntext ({len(story['paragraphs'])} paragraphs)")
+    for p in story["paragraphs"]:
+        click.echo(f"  {p['section_path']}  —  {p['pin_cite']}\n    {_one_line(p['text'], 240)}")
+    click.echo(f"\ndefinitions it uses ({len(story['uses'])})")
+    for d in story["uses"]:
+        click.echo(f"  {d['term']} [{d['kind']}, scope {d['scope']}] {d['uses']}×  — defined at {d['pin_cite']} ({d['id']})")
+    if story["defines"]:
+        click.echo(f"\ndefinitions it gives ({len(story['defines'])})")
+        for d in story["defines"]:
+            click.echo(f"  {d['term']} [{d['kind']}]: {_one_line(d['definition'], 160)}  — {d['pin_cite']}")
+    click.echo(f"\nthresholds ({len(story['thresholds'])})")
+    for t in story["thresholds"]:
+        click.echo(f"  {t['quantity']} {t['comparator']} {t['value_text'] or t['value']:g} {t['unit']}: “{t['matched_text']}”  — {t['pin_cite']}"
+                   if t["value"] is not None else f"  {t['quantity']}: “{t['matched_text']}”  — {t['pin_cite']}")
+    if story["country_lists"] or story["country_groups"]:
+        click.echo("\ncountry lists and groups")
+        for cl in story["country_lists"]:
+            click.echo(f"  {_one_line(cl['label'], 80)} ({cl['member_count']} countries)  — {cl['pin_cite']}")
+        for g in story["country_groups"]:
+            click.echo(f"  {g['group_name']} ({g['mentions']}×)  — {g['pin_cite']}")
+    click.echo(f"\nwhat the preamble says about it ({len(story['preamble'])} paragraphs)")
+    for p in story["preamble"][:12]:
+        click.echo(f"  {p['pin_cite']} ({p['why']}): {_one_line(p['text'], 200)}")
+    click.echo(f"\nchanges between versions ({len(story['changes'])})" if story["changes"] else
+               "\nchanges between versions: none (every paragraph the published text has is unchanged)")
+    for c in story["changes"]:
+        click.echo(f"  {c['status']}  {c['section_path']}: {_one_line(c['changes'], 200)}")
+    total = sum(g["count"] for g in story["positions"])
+    click.echo(f"\npositions linked to it ({total}, by stance and organisation)")
+    for g in story["positions"]:
+        extra = (f", +{g['copies']} copies" if g["copies"] else "") + (
+            f", a campaign of {g['campaign_documents']} letters" if g["campaign_documents"] > 1 else "")
+        click.echo(click.style(f"  {g['stance']} · {g['org']} ({g['count']}{extra})", bold=True))
+        for q in g["quotes"][:3]:
+            click.echo(f"    “{_one_line(q['quote'], 200)}” — {q['pin_cite']} [{q['id']}]")
+        if g["count"] > 3:
+            click.echo(f"    … and {g['count'] - 3} more (--json lists them all)")
+
+
+@main.command()
+@click.argument("term")
+@DB_OPTION
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def term(term, db_path, as_json):
+    """A term's whole story: every definition (scope, pin cite), definitions by reference, every use."""
+    _echo_term(term, db_path, as_json)
+
+
+def _echo_term(term, db_path, as_json, highlight=None):
+    from .query import connect_readonly
+    from .story import term_story
+
+    with connect_readonly(_db(db_path)) as conn:
+        story = term_story(conn, term)
+    if as_json:
+        click.echo(json.dumps(story, indent=2, ensure_ascii=False))
+        return
+    click.echo(click.style(f"“{story['term']}”", bold=True) + f": {len(story['definitions'])} definitions, "
+               f"{len(story['wordings'])} wordings, {len(story['usages'])} paragraphs use it")
+    for n, wording in enumerate(story["wordings"], start=1):
+        click.echo(f"\nwording {n}: {_one_line(wording[0]['definition'], 300)}")
+        for d in wording:
+            mark = "  ← " if d["id"] == highlight else "    "
+            click.echo(f"{mark}{d['doc_id']}  scope {d['scope'] or '—'} [{d['kind']}]  {d['pin_cite']}  ({d['id']})")
+    if story["by_reference"]:
+        click.echo("\ndefinitions by reference")
+        for d in story["by_reference"]:
+            click.echo(f"    {_one_line(d['definition'], 120)} → {d['target']}  {d['pin_cite']}  ({d['id']})")
+    if story["mentioned_in"]:
+        click.echo("\nother definitions that use it")
+        for d in story["mentioned_in"][:10]:
+            click.echo(f"    {d['term']}: {_one_line(d['definition'], 120)}  {d['pin_cite']}")
+    click.echo(f"\nparagraphs that use it ({len(story['usages'])})")
+    for u in story["usages"][:15]:
+        click.echo(f"    {u['section_path'] or '—'}  —  {u['pin_cite']}  ({u['id']})")
+    if len(story["usages"]) > 15:
+        click.echo(f"    … and {len(story['usages']) - 15} more (--json lists them all)")
+
+
+@main.command()
+@DB_OPTION
+@click.option("--doc", "doc_ids", multiple=True, help="Only this rule document (again for more).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def contradictions(db_path, doc_ids, as_json):
+    """Where a rule disagrees with itself: figures, definitions, cross-references, with both pin cites."""
+    from .contradictions import find
+    from .query import connect_readonly
+
+    with connect_readonly(_db(db_path)) as conn:
+        found = find(conn, list(doc_ids) or None)
+    if as_json:
+        click.echo(json.dumps([c.to_dict() for c in found], indent=2, ensure_ascii=False))
+        return
+    if not found:
+        click.echo("no contradictions found")
+    for c in found:
+        click.echo(click.style(f"{c.kind}: {c.subject}", bold=True) + f"  [{c.doc_id}]")
+        click.echo(f"   {_one_line(c.first, 220)}  — {c.first_pin_cite}")
+        click.echo(f"   {_one_line(c.second, 220)}" + (f"  — {c.second_pin_cite}" if c.second_pin_cite else ""))
+        click.echo(f"   ({c.note})")
+
+
+@main.command()
+@DB_OPTION
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Workbook to write (default outputs/tables/regkb.xlsx).")
+@friendly_errors
+def xlsx(db_path, out_path):
+    """Every comparison table in one Excel workbook: a sheet each, frozen header, pin cites as links."""
+    from .manifest import PROJECT_ROOT
+    from .query import connect_readonly
+    from .tables import TABLES
+    from .xlsx import write_workbook
+
+    with connect_readonly(_db(db_path)) as conn:
+        path = write_workbook(conn, out_path or PROJECT_ROOT / "outputs" / "tables" / "regkb.xlsx")
+    click.echo(f"wrote {path} ({len(TABLES)} sheets: {', '.join(TABLES)})")
+
+
+def _one_line(text, limit):
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 if __name__ == "__main__":

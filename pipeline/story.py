@@ -60,8 +60,8 @@ def provision_story(conn: sqlite3.Connection, provision: str, doc_id: str | None
     uses = [dict(r) for r in conn.execute(f"""
         select d.id, d.term, d.scope, d.kind, dp.pin_cite, count(*) as uses, min(u.matched_text) as as_written
         from term_usages u join definitions d on d.id = u.term_id join paragraphs dp on dp.id = d.paragraph_id
-        where u.paragraph_id in ({marks}) and d.kind != 'short_form'
-        group by d.id order by lower(d.term), d.scope""", ids)]
+        where u.paragraph_id in ({marks}) and d.kind != 'short_form' and d.doc_id = ?
+        group by d.id order by lower(d.term), d.scope""", [*ids, doc])]
     gives = [dict(r) for r in conn.execute(f"""
         select d.id, d.term, d.scope, d.kind, d.definition, p.pin_cite from definitions d
         join paragraphs p on p.id = d.paragraph_id where d.paragraph_id in ({marks}) order by p.ordinal""", ids)]
@@ -82,6 +82,8 @@ def provision_story(conn: sqlite3.Connection, provision: str, doc_id: str | None
         comparison = compare(conn, PUBLIC_INSPECTION, PUBLISHED)
         for row in comparison.rows:
             if under(row.section_path, provision) or under(row.a_section_path, provision):
+                if row.status in ("identical", "unchanged", "typography"):
+                    continue
                 changes.append({"status": status_label(row, PUBLIC_INSPECTION, PUBLISHED), "section_path": row.section_path,
                                 "changes": describe(row), "a_pin_cite": row.a_pin_cite, "b_pin_cite": row.b_pin_cite})
     positions = _positions(conn, provision)
@@ -172,16 +174,19 @@ def term_story(conn: sqlite3.Connection, term: str) -> dict:
         select p.id, p.doc_id, p.section_path, p.pin_cite, p.text, count(*) as times, min(u.matched_text) as as_written
         from term_usages u join paragraphs p on p.id = u.paragraph_id
         where u.term_id in ({",".join("?" * len(ids))}) group by p.id order by p.doc_id, p.ordinal""", ids)]
-    wordings: dict[str, list[dict]] = {}
+    from .contradictions import _same_wording, _wording as defining_words
+
+    wordings: list[list[dict]] = []  # alike wordings together, as the contradiction finder groups them
     for d in definitions:
-        if d["kind"] not in ("pointer", "reference"):
-            wordings.setdefault(_wording(d["definition"]), []).append(d)
-    return {"term": term, "definitions": definitions, "wordings": list(wordings.values()),
+        if d["kind"] in ("pointer", "reference"):
+            continue
+        group = next((g for g in wordings if _same_wording(defining_words(d), defining_words(g[0]))), None)
+        if group is None:
+            wordings.append([d])
+        else:
+            group.append(d)
+    return {"term": term, "definitions": definitions, "wordings": wordings,
             "by_reference": by_reference, "mentioned_in": mentions, "usages": usages}
-
-
-def _wording(text: str) -> str:
-    return re.sub(r"[\W_]+", " ", (text or "").lower()).strip()
 
 
 def definition_term(conn: sqlite3.Connection, definition_id: str) -> str:

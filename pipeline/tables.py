@@ -16,7 +16,7 @@ import pycountry
 from .paths import root_of
 from .patterns import load_patterns
 
-TABLES = ("definitions", "countries", "thresholds", "positions", "claims")
+TABLES = ("definitions", "countries", "thresholds", "positions", "claims", "dates", "diff", "contradictions")
 FORMATS = {"md": "md", "csv": "csv", "html": "html", "json": "json"}
 
 
@@ -195,8 +195,29 @@ def _country(code: str) -> str:
     return getattr(country, "common_name", None) or (country.name if country else code)
 
 
+def _dates(conn):
+    from .dates import dates_table
+    return dates_table(conn)
+
+
+def _diff(conn):
+    from .diff import diff_table
+    return diff_table(conn)
+
+
+def _contradictions(conn):
+    from .contradictions import contradictions_table
+    return contradictions_table(conn)
+
+
 BUILDERS = {"definitions": definitions_table, "countries": countries_table, "thresholds": thresholds_table,
-            "positions": positions_table, "claims": claims_table}
+            "positions": positions_table, "claims": claims_table, "dates": _dates, "diff": _diff,
+            "contradictions": _contradictions}
+TITLES = {"definitions": "Defined terms and their scope", "countries": "Countries × lists",
+          "thresholds": "Thresholds by quantity and provision", "positions": "Who objects to what: organisation × topic",
+          "claims": "What documents say the rule does vs. the rule text",
+          "dates": "Dates and periods that govern something, resolved", "diff": "Public inspection vs. published text",
+          "contradictions": "The rule against itself"}
 
 
 def build_table(conn: sqlite3.Connection, name: str) -> tuple[list[str], list[list]]:
@@ -232,5 +253,7 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _number(value: float) -> str:
+def _number(value: float | None) -> str:
+    if value is None:  # a calendar date (unit 'date'): its value is value_text
+        return ""
     return f"{value:.6g}" if abs(value) >= 1e9 or (value and abs(value) < 1e-3) else f"{value:,.10g}"
