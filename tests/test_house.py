@@ -12,7 +12,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_ROOT / "pipeline"
 PLUGIN = PROJECT_ROOT / "datasette" / "plugins" / "regkb_ui.py"
 
-READ_SIDE = ["pipeline.query", "pipeline.tables", "pipeline.report", "pipeline.cite"]
+READ_SIDE = ["pipeline.query", "pipeline.tables", "pipeline.report", "pipeline.cite", "pipeline.diff", "pipeline.dates",
+             "pipeline.story", "pipeline.contradictions", "pipeline.xlsx"]
 HEAVY = ["spacy", "torch", "sentence_transformers"]
 
 
