@@ -45,6 +45,18 @@ TABLE_TEXT = {
                    "provision it sits in."),
     "definitions": ("Definitions with scope",
                     "Every defined term, the scope it applies to, where it is defined and how often it is used."),
+    "dates": ("Dates that govern something, resolved",
+              "Every date and period of a rule with what it governs, its provision and pin cite: a period counted "
+              "from publication resolved with the publication date (2025-01-15), one counted from an event flagged. "
+              "Only the rules' own dates: what letters and news say about them is a claim (the Chinese article's "
+              "“60天” after publication is no date of the rule; `regkb table claims`)."),
+    "diff": ("Public inspection vs. published text",
+             "Each published paragraph against its public-inspection counterpart (aligned by section path and text "
+             "similarity): unchanged, unchanged but for spacing or typography, changed (the word-level changes), or "
+             "only in one version. `regkb diff` lists only what differs."),
+    "contradictions": ("The rule against itself",
+                       "Where a rule disagrees with itself, found from the extracted figures, definitions and "
+                       "cross-references, each with both pin cites (`regkb contradictions`)."),
 }
 
 
@@ -151,6 +163,9 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
     if chart:
         figures["countries"] = chart
     made("country-list chart", steps, steps)
+    timeline = dates_timeline(conn)
+    if timeline:
+        figures["dates"] = timeline
     return Content(info, inventory, tables, quotes, topics, figures)
 
 
@@ -228,6 +243,40 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
         f"the country. Data: tables country_lists and country_list_members."), _svg(figure))
 
 
+def dates_timeline(conn: sqlite3.Connection) -> Figure | None:
+    """The rules' dates resolved to the calendar, one row per thing governed (pipeline.dates)."""
+    from datetime import date as Date
+
+    from matplotlib.figure import Figure as MplFigure
+
+    from .dates import governing_dates
+
+    found: dict[tuple[str, str], set[str]] = {}
+    for g in governing_dates(conn):
+        if g.resolved and g.resolved >= "2024-12-01":
+            label = (g.governs.split(":")[0] if ":" in g.governs[:40] else g.provision)[:40]
+            found.setdefault((g.resolved, label), set()).add(g.pin_cite)
+    if not found:
+        return None
+    items = sorted(found)
+    figure = MplFigure(figsize=(8, 1.2 + 0.32 * len(items)), layout="constrained")
+    axes = figure.subplots()
+    for i, (day, label) in enumerate(items):
+        axes.plot([Date.fromisoformat(day)], [i], "o", color="#1f4e79")
+        axes.annotate(f"{day}  {label}", (Date.fromisoformat(day), i), xytext=(6, -3), textcoords="offset points",
+                      fontsize=7)
+    axes.set_yticks([])
+    axes.invert_yaxis()
+    axes.margins(x=0.35)
+    axes.tick_params(axis="x", labelsize=7)
+    return Figure("dates-timeline", "The rule's dates on the calendar", (
+        f"Each point is a date a rule sets (a calendar date in its text, or a period counted from publication "
+        f"on 2025-01-15, resolved), labelled with what it governs (its paragraph's caption or provision); "
+        f"{len(items)} dates from December 2024 on. Periods counted from an event have no place on a calendar and "
+        f"are in the table only. Data: table thresholds (unit date and periods) and the public-inspection "
+        f"placeholders, through pipeline/dates.py."), _svg(figure))
+
+
 # ----------------------------------------------------------------------------- HTML
 
 CSS = """
@@ -290,7 +339,8 @@ def _info_line(content: Content) -> str:
 
 def to_html(content: Content) -> str:
     sections = [("corpus", "Corpus"), ("positions", TABLE_TEXT["positions"][0]), ("organisations", "Positions by organisation")]
-    sections += [(name, TABLE_TEXT[name][0]) for name in ("countries", "claims", "thresholds", "definitions")]
+    sections += [(name, TABLE_TEXT[name][0]) for name in ("countries", "claims", "thresholds", "definitions", "dates",
+                                                          "diff", "contradictions")]
     parts = [
         "<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
@@ -359,7 +409,8 @@ def to_markdown(content: Content) -> str:
              "letters, statements and news are © their authors and quoted here for research and comment; documents "
              "marked SYNTHETIC are test fixtures written for regkb, not the words of any real organisation.", "",
              _bare_table(*content.inventory, "md")]
-    for slug in ("positions", "organisations", "countries", "claims", "thresholds", "definitions"):
+    for slug in ("positions", "organisations", "countries", "claims", "thresholds", "definitions", "dates", "diff",
+                 "contradictions"):
         if slug == "organisations":
             lines += _organisations_md(content)
             continue
