@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 from rapidfuzz import fuzz
 
 from .paths import root_of
-from .tables import _context
 
 SAME_WORDING = 90.0
 ECCN = re.compile(r"\bECCN\s+(\d[A-E]\d{3})((?:\.[a-z0-9]+)*)")
@@ -246,6 +245,15 @@ def _complete(children: list[str]) -> bool:
     if not ranks or any(r is None for r in ranks) or len({r[0] for r in ranks}) != 1:
         return False
     return sorted(r[1] for r in ranks) == list(range(len(ranks)))
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The sentence a figure stands in, with the one before it (as pipeline.tables reads a claim's figure;
+    not imported from there: tables builds this module's table)."""
+    before = max(text.rfind(mark, 0, max(start - 1, 0)) for mark in ".。;；")
+    before = max(text.rfind(mark, 0, before) for mark in ".。;；") if before > 0 else before
+    after = [i for i in (text.find(mark, end) for mark in ".。;；") if i >= 0]
+    return text[before + 1:(min(after) + 1) if after else len(text)]
 
 
 def _same(a: float, b: float) -> bool:
