@@ -370,7 +370,7 @@ def parse_health(conn) -> dict:
         "join paragraphs p on p.id = t.paragraph_id where coalesce(t.subject, '') = '' or t.subject = p.section_path")]
     return {"definition_sections_without_definitions": empty_definition_sections,
             "numbers_without_subject": subjectless[:50], "numbers_without_subject_count": len(subjectless),
-            "preamble_outline_breaks": outline_breaks(conn),
+            "preamble_outline_breaks": outline_breaks(conn), "table_of_contents_disagreements": toc_disagreements(conn),
             "numeric_limits_without_unit": unitless[:50], "numeric_limits_without_unit_count": len(unitless),
             "unresolved_country_names": unresolved, "paragraphs_without_page": pageless}
 
@@ -416,6 +416,36 @@ def outline_breaks(conn) -> list[dict]:
             out.append({"doc_id": row["doc_id"], "section_path": row["section_path"], "problem":
                         f"'{marker}.' follows '{previous or 'nothing'}.'", "pin_cite": row["pin_cite"]})
         last[key] = marker
+    return out
+
+
+def toc_disagreements(conn) -> list[dict]:
+    """A preamble's table of contents against the headings found: each entry of the contents
+    ("II. Expanded Advanced Computing …", "A. New Worldwide License Requirements") that no heading
+    of the document matches, and each numbered heading the contents do not list."""
+    out = []
+    for (doc_id,) in conn.execute("select distinct doc_id from paragraphs where kind = 'heading' "
+                                  "and text like 'Table of Contents%'"):
+        rows = conn.execute("select text, kind, section_path, pin_cite from paragraphs where doc_id = ? "
+                            "order by ordinal", (doc_id,)).fetchall()
+        start = next(i for i, r in enumerate(rows) if r["kind"] == "heading" and r["text"].startswith("Table of Contents"))
+        entries: list[str] = []
+        end = start + 1
+        for row in rows[start + 1:]:
+            lines = [line.strip() for line in row["text"].split("\n") if line.strip()]
+            if row["kind"] == "heading" or not lines or not all(OUTLINE_MARKER.match(line + " ") for line in lines):
+                break
+            entries.extend(" ".join(line.split()) for line in lines)
+            end += 1
+        key = lambda text: re.sub(r"\W+", " ", text).strip().lower()  # noqa: E731
+        headings = [r for r in rows[end:] if r["kind"] == "heading"
+                    and r["section_path"].startswith("Preamble") and OUTLINE_MARKER.match(r["text"] + " ")]
+        found = {key(r["text"]) for r in headings}
+        listed = {key(entry) for entry in entries}
+        out += [{"doc_id": doc_id, "entry": entry, "problem": "listed in the contents, no such heading found"}
+                for entry in entries if key(entry) not in found]
+        out += [{"doc_id": doc_id, "entry": r["text"][:100], "problem": "heading not in the contents",
+                 "pin_cite": r["pin_cite"]} for r in headings if key(r["text"]) not in listed]
     return out
 
 

@@ -343,3 +343,25 @@ def test_pin_cites_that_are_true(real_db):
                                 "and section_path like '§ 740.29%' limit 5").fetchall()
     assert published and all(r["pin_cite"] == f"90 FR 4544 (page not in this source), {r['section_path']}"
                              for r in published)
+
+
+def test_parse_health_checks_a_preambles_contents_against_its_headings(tmp_path):
+    """A preamble that lists its outline (as FR preambles with a table of contents do): entries
+    with no heading, and headings the contents do not list, are reported. (A small KB written
+    here: neither real rule in ../shared has a table of contents.)"""
+    from pipeline.evaluate import toc_disagreements
+
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("create table paragraphs (doc_id, ordinal, kind, text, section_path, pin_cite)")
+    rows = [("heading", "Table of Contents", "Preamble > SUPPLEMENTARY INFORMATION"),
+            ("body", "I. Background\nII. Discussion\nA. Comments Received", "Preamble > SUPPLEMENTARY INFORMATION"),
+            ("heading", "I. Background", "Preamble > SUPPLEMENTARY INFORMATION > I. Background"),
+            ("body", "The rule …", "Preamble > SUPPLEMENTARY INFORMATION > I. Background"),
+            ("heading", "II. Discussion", "Preamble > SUPPLEMENTARY INFORMATION > II. Discussion"),
+            ("heading", "B. Changes Made", "Preamble > SUPPLEMENTARY INFORMATION > II. Discussion > B. Changes Made")]
+    conn.executemany("insert into paragraphs values ('doc', ?, ?, ?, ?, '')",
+                     [(i, kind, text, path) for i, (kind, text, path) in enumerate(rows, 1)])
+    found = {(d["entry"], d["problem"]) for d in toc_disagreements(conn)}
+    assert found == {("A. Comments Received", "listed in the contents, no such heading found"),
+                     ("B. Changes Made", "heading not in the contents")}
