@@ -28,6 +28,10 @@ SUBPART_HEADING = re.compile(r"^Subpart\s+(?P<subpart>[A-Z]{1,2})\s*(?:[—–-]
 SECTION_HEADING = re.compile(r"^§{1,2}\s*(?P<section>\d{1,4}\.\d+[a-z]?)(?:\s+(?P<title>.*))?$", re.S)
 SUPPLEMENT_HEADING = re.compile(
     r"^Supplement\s+No\.\s*(?P<no>\d+)\s+to\s+Part\s+(?P<part>\d{1,4})\s*(?:[—–-]|$)", re.I)
+# the sentence that ends an FR preamble and opens the regulatory text
+REGULATORY_LEAD_IN = re.compile(
+    r"^(?:For|Accordingly, for) the reasons (?:stated|set (?:out|forth)|discussed|given) in the preamble\b.{0,400}?"
+    r"\b(?:amends?|adds?|revises?|proposes to amend)\b", re.S | re.I)
 # an entry of a definitions section, unmarked: "Appropriate agency heads means …", "The term
 # controlled foreign entity means …", "Knowledge has the same meaning as in § 772.1"
 DEFINITION_ENTRY = re.compile(
@@ -435,6 +439,15 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
     subpart = SUBPART_HEADING.match(text)
     if state.mode == "front" and (subpart or _section_heading(text)):
         # regulatory text as it arrives without a preamble: "Subpart D—…" or "§ 7.300" first
+        state.mode = "regulatory"
+    elif state.mode == "preamble" and REGULATORY_LEAD_IN.match(text):
+        # "For the reasons set out in the preamble, … amends 15 CFR part 7 as follows:" ends the
+        # preamble even where no "PART 7—" heading follows (a text that starts at the sections)
+        state.mode, state.caption, state.subcaption = "regulatory", "", ""
+        state.outline.clear()
+        state.outline_titles.clear()
+        return "amendment"
+    elif state.mode == "preamble" and state.caption == "List of Subjects" and (subpart or _section_heading(text)):
         state.mode = "regulatory"
     if state.mode in ("front", "preamble"):
         return _classify_preamble(block, state)

@@ -365,3 +365,21 @@ def test_parse_health_checks_a_preambles_contents_against_its_headings(tmp_path)
     found = {(d["entry"], d["problem"]) for d in toc_disagreements(conn)}
     assert found == {("A. Comments Received", "listed in the contents, no such heading found"),
                      ("B. Changes Made", "heading not in the contents")}
+
+
+def test_regulatory_text_after_a_preamble_without_a_part_heading(tmp_path):
+    """SYNTHETIC FIXTURE (written here, in the shape of an FR rule): a preamble, its List of Subjects
+    and the sentence that opens the regulatory text, then sections whose section sign is followed
+    by a thin space and no "PART 7—" heading: the sections are sections, not preamble."""
+    text = "\n".join([
+        "AGENCY: Department of Commerce.", "", "SUMMARY: This rule amends the definitions.", "",
+        "I. Background", "", "The Department proposed the rule in 2021.", "", "List of Subjects in 15 CFR Part 7", "",
+        "Administrative practice and procedure.", "",
+        "For the reasons set out in the preamble, the Department amends 15 CFR part 7 as follows:", "",
+        "§\u20097.2 Definitions.", "",
+        "Appropriate agency heads means the Secretary of the Treasury and the Attorney General.", "",
+        "§\u20097.3 Scope.", "", "(a) This part applies to any transaction.", ""])
+    paths = {p.text[:24]: p.section_path for p in _segment_text(tmp_path, text)}
+    assert paths["I. Background"].startswith("Preamble")
+    assert paths["Appropriate agency heads"] == "§ 7.2"
+    assert paths["(a) This part applies to"] == "§ 7.3(a)"
