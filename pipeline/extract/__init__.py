@@ -46,8 +46,10 @@ def section_titles(paragraphs: list[Paragraph]) -> dict[str, str]:
     return titles
 
 
-LEAD_IN = re.compile(r"^(?:For (?:the )?purposes? of|As used in) (?P<scope>[^,:]{3,80})[,:]?\s*$|"
-                     r"^(?:For (?:the )?purposes? of|As used in) (?P<scope2>[^,:]{3,80}):")
+LEAD_IN = re.compile(r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?:the )?purposes? of|As used in) "
+                     r"(?P<scope>[^,:—]{3,80})[,:—–-]?\s*$|"
+                     r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?:the )?purposes? of|As used in) "
+                     r"(?P<scope2>[^,:—]{3,80})(?::|—|–|--)")
 RUNS_ON = (":", "—", "–", "-", "either", "following")
 
 
