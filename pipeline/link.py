@@ -4,6 +4,7 @@ it appears outside its defining paragraph; a one-word term in lower case ("opera
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .models import Paragraph
 from .patterns import load_patterns
@@ -225,33 +226,138 @@ def names_a_rule(text: str, lexicon: re.Pattern | None) -> str:
     return ""
 
 
+# ----------------------------------------------------------------------------- positions → subject matter
+
+# What a rule regulates, learned from the knowledge base: a rule's distinctive words are those its
+# paragraphs use far more often than the other rules' paragraphs (or, with one rule, than the other
+# documents): "export", "license", "chips", "countries" for an export-control rule; "vehicles",
+# "hardware" for a supply-chain rule. Other policy areas speak in words no rule of the knowledge base
+# uses at all though several letters do ("ISO", "NEPA", "nucleic", "DARPA", "appropriations").
+WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
+SUBJECT_LOG_ODDS = 0.8     # how much more often a rule's paragraphs use a word than the other rules' do
+SUBJECT_MIN_SHARE = 0.005  # and in at least this share of its own paragraphs (not one stray mention)
+SUBJECT_MIN_COUNT = 5
+OFF_SUBJECT_LETTER_SHARE = 0.5
+OFF_SUBJECT_PER_WORD = 3   # a sentence with more than 3 other-area words per subject word (plus one) is
+                           # about another policy area
+
+
+def content_words(text: str) -> set[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    out = set()
+    for word in WORD.findall(text.lower()):
+        if len(word) <= 2 or word in STOP_WORDS:
+            continue
+        if word.endswith("ies") and len(word) > 5:
+            word = word[:-3] + "y"
+        elif word.endswith("sses"):
+            word = word[:-2]
+        elif word.endswith("s") and len(word) > 4 and not word.endswith("ss"):
+            word = word[:-1]
+        out.add(word)
+    return out
+
+
+@dataclass
+class SubjectMatter:
+    """The rules' distinctive words and the words of other policy areas (see above)."""
+    on: set[str]
+    off: set[str]
+
+    def counts(self, text: str) -> tuple[int, int]:
+        words = content_words(squash(text))
+        return len(words & self.on), len(words & self.off)
+
+    def about(self, text: str) -> bool:
+        on, off = self.counts(text)
+        return on > 0 and off <= OFF_SUBJECT_PER_WORD * on + 1
+
+    def elsewhere(self, text: str) -> bool:
+        """Speaks of another policy area and of nothing any rule regulates."""
+        on, off = self.counts(text)
+        return off > OFF_SUBJECT_PER_WORD * on + 1
+
+
+def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> SubjectMatter:
+    import math
+    from collections import Counter
+
+    kind = {d["id"]: d.get("doc_type") for d in documents}
+    rule_of = {d["id"]: d.get("cite_as") or d["id"] for d in documents if d.get("doc_type") == "rule"}
+    per_rule: dict[str, Counter] = {}
+    sizes: Counter = Counter()
+    letters: Counter = Counter()
+    letter_docs: dict[str, set[str]] = {}
+    letter_count = 0
+    for paragraph in paragraphs:
+        words = content_words(squash(paragraph.text))
+        if paragraph.doc_id in rule_of:
+            rule = rule_of[paragraph.doc_id]
+            per_rule.setdefault(rule, Counter()).update(words)
+            sizes[rule] += 1
+        elif kind.get(paragraph.doc_id):
+            letters.update(words)
+            letter_count += 1
+            for word in words:
+                letter_docs.setdefault(word, set()).add(paragraph.doc_id)
+    on: set[str] = set()
+    for rule, counts in per_rule.items():
+        # against each other rule on its own: a small rule's sample makes common words ("united",
+        # "maintain") look distinctive against the others pooled
+        others = [(c, sizes[r]) for r, c in per_rule.items() if r != rule] or [(letters, letter_count)]
+        for word, count in counts.items():
+            if count < max(SUBJECT_MIN_SHARE * sizes[rule], SUBJECT_MIN_COUNT):
+                continue
+            share = math.log((count + 0.5) / (sizes[rule] + 1))
+            if all(share - math.log((other[word] + 0.5) / (size + 1)) > SUBJECT_LOG_ODDS for other, size in others):
+                on.add(word)
+    used = sum(per_rule.values(), Counter())
+    # used by several letters, not by most (a word most letters use is plain English: "role", "American")
+    letter_total = len({doc for docs in letter_docs.values() for doc in docs})
+    off = {word for word, docs in letter_docs.items()
+           if 2 <= len(docs) <= OFF_SUBJECT_LETTER_SHARE * letter_total and used[word] <= 1}
+    return SubjectMatter(on=on, off=off)
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text or "").strip()
+
+
+def previous_sentence(text: str, start: int) -> str:
+    from .extract.positions import sentence_spans
+
+    before = [text[a:b] for a, b in sentence_spans(text[:start]) if b <= start]
+    return before[-1] if before else ""
+
+
 def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matrix, documents: list[dict],
                        definitions: list[dict], quote_vectors) -> list[bool]:
-    """Per position, whether it is about a rule in the knowledge base (see above). matrix: the
-    paragraphs' unit vectors; quote_vectors: the positions' quotes', aligned with positions."""
-    import numpy as np
-
+    """Per position, whether it is about a rule in the knowledge base: it names a rule or one of its
+    provisions; or it speaks of what a rule regulates (its distinctive words, see SubjectMatter) and
+    not mostly of another policy area; or, naming nothing itself ("Such an approach should …"), it
+    follows a sentence of its paragraph that does. A section heading that names export controls does
+    not make a sentence on energy permitting or standards bodies inside it a position on the rule.
+    matrix, quote_vectors: unused (embedding similarity barely separates positions on the rule
+    from others: both 0.4–0.8); kept for the caller."""
     rule_ids = {d["id"] for d in documents if d.get("doc_type") == "rule"}
-    rows = [i for i, p in enumerate(paragraphs) if p.doc_id in rule_ids]
-    if not rows or not positions:
+    if not any(p.doc_id in rule_ids for p in paragraphs) or not positions:
         return [True] * len(positions)
     lexicon = rule_lexicon(documents, definitions, paragraphs)
+    subject = subject_matter(documents, paragraphs)
     by_id = {p.id: p for p in paragraphs}
-    nearest = (np.asarray(quote_vectors) @ matrix[rows].T).max(axis=1)
-    heading_names: dict[tuple[str, str], bool] = {}
-    # "… on the AI diffusion rule"
-    titled = {d["id"]: bool(names_a_rule(d.get("title") or "", lexicon)) for d in documents}
     keep = []
-    for position, similarity in zip(positions, nearest):
+    for position in positions:
         quote = position["quote"]
         if CJK.search(quote) or names_a_rule(quote, lexicon):
             keep.append(True)  # Chinese: the extractor's own anchors decided (the model reads English only)
             continue
+        if subject.about(quote):
+            keep.append(True)
+            continue
         paragraph = by_id.get(position["paragraph_id"])
-        key = (position["doc_id"], paragraph.section_path.split(" > ")[0] if paragraph else "")
-        if key not in heading_names:
-            heading_names[key] = bool(names_a_rule(key[1], lexicon))
-        context = titled.get(position["doc_id"]) or heading_names[key] \
-            or bool(paragraph and names_a_rule(paragraph.text, lexicon))
-        keep.append(bool(context or similarity >= RELEVANT_SIMILARITY))
+        before = previous_sentence(paragraph.text, position.get("char_start", 0)) if paragraph else ""
+        joined = bool(before) and not subject.elsewhere(quote) and (
+            subject.about(before) or bool(names_a_rule(before, lexicon)))
+        keep.append(joined)
     return keep
