@@ -11,6 +11,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = PROJECT_ROOT / "pipeline"
 PLUGIN = PROJECT_ROOT / "datasette" / "plugins" / "regkb_ui.py"
+PLUGINS = [PLUGIN, PROJECT_ROOT / "datasette" / "plugins" / "regkb_views.py"]
 
 READ_SIDE = ["pipeline.query", "pipeline.tables", "pipeline.report", "pipeline.cite", "pipeline.diff", "pipeline.dates",
              "pipeline.story", "pipeline.contradictions", "pipeline.xlsx"]
@@ -23,8 +24,9 @@ def test_the_read_side_imports_neither_spacy_nor_torch():
 import importlib, importlib.util, json, sys
 for name in {READ_SIDE!r}:
     importlib.import_module(name)
-spec = importlib.util.spec_from_file_location("regkb_ui", {str(PLUGIN)!r})
-spec.loader.exec_module(importlib.util.module_from_spec(spec))
+for path in {[str(p) for p in PLUGINS]!r}:
+    spec = importlib.util.spec_from_file_location(path.rsplit("/", 1)[-1][:-3], path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
 print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
 """
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT,
