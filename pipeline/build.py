@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import dedupe, embed, store
+from . import dedupe, embed, store, workspace
 from . import manifest as manifest_mod
 from .document import document_row
 from .ingest import sha256_file
@@ -121,8 +121,9 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     """Build the knowledge base. Documents are parsed by the engine ("local": a process pool over
     documents on this machine; "dask": the cluster at `scheduler`), then linked and written here."""
     started = time.perf_counter()
-    db_path = Path(db_path or DEFAULT_DB)
-    cache_dir = Path(cache_dir or DEFAULT_CACHE)
+    ws = workspace.current()  # in the checkout: DEFAULT_DB and DEFAULT_CACHE, as before workspaces
+    db_path = Path(db_path or (DEFAULT_DB if ws.checkout else ws.ensure().db))
+    cache_dir = Path(cache_dir or (DEFAULT_CACHE if ws.checkout else ws.cache))
     # before any work: a --db that names something other than a knowledge base (the manifest, a notes
     # file, a device, a named pipe) is refused and left untouched, as is a folder that cannot be written
     store.check_target(db_path)

@@ -31,8 +31,9 @@ def _db(db_path: Path | None) -> Path:
     knowledge base, see store.check_target)."""
     from .build import DEFAULT_DB
     from .ingest import file_kind
+    from .workspace import current
 
-    path = db_path or DEFAULT_DB
+    path = db_path or (DEFAULT_DB if current().checkout else current().db)
     try:
         mode = os.stat(path).st_mode
     except OSError:
@@ -60,8 +61,14 @@ def friendly_errors(command):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="regkb")
-def main():
+@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), envvar="REGKB_HOME", default=None,
+              help="Folder for everything added, fetched, imported and built (default $REGKB_HOME, else "
+                   "./regkb-workspace/, or the checkout's own corpus/ and outputs/ when run in it).")
+def main(workspace):
     """regkb: the AI Diffusion rule and the reaction to it as a searchable, pin-cited knowledge base."""
+    from .workspace import choose
+
+    choose(workspace)
 
 
 @main.command()
@@ -230,7 +237,16 @@ def add_document(file: Path, org: str, date: str, doc_type: str, title: str | No
 
     from .document import _stage
     from .ingest import read_document, sha256_file
-    from .manifest import USER_FILES, append_entry, manifest_with
+    from . import manifest as manifest_mod
+    from .manifest import append_entry, manifest_with
+    from .workspace import current, files_for
+
+    if manifest is None:
+        current().ensure()
+    # the workspace's files/ (corpus/files/ in the checkout), or beside a manifest given with --manifest
+    USER_FILES = files_for(manifest)
+    if USER_FILES == current().files and current().checkout:
+        USER_FILES = manifest_mod.USER_FILES
     from .models import DocumentError, ManifestEntry
     from .segment import segment
 
@@ -335,12 +351,12 @@ def evaluate(db_path, annotations_dir, as_json):
 def table(name, db_path, fmt, out_dir):
     """Write a comparison table (definitions, countries matrix, thresholds, positions matrix, claims vs rule,
     dates, diff of the two versions, contradictions) to outputs/tables/."""
-    from .manifest import PROJECT_ROOT
+    from .workspace import current
     from .query import connect_readonly
     from .store import write_table_file
     from .tables import TITLES, build_table, render
 
-    folder = out_dir or PROJECT_ROOT / "outputs" / "tables"
+    folder = out_dir or current().outputs / "tables"
     with connect_readonly(_db(db_path)) as conn:
         columns, rows = build_table(conn, name)
         if fmt == "xlsx":
@@ -394,12 +410,12 @@ def serve(db_path, host, port):
 @friendly_errors
 def report(db_path, formats, out_dir, as_json):
     """Write a self-contained report (tables, per-organisation positions with citations, figures)."""
-    from .manifest import PROJECT_ROOT
+    from .workspace import current
     from .progress import on_terminal, progress_bar
     from .report import write_report
 
     with progress_bar("making the report", on_terminal(as_json), then="writing the files") as progress:
-        written = write_report(_db(db_path), out_dir or PROJECT_ROOT / "outputs" / "report",
+        written = write_report(_db(db_path), out_dir or current().outputs / "report",
                                formats or ("html", "md"), progress)
     if as_json:
         click.echo(json.dumps([str(path) for path in written], indent=2))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import manifest as manifest_mod
+from . import manifest as manifest_mod, workspace
 from .models import ManifestEntry
 
 USER_AGENT = "regkb/0.1 (regulatory research tool; +https://github.com/)"
@@ -33,7 +33,8 @@ def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | 
         elif not entry.url:
             results.append(FetchResult(entry.id, "no-url", "no public URL in the manifest"))
         else:
-            results.append(_download(entry, manifest_mod.USER_FILES, timeout))
+            results.append(_download(entry, manifest_mod.USER_FILES if workspace.current().checkout
+                                             else workspace.current().files, timeout))
         if progress:
             progress(entry.id, len(results), len(entries))
     return results

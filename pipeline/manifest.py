@@ -12,6 +12,7 @@ import urllib.parse
 from dataclasses import fields
 from pathlib import Path
 
+from . import workspace
 from .models import ManifestEntry, RegkbError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +36,9 @@ def manifest_paths(paths: ManifestPaths = None) -> list[Path]:
         return [Path(p) for p in paths]
     if paths and not isinstance(paths, (list, tuple)):
         return [Path(paths)]
-    return [Path(os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)]
+    if os.environ.get("REGKB_MANIFEST"):
+        return [Path(os.environ["REGKB_MANIFEST"])]
+    return workspace.current().manifests()  # the checkout: corpus/manifest.toml
 
 
 def corpus_dirs(corpus: str | Path | None = None, manifests: ManifestPaths = None) -> list[Path]:
@@ -47,7 +50,10 @@ def corpus_dirs(corpus: str | Path | None = None, manifests: ManifestPaths = Non
     dirs = [Path(chosen).expanduser().resolve()]
     if not corpus and not os.environ.get("REGKB_CORPUS"):
         dirs += [folder.resolve() for folder in SHARED_EXTRA if folder.is_dir()]
-    for folder in [USER_FILES] + ([p.parent for p in manifest_paths(manifests)] if manifests else []):
+    declared = [folder for path in manifest_paths(manifests) for folder in workspace.declared_folders(path)]
+    ws = workspace.current()
+    for folder in [USER_FILES if ws.checkout else ws.files] + ([p.parent for p in manifest_paths(manifests)] if manifests else []) \
+            + declared:
         if folder.resolve() not in dirs:
             dirs.append(folder.resolve())
     return dirs
@@ -244,7 +250,7 @@ def manifest_with(entry: ManifestEntry, path: str | Path | None = None,
     """The manifest and the text it will have with `entry` appended (the hand-written comments
     intact), checked: the entry's fields valid, its id new, the existing manifest readable, and the new
     text reading back with the entry in it. Nothing is written; RegkbError says what is wrong."""
-    path = Path(path or os.environ.get("REGKB_MANIFEST") or DEFAULT_MANIFEST)
+    path = Path(path or os.environ.get("REGKB_MANIFEST") or workspace.current().manifest)
     values = {item.name: getattr(entry, item.name) for item in fields(ManifestEntry)
               if getattr(entry, item.name) or item.name in REQUIRED}
     values = validate_fields(values, "the new document", labels)
