@@ -594,14 +594,44 @@ def contradictions(db_path, doc_ids, as_json):
 @friendly_errors
 def xlsx(db_path, out_path):
     """Every comparison table in one Excel workbook: a sheet each, frozen header, pin cites as links."""
-    from .manifest import PROJECT_ROOT
+    from .workspace import current
     from .query import connect_readonly
     from .tables import TABLES
     from .xlsx import write_workbook
 
     with connect_readonly(_db(db_path)) as conn:
-        path = write_workbook(conn, out_path or PROJECT_ROOT / "outputs" / "tables" / "regkb.xlsx")
+        path = write_workbook(conn, out_path or current().outputs / "tables" / "regkb.xlsx")
     click.echo(f"wrote {path} ({len(TABLES)} sheets: {', '.join(TABLES)})")
+
+
+@main.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--metadata", "metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A regulations.gov bulk download's metadata CSV (organisation, date, title by Document ID).")
+@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Manifest to write (default the workspace's manifest.toml).")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def import_(folder, metadata, manifest_path, as_json):
+    """List a folder of documents (a docket's responses) in the workspace manifest, without copying them."""
+    from .importer import import_folder
+    from .progress import on_terminal, progress_bar
+    from .workspace import current
+
+    target = manifest_path or current().ensure().manifest
+    with progress_bar("listing documents", on_terminal(as_json)) as progress:
+        result = import_folder(folder, target, metadata, progress=progress)
+    if as_json:
+        click.echo(json.dumps({"manifest": str(result.manifest), "folder": str(result.folder),
+                               "added": len(result.added), "already_listed": result.already,
+                               "skipped": [{"file": f, "why": why} for f, why in result.skipped],
+                               "seconds": round(result.seconds, 2)}, indent=2))
+        return
+    for _, why in result.skipped:
+        click.echo(f"skipped: {why}", err=True)
+    click.echo(f"listed {len(result.added)} new documents of {result.folder} in {result.manifest} "
+               f"({result.already} already listed, {len(result.skipped)} skipped) in {result.seconds:.1f} s; "
+               "run `regkb build` to include them")
 
 
 def _one_line(text, limit):

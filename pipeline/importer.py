@@ -1,0 +1,356 @@
+"""`regkb import DIR`: the manifest for a folder of documents (a docket's responses), written without
+copying a file. Each document gets an id (its file name, lower-case, in the manifest's id form), a
+title, doc_type `comment`, its organisation (from a regulations.gov bulk-download metadata CSV when
+given; else the regulations.gov cover sheet's "Organization:" / "Name:", an FDMS header's submitter
+line, the letterhead or the "The Full Name (ABBR)" of its opening, else the file name), the date it
+states (the cover sheet's "Received:", else the first date of its first page), its sha256 and its file,
+named relative to the folder, which the manifest declares once (`folder = [...]`, see
+workspace.declared_folders). Re-running adds only files not yet listed. Empty or few-byte files are
+skipped and said. Only the first few kilobytes of a file are read for its fields: 10,000 files take
+seconds.
+
+No spaCy, no torch."""
+from __future__ import annotations
+
+import csv
+import datetime
+import os
+import re
+import secrets
+import stat
+import tomllib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .manifest import ID_PATTERN, _toml_string, entries_from_text, validate_fields
+from .models import RegkbError
+
+SUFFIXES = (".txt", ".pdf", ".html", ".htm", ".md", ".markdown")
+MIN_CHARACTERS = 16  # fewer non-space characters than this: an empty or few-byte file, skipped
+HEAD_BYTES = 8192
+NOTE = "# the folders of the documents `regkb import` listed below, where they lie (relative: from here)"
+
+MONTHS = {name: number for number, name in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"], start=1)}
+_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+LONG_DATE = re.compile(_MONTH + r"\s+(\d{1,2})\s*,\s*(\d{4})", re.I)
+SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d\d)\b")
+# the regulations.gov cover sheet, through PyPDF2's split words ("Organi zation:", "Nam e:")
+RECEIVED = re.compile(r"Received:\s*" + LONG_DATE.pattern, re.I)
+ORGANIZATION = re.compile(r"^\s*O\s?r\s?g\s?a\s?n\s?i\s?z\s?a\s?t\s?i\s?o\s?n\s*:[ \t]*(\S[^\n]*)$", re.M | re.I)
+AGENCY = re.compile(r"^\s*Gover\s?n\s?m\s?ent\s+Agency\s*:[ \t]*(\S[^\n]*)$", re.M | re.I)
+NAME = re.compile(r"^\s*N\s?a\s?m\s?e\s*:[ \t]*(\S[^\n]*)$", re.M | re.I)
+SUBMITTED_BY = re.compile(r"Com\s?m\s?ent\s+Submitted\s+by\s+([^\n]+)", re.I)
+DOCUMENT_NUMBER = re.compile(r"Docum\s?ent:\s*(NSF_FRDOC_\S+)", re.I)
+# the FDMS header of the short responses: "3/13/2025  via FDMS" then "Nabeel Bacchus, no email"
+FDMS = re.compile(r"\A\s*\d{1,2}/\d{1,2}/\d{4}\s+via FDMS\s*\n\s*([^\n,]+)", re.I)
+RE_LINE = re.compile(r"^\s*(?:Re|RE|Subject)\s*:\s*(\S[^\n]{5,200})$", re.M)
+ORG_WORDS = re.compile(r"\b(Association|Council|Institute|Foundation|Corporation|Corp\.?|Inc\.?|LLC|Center|Centre|"
+                       r"Coalition|Society|Alliance|University|College|Company|Group|Federation|Chamber|Network|"
+                       r"Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|Committee)\b")
+# the docket's own suffixes on file names: "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2"
+NAME_SUFFIX = re.compile(r"[-_ ]*(?:AI[-_ ]*)?RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)
+DOCKET_NUMBER_NAME = re.compile(r"^AI-RFI-2025-(\d+)$", re.I)
+
+
+@dataclass
+class ImportReport:
+    manifest: Path
+    folder: Path
+    added: list[str] = field(default_factory=list)
+    already: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why)
+    seconds: float = 0.0
+
+
+def _fix_split(value: str) -> str:
+    """PyPDF2's "Inform ation Technology" → "Information Technology" (a space after m inside a word)."""
+    value = re.sub(r"(?<=[a-z])m (?=[a-z])", "m", value)
+    value = re.sub(r"(?<=[A-Za-z][a-z]) m\b", "m", value)  # "Si m" → "Sim"
+    value = " ".join(value.split()).strip(" .,;:")
+    return "Anonymous" if value.lower() == "anonymous anonymous" else value
+
+
+def _date(match: re.Match | None) -> str:
+    if not match:
+        return ""
+    month, day, year = match.groups()[-3:]
+    try:
+        return datetime.date(int(year), MONTHS[month.lower()], int(day)).isoformat()
+    except (ValueError, KeyError):
+        return ""
+
+
+def _slash_date(match: re.Match | None) -> str:
+    if not match:
+        return ""
+    try:
+        return datetime.date(int(match.group(3)), int(match.group(1)), int(match.group(2))).isoformat()
+    except ValueError:
+        return ""
+
+
+def name_from_file(stem: str) -> str:
+    """"SIA-AI-RFI-2025" → "SIA", "Jane-Doe-RFI-2025" → "Jane Doe"."""
+    bare = NAME_SUFFIX.sub("", stem) or stem
+    return " ".join(re.split(r"[-_]+", bare)).strip() or stem
+
+
+def fields_from_head(head: str, stem: str) -> dict[str, str]:
+    """What the opening of a document says about its author, date and title; each field says where
+    it came from (`org_source`)."""
+    found: dict[str, str] = {}
+    org = ORGANIZATION.search(head)
+    name = NAME.search(head)
+    submitted = SUBMITTED_BY.search(head)
+    fdms = FDMS.search(head)
+    if org and _fix_split(org.group(1)):
+        found["org"], found["org_source"] = _fix_split(org.group(1)), "cover sheet Organization"
+    elif AGENCY.search(head) and _fix_split(AGENCY.search(head).group(1)):
+        found["org"], found["org_source"] = _fix_split(AGENCY.search(head).group(1)), "cover sheet Government Agency"
+    elif submitted and _fix_split(submitted.group(1)):
+        found["org"], found["org_source"] = _fix_split(submitted.group(1)), "cover sheet Comment Submitted by"
+    elif name and _fix_split(name.group(1)):
+        found["org"], found["org_source"] = _fix_split(name.group(1)), "cover sheet Name"
+    elif fdms and _fix_split(fdms.group(1)):
+        found["org"], found["org_source"] = _fix_split(fdms.group(1)), "FDMS header"
+    else:
+        letterhead = _letterhead(head, stem)
+        if letterhead:
+            found["org"], found["org_source"] = letterhead, "letterhead"
+    number = DOCUMENT_NUMBER.search(head)
+    if number:
+        found["document_number"] = number.group(1)
+    found["date"] = _date(RECEIVED.search(head)) or _date(LONG_DATE.search(head[:3000])) \
+        or _slash_date(SLASH_DATE.search(head[:400]))
+    title = RE_LINE.search(head[:3000])
+    if title:
+        found["title"] = " ".join(title.group(1).split())
+    return found
+
+
+def _letterhead(head: str, stem: str) -> str:
+    """"The Security Industry Association (SIA) appreciates" when the file is named SIA; else an
+    organisation-like line (Association, Council, Inc., University …) among the first lines."""
+    short = name_from_file(stem)
+    if re.fullmatch(r"[A-Za-z0-9&]{2,12}", short):
+        spelled = re.search(r"((?:[A-Z][\w&'.-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'.-]*\s+){0,8})\(\s*"
+                            + re.escape(short) + r"\s*\)", head[:4000])
+        if spelled:
+            full = " ".join(spelled.group(1).split())
+            full = re.sub(r"^(?:The|the)\s+", "", full)
+            if len(full.split()) >= 2:
+                return f"{full} ({short})"
+    for line in [line.strip() for line in head[:1500].splitlines() if line.strip()][:6]:
+        if 4 <= len(line) <= 90 and ORG_WORDS.search(line) and not re.search(r"\b(Dear|Re:|RE:)", line) \
+                and not re.search(r"Office of Science|National Science Foundation", line, re.I):
+            return " ".join(line.split()).strip(" ,.")
+    return ""
+
+
+def read_metadata(csv_path: Path) -> dict[str, dict[str, str]]:
+    """A regulations.gov bulk download's metadata CSV, by every key a file can be matched on: the
+    Document ID (NSF_FRDOC_0001-DRAFT-3147), its trailing number, and attachment file names."""
+    try:
+        with open(csv_path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise RegkbError(f"{csv_path}: cannot read the metadata CSV ({exc})") from exc
+    if rows and "Document ID" not in rows[0]:
+        raise RegkbError(f"{csv_path}: not a regulations.gov metadata CSV (no 'Document ID' column; "
+                         f"columns: {', '.join(list(rows[0])[:8])})")
+    by_key: dict[str, dict[str, str]] = {}
+    for row in rows:
+        doc_id = (row.get("Document ID") or "").strip()
+        if not doc_id:
+            continue
+        by_key[doc_id.lower()] = row
+        number = re.search(r"(\d+)$", doc_id)
+        if number:
+            by_key.setdefault(f"#{int(number.group(1))}", row)
+        for attachment in re.split(r"[,\s]+", row.get("Attachment Files") or ""):
+            if attachment:
+                by_key.setdefault(Path(attachment).stem.lower(), row)
+    return by_key
+
+
+def _from_metadata(row: dict[str, str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    person = " ".join(part for part in ((row.get("First Name") or "").strip(), (row.get("Last Name") or "").strip())
+                      if part)
+    org = (row.get("Organization Name") or "").strip() or person
+    if org:
+        found["org"], found["org_source"] = org, "metadata CSV"
+    for column in ("Received Date", "Posted Date", "Author Date"):
+        value = (row.get(column) or "").strip()
+        if re.match(r"\d{4}-\d{2}-\d{2}", value):
+            found["date"] = value[:10]
+            break
+    if (row.get("Title") or "").strip():
+        found["title"] = row["Title"].strip()
+    return found
+
+
+def make_id(stem: str, taken: set[str]) -> str:
+    base = re.sub(r"-{2,}", "-", re.sub(r"[^a-z0-9._-]+", "-", stem.lower())).strip("-._")[:76] or "document"
+    if len(base) < 2:
+        base = f"doc-{base}"
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    assert ID_PATTERN.fullmatch(candidate), candidate
+    return candidate
+
+
+def _head_and_hash(path: Path) -> tuple[str, str, int]:
+    """The file's first HEAD_BYTES as text, its sha256 and its count of non-space characters (up
+    to MIN_CHARACTERS), in one read."""
+    import hashlib
+
+    from .ingest import open_regular
+
+    digest = hashlib.sha256()
+    head = b""
+    with open_regular(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            if len(head) < HEAD_BYTES:
+                head += block[:HEAD_BYTES - len(head)]
+            digest.update(block)
+    text = head.decode("utf-8", errors="replace")
+    if path.suffix.lower() == ".pdf" or head.startswith(b"%PDF"):
+        text = ""
+    return text, digest.hexdigest(), len(re.sub(rb"\s+", b"", head[:4096]))
+
+
+def _existing(manifest: Path) -> tuple[str, list[str], list]:
+    """The manifest's text, its declared folders (as written) and entries."""
+    if not manifest.exists():
+        return "", [], []
+    text = manifest.read_text(encoding="utf-8")
+    entries = entries_from_text(text, manifest)
+    head = text.split("\n[[", 1)[0] if not text.lstrip().startswith("[[") else ""
+    try:
+        value = tomllib.loads(head).get("folder", []) if head.strip() else []
+    except tomllib.TOMLDecodeError as exc:
+        raise RegkbError(f"{manifest}: manifest is not valid TOML ({exc})") from exc
+    return text, [value] if isinstance(value, str) else list(value), entries
+
+
+def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
+                  progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
+    """List every document of `folder` not yet in `manifest` and write them into it, all or nothing."""
+    import time
+
+    started = time.perf_counter()
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise RegkbError(f"{folder}: not a folder")
+    manifest = Path(manifest).expanduser().resolve()
+    report = ImportReport(manifest=manifest, folder=folder)
+    text, folders, entries = _existing(manifest)
+    by_key = read_metadata(metadata) if metadata else {}
+    listed_files = {(e.file) for e in entries}
+    taken = {e.id for e in entries}
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
+                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if not files:
+        raise RegkbError(f"{folder}: no documents here ({', '.join(SUFFIXES)})")
+    fresh: list[dict[str, str]] = []
+    undated: list[dict[str, str]] = []
+    stated_dates: Counter[str] = Counter()
+    for done, path in enumerate(files, start=1):
+        relative = path.relative_to(folder).as_posix()
+        if relative in listed_files:
+            report.already += 1
+        else:
+            try:
+                head, sha256, characters = _head_and_hash(path)
+            except RegkbError as exc:
+                report.skipped.append((relative, str(exc)))
+                head = None
+            if head is not None and characters < MIN_CHARACTERS:
+                report.skipped.append((relative, f"{path}: empty or a few bytes "
+                                                 f"({path.stat().st_size} bytes), skipped"))
+            elif head is not None:
+                stem = path.stem
+                found = fields_from_head(head, stem)
+                row = by_key.get(found.get("document_number", "").lower()) or by_key.get(stem.lower())
+                number = DOCKET_NUMBER_NAME.match(stem)
+                if not row and number:
+                    row = by_key.get(f"#{int(number.group(1))}")
+                if row:
+                    found.update(_from_metadata(row))
+                org = found.get("org") or (f"unnamed submitter ({stem})" if number else name_from_file(stem))
+                doc_id = make_id(stem, taken)
+                taken.add(doc_id)
+                values = {"id": doc_id, "title": found.get("title") or f"{org}: {stem}", "doc_type": "comment",
+                          "author_org": org[:300], "date": found.get("date", ""), "language": "en",
+                          "file": relative, "sha256": sha256,
+                          "note": f"imported from {path.name}; organisation from the "
+                                  f"{found.get('org_source', 'file name')}"}
+                if values["date"]:
+                    stated_dates[values["date"]] += 1
+                else:
+                    undated.append(values)
+                fresh.append(values)
+        if progress:
+            progress(path.name, done, len(files))
+    common = stated_dates.most_common(1)[0][0] if stated_dates else datetime.date.today().isoformat()
+    for values in undated:
+        values["date"] = common
+        values["note"] += f"; no date stated: {common} is the folder's most common date"
+    if not fresh and str(folder) in _resolved(folders, manifest):
+        report.seconds = time.perf_counter() - started
+        return report  # nothing new: the manifest is not rewritten
+    lines: list[str] = []
+    for values in fresh:
+        checked = validate_fields(values, f"{folder / values['file']}")
+        lines += ["", "[[document]]"] + [f"{name} = {_toml_string(value)}" for name, value in checked.items()]
+    _write(manifest, text, folders, folder, lines)
+    report.added = [values["id"] for values in fresh]
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _resolved(folders: list[str], manifest: Path) -> list[str]:
+    return [str((manifest.parent / Path(f).expanduser()).resolve()) for f in folders]
+
+
+def _write(manifest: Path, text: str, folders: list[str], folder: Path, lines: list[str]) -> None:
+    """The manifest with the folder declared in its header and the new entries appended, swapped in
+    whole: an interruption leaves the old manifest as it was."""
+    if str(folder) not in _resolved(folders, manifest):
+        folders = folders + [os.path.relpath(folder, manifest.parent) if folder.is_relative_to(manifest.parent)
+                             else str(folder)]
+    old_head, body = text, ""
+    if text.lstrip().startswith("[["):
+        old_head, body = "", text
+    elif "\n[[" in text:
+        old_head, body = text[:text.index("\n[[") + 1], text[text.index("\n[[") + 1:]
+    kept = [line for line in old_head.splitlines() if not re.match(r"\s*folder\s*=", line) and line != NOTE]
+    header = "\n".join([NOTE, f"folder = [{', '.join(_toml_string(f) for f in folders)}]"] + kept).rstrip() + "\n"
+    new_text = header + ("\n" + body.lstrip("\n") if body.strip() else "") + "\n".join(lines) + "\n"
+    if len(entries_from_text(new_text, manifest)) != len(entries_from_text(text, manifest)) + \
+            sum(1 for line in lines if line == "[[document]]"):
+        raise RegkbError(f"{manifest}: internal error: the new entries would not read back")
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(os.stat(manifest).st_mode) if manifest.exists() else None
+    except OSError:
+        mode = None
+    temp = manifest.parent / f".{manifest.name}.{secrets.token_hex(6)}.importing"
+    try:
+        with open(temp, "x", encoding="utf-8") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), mode)
+            out.write(new_text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, manifest)
+    except OSError as exc:
+        raise RegkbError(f"{manifest}: could not write the manifest ({exc.strerror or exc}); it is unchanged") from exc
+    finally:
+        temp.unlink(missing_ok=True)

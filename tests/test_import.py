@@ -1,0 +1,128 @@
+"""`regkb import DIR` on the real docket (../shared/dockets/ostp-ai-action-plan-rfi-2025/text): the
+manifest lists a folder where it lies, with the submitter from the cover sheet, the letterhead or the
+file name; re-running adds only what is new; 10,000 files take seconds."""
+from __future__ import annotations
+
+import shutil
+import time
+import tomllib
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline import manifest as manifest_mod
+from pipeline.cli import main
+from pipeline.importer import import_folder
+from pipeline.models import RegkbError
+from pipeline.workspace import declared_folders
+
+DOCKET = Path(__file__).resolve().parent.parent.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
+SAMPLE = ["AI-RFI-2025-3147.txt",  # cover sheet "Organization: Inform ation Technology Industry Council"
+          "AI-RFI-2025-1477.txt",  # cover sheet "Governm ent Agency: University of Wyom ing"
+          "AI-RFI-2025-2500.txt",  # cover sheet "Name: Dylan Fields"
+          "SIA-AI-RFI-2025.txt",   # letterhead: "The Security Industry Association (SIA) appreciates"
+          "Bacchus-AI-RFI-2025.txt",  # FDMS header: "3/13/2025  via FDMS" / "Nabeel Bacchus, no email"
+          "Anonymous-AI-RFI-2025-(20).txt",  # a file name that is no id as it stands
+          "AFL-AI-RFI-2025.txt"]   # 10 bytes of blank lines
+
+
+@pytest.fixture()
+def docs(tmp_path):
+    assert DOCKET.is_dir(), f"the real docket is expected at {DOCKET}"
+    folder = tmp_path / "docket"
+    folder.mkdir()
+    for name in SAMPLE:
+        shutil.copyfile(DOCKET / name, folder / name)
+    return folder
+
+
+def entries(manifest: Path) -> dict[str, dict]:
+    return {e["file"]: e for e in tomllib.loads(manifest.read_text())["document"]}
+
+
+def test_import_reads_the_submitter_date_and_hash_from_each_document(docs, tmp_path):
+    manifest = tmp_path / "ws" / "manifest.toml"
+    report = import_folder(docs, manifest)
+    listed = entries(manifest)
+    assert len(report.added) == 6 and [f for f, _ in report.skipped] == ["AFL-AI-RFI-2025.txt"]
+    assert "empty or a few bytes" in report.skipped[0][1] and "AFL-AI-RFI-2025.txt" in report.skipped[0][1]
+    iti = listed["AI-RFI-2025-3147.txt"]
+    assert iti["id"] == "ai-rfi-2025-3147" and iti["author_org"] == "Information Technology Industry Council"
+    assert iti["date"] == "2025-03-15" and iti["doc_type"] == "comment"  # "Received: March 15, 2025"
+    assert listed["AI-RFI-2025-1477.txt"]["author_org"] == "University of Wyoming"
+    assert listed["AI-RFI-2025-2500.txt"]["author_org"] == "Dylan Fields"
+    assert listed["SIA-AI-RFI-2025.txt"]["author_org"] == "Security Industry Association (SIA)"
+    assert listed["SIA-AI-RFI-2025.txt"]["date"] == "2025-03-15"  # "March  15, 2025" in the letter
+    assert listed["Bacchus-AI-RFI-2025.txt"]["author_org"] == "Nabeel Bacchus"
+    assert listed["Bacchus-AI-RFI-2025.txt"]["date"] == "2025-03-13"
+    assert listed["Anonymous-AI-RFI-2025-(20).txt"]["id"] == "anonymous-ai-rfi-2025-20"
+    from pipeline.ingest import sha256_file
+    assert iti["sha256"] == sha256_file(docs / "AI-RFI-2025-3147.txt")
+    # the manifest declares the folder and names each file relative to it: nothing was copied
+    assert declared_folders(manifest) == [docs.resolve()]
+    assert sorted(p.name for p in manifest.parent.iterdir()) == ["manifest.toml"]
+    # every entry reads back through the manifest's own checks, and locate finds its file in the folder
+    loaded = manifest_mod.load_manifest(manifest)
+    dirs = manifest_mod.corpus_dirs(tmp_path / "nothing", manifest)
+    assert all(manifest_mod.locate(entry, dirs) == docs / entry.file for entry in loaded)
+
+
+def test_rerunning_adds_only_what_is_new_and_keeps_what_was_there(docs, tmp_path):
+    manifest = tmp_path / "manifest.toml"
+    import_folder(docs, manifest)
+    before = manifest.read_text()
+    again = import_folder(docs, manifest)
+    assert again.added == [] and again.already == 6 and manifest.read_text() == before
+    shutil.copyfile(DOCKET / "Google-RFI-2025.txt", docs / "new-one.txt")
+    third = import_folder(docs, manifest)
+    assert third.added == ["new-one"] and third.already == 6
+    assert manifest.read_text().startswith(before.split("\n[[", 1)[0])  # same header, one folder
+    assert len(entries(manifest)) == 7
+
+
+def test_the_metadata_csv_names_the_organisation_and_a_bad_one_is_refused(docs, tmp_path):
+    csv_file = tmp_path / "metadata.csv"
+    csv_file.write_text("Document ID,Title,Organization Name,First Name,Last Name,Received Date\n"
+                        "NSF_FRDOC_0001-DRAFT-2500,Comment from Dylan Fields,Fields Studio,Dylan,Fields,"
+                        "2025-03-14T04:00Z\n", encoding="utf-8")
+    manifest = tmp_path / "manifest.toml"
+    import_folder(docs, manifest, csv_file)
+    row = entries(manifest)["AI-RFI-2025-2500.txt"]
+    assert (row["author_org"], row["date"]) == ("Fields Studio", "2025-03-14")
+    assert row["title"] == "Comment from Dylan Fields"
+    assert "metadata CSV" in row["note"]
+    bad = tmp_path / "not-metadata.csv"
+    bad.write_text("name,org\nx,y\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["import", str(docs), "--metadata", str(bad), "--manifest",
+                                       str(tmp_path / "other.toml")])
+    assert result.exit_code == 1 and "not-metadata.csv" in result.output and "Document ID" in result.output
+    assert not (tmp_path / "other.toml").exists()
+
+
+def test_a_hand_written_manifest_still_cannot_reach_outside_its_folders(tmp_path):
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (tmp_path / "secret.txt").write_text("not for the knowledge base")
+    manifest = tmp_path / "letters" / "manifest.toml"
+    manifest.write_text('folder = ["."]\n[[document]]\nid = "x1"\ntitle = "t"\ndoc_type = "comment"\n'
+                        'author_org = "o"\ndate = "2025-01-01"\nlanguage = "en"\nfile = "../secret.txt"\n')
+    entry = manifest_mod.load_manifest(manifest)[0]
+    with pytest.raises(RegkbError, match="outside the corpus folders"):
+        manifest_mod.locate(entry, manifest_mod.corpus_dirs(folder, manifest))
+
+
+def test_the_whole_docket_is_listed_in_seconds(tmp_path):
+    manifest = tmp_path / "manifest.toml"
+    started = time.perf_counter()
+    result = CliRunner().invoke(main, ["import", str(DOCKET), "--manifest", str(manifest), "--json"])
+    seconds = time.perf_counter() - started
+    assert result.exit_code == 0, result.output
+    listed = entries(manifest)
+    assert len(listed) >= 10_000 and seconds < 30, (len(listed), seconds)
+    assert listed["AI-RFI-2025-3147.txt"]["author_org"] == "Information Technology Industry Council"
+    ids = [e["id"] for e in listed.values()]
+    assert len(set(ids)) == len(ids)
+    # the submitter is named for nearly every response (cover sheet, header, letterhead or file name)
+    unnamed = [e for e in listed.values() if e["author_org"].startswith("unnamed submitter")]
+    assert len(unnamed) < 50
