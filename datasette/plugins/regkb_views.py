@@ -39,7 +39,7 @@ ANCHORS = {"date": "calendar date", "publication": "after publication", "event":
 
 PAGES = [  # (path, menu label, what it answers, an example's parameters)
     ("diff", "Versions compared", "the public-inspection PDF against the published regulatory text, paragraph by "
-     "paragraph: unchanged, changed (word by word) or only in one version", {"section": "§ 748.15"}),
+     "paragraph: unchanged, changed (word by word) or only in one version", {}),
     ("provision", "A provision's story", "its text, the definitions it uses, thresholds, country lists, what the "
      "preamble says about it, its changes between versions and every position on it", {"path": "§ 742.6(b)(10)"}),
     ("term", "A term's story", "every definition of a term, grouped by wording, with scope and pin cite, and every "
