@@ -620,7 +620,7 @@ def import_(folder, metadata, manifest_path, as_json):
 
     target = manifest_path or current().ensure().manifest
     with progress_bar("listing documents", on_terminal(as_json)) as progress:
-        result = import_folder(folder, target, metadata, progress=progress)
+        result = import_folder(folder, target, metadata, progress=progress, others=current().manifests())
     if as_json:
         click.echo(json.dumps({"manifest": str(result.manifest), "folder": str(result.folder),
                                "added": len(result.added), "already_listed": result.already,

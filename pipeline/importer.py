@@ -137,17 +137,17 @@ def _letterhead(head: str, stem: str) -> str:
     organisation-like line (Association, Council, Inc., University …) among the first lines."""
     short = name_from_file(stem)
     if re.fullmatch(r"[A-Za-z0-9&]{2,12}", short):
-        spelled = re.search(r"((?:[A-Z][\w&'.-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'.-]*\s+){0,8})\(\s*"
+        spelled = re.search(r"((?:[A-Z][\w&'-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'-]*\s+){0,8})\(\s*"
                             + re.escape(short) + r"\s*\)", head[:4000])
         if spelled:
             full = " ".join(spelled.group(1).split())
-            full = re.sub(r"^(?:The|the)\s+", "", full)
+            full = re.split(r"\b(?:The|the)\s+", full)[-1]  # "Strategy The Institute for …" → "Institute for …"
             if len(full.split()) >= 2:
                 return f"{full} ({short})"
     for line in [line.strip() for line in head[:1500].splitlines() if line.strip()][:6]:
         if 4 <= len(line) <= 90 and ORG_WORDS.search(line) and not re.search(r"\b(Dear|Re:|RE:)", line) \
                 and not re.search(r"Office of Science|National Science Foundation", line, re.I):
-            return " ".join(line.split()).strip(" ,.")
+            return re.split(r"(?<=[a-z])\. ", " ".join(line.split()))[-1].strip(" ,.")  # after a sentence's end
     return ""
 
 
@@ -240,8 +240,10 @@ def _existing(manifest: Path) -> tuple[str, list[str], list]:
 
 
 def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
-                  progress: Callable[[str, int, int], None] | None = None) -> ImportReport:
-    """List every document of `folder` not yet in `manifest` and write them into it, all or nothing."""
+                  progress: Callable[[str, int, int], None] | None = None, others: list[Path] = ()) -> ImportReport:
+    """List every document of `folder` not yet in `manifest` and write them into it, all or nothing.
+    `others` are the manifests built together with it (the package's corpus manifest): their ids are
+    not reused, and a file they already list (same sha256) is skipped and said."""
     import time
 
     started = time.perf_counter()
@@ -254,6 +256,13 @@ def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
     by_key = read_metadata(metadata) if metadata else {}
     listed_files = {(e.file) for e in entries}
     taken = {e.id for e in entries}
+    elsewhere: dict[str, tuple[str, Path]] = {}
+    for other in others:
+        if Path(other).resolve() != manifest and Path(other).exists():
+            for entry in entries_from_text(Path(other).read_text(encoding="utf-8"), Path(other)):
+                taken.add(entry.id)
+                if entry.sha256:
+                    elsewhere[entry.sha256] = (entry.id, Path(other))
     files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
                    and not any(part.startswith(".") for part in p.relative_to(folder).parts))
     if not files:
@@ -271,7 +280,10 @@ def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
             except RegkbError as exc:
                 report.skipped.append((relative, str(exc)))
                 head = None
-            if head is not None and characters < MIN_CHARACTERS:
+            if head is not None and sha256 in elsewhere:
+                report.skipped.append((relative, f"{path}: already listed as {elsewhere[sha256][0]} in "
+                                                 f"{elsewhere[sha256][1]}, skipped"))
+            elif head is not None and characters < MIN_CHARACTERS:
                 report.skipped.append((relative, f"{path}: empty or a few bytes "
                                                  f"({path.stat().st_size} bytes), skipped"))
             elif head is not None:

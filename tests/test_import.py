@@ -3,6 +3,7 @@ manifest lists a folder where it lies, with the submitter from the cover sheet, 
 file name; re-running adds only what is new; 10,000 files take seconds."""
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import tomllib
@@ -120,7 +121,13 @@ def test_the_whole_docket_is_listed_in_seconds(tmp_path):
     assert result.exit_code == 0, result.output
     listed = entries(manifest)
     assert len(listed) >= 10_000 and seconds < 30, (len(listed), seconds)
-    assert listed["AI-RFI-2025-3147.txt"]["author_org"] == "Information Technology Industry Council"
+    assert listed["AI-RFI-2025-1477.txt"]["author_org"] == "University of Wyoming"
+    # ITI's response is the corpus manifest's iti-2025-03-15-…: listed once, not twice under two ids
+    skipped = {row["file"]: row["why"] for row in json.loads(result.output)["skipped"]}
+    assert "AI-RFI-2025-3147.txt" not in listed
+    assert "already listed as iti-2025-03-15" in skipped["AI-RFI-2025-3147.txt"]
+    from pipeline.manifest import load_manifest
+    load_manifest([manifest_mod.DEFAULT_MANIFEST, manifest])  # builds together: no id twice
     ids = [e["id"] for e in listed.values()]
     assert len(set(ids)) == len(ids)
     # the submitter is named for nearly every response (cover sheet, header, letterhead or file name)
