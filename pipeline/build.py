@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import dedupe, embed, store, workspace
+from . import dedupe, embed, store, triage, workspace
 from . import manifest as manifest_mod
 from .document import document_row
 from .ingest import sha256_file
@@ -216,6 +216,9 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     extracted["term_usages"] = term_usages(extracted.get("definitions", []), paragraphs)
     report.stages["term_usages"] = time.perf_counter() - mark
     link_corpus(documents, paragraphs, extracted, cache_dir, report.stages)
+    mark = time.perf_counter()
+    extracted["triage"] = triage.kb_rows(documents, paragraphs, extracted)  # relevance to the rules (issue 13)
+    report.stages["triage"] = time.perf_counter() - mark
     mark = time.perf_counter()
     report.paragraphs = len(paragraphs)
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,

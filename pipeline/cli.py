@@ -634,6 +634,40 @@ def import_(folder, metadata, manifest_path, as_json):
                "run `regkb build` to include them")
 
 
+@main.command()
+@DB_OPTION
+@MANIFEST_OPTION
+@CORPUS_OPTION
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="CSV of the whole ranking (default the workspace's outputs/tables/triage.csv).")
+@click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True, help="Rows to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print the shown rows as JSON.")
+@friendly_errors
+def triage(db_path, manifest_path, corpus, out_path, limit, as_json):
+    """Rank every document by how it engages with the rule(s) of the knowledge base, with the evidence."""
+    from .progress import on_terminal, progress_bar
+    from .store import write_table_file
+    from .triage import to_csv, triage_manifests
+    from .workspace import current
+
+    with progress_bar("reading documents", on_terminal(as_json)) as progress:
+        found = triage_manifests(_db(db_path), manifest_path or None, corpus, progress)
+    target = out_path or current().outputs / "tables" / "triage.csv"
+    write_table_file(target, to_csv(found))
+    rows = [d.to_row(rank) for rank, d in enumerate(found[:limit], start=1)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    counts = {label: sum(d.relevance == label for d in found) for label in ("names the rule", "discusses its provisions",
+                                                                              "export controls", "other")}
+    click.echo(f"triaged {len(found)} documents: " + ", ".join(f"{n} {label}" for label, n in counts.items())
+               + f"; wrote {target}")
+    for row in rows:
+        click.echo(f"{row['rank']:>4}. {row['relevance_score']:>5.1f}  {row['relevance']:<24} {row['doc_id']}  "
+                   f"({_one_line(row['author_org'], 40)})")
+        click.echo(f"        {_one_line(row['relevance_evidence'], 150)}")
+
+
 def _one_line(text, limit):
     text = " ".join((text or "").split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -18,7 +18,7 @@ from pipeline.cli import main
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOCKET = PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
-LETTERS = ["AI-RFI-2025-3147.txt", "SIA-AI-RFI-2025.txt", "Bacchus-AI-RFI-2025.txt", "AI-RFI-2025-2500.txt"]
+LETTERS = ["AI-RFI-2025-1477.txt", "SIA-AI-RFI-2025.txt", "Bacchus-AI-RFI-2025.txt", "AI-RFI-2025-2500.txt"]
 
 
 def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -99,7 +99,7 @@ def test_a_read_only_checkout_builds_into_a_workspace_and_writes_nothing_else(tm
         assert "listed 4 new documents" in regkb("import", str(letters))
         # the workspace manifest alone: the shipped corpus manifest's files are not beside this copy
         assert "paragraphs" in regkb("build", "--manifest", str(ws / "manifest.toml"))
-        assert "ai-rfi-2025-3147" in regkb("search", "Information Technology Industry Council", "--limit", "3")
+        assert "ai-rfi-2025-1477" in regkb("search", "University of Wyoming", "--limit", "3")
         assert "Security Industry Association (SIA)" in regkb("docs")
         regkb("table", "positions", "--format", "csv")
     finally:
