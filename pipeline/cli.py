@@ -331,10 +331,10 @@ def evaluate(db_path, annotations_dir, as_json):
         click.echo(f"  paragraphs without a page:                     {health['paragraphs_without_page']}")
         click.echo(f"  numbers with no subject:                       {health['numbers_without_subject_count']}")
         click.echo(f"  preamble headings out of sequence:             {len(health['preamble_outline_breaks'])}")
-        click.echo(f"  table of contents against headings found:      "
-                   f"{len(health['table_of_contents_disagreements'])} disagreements")
         for item in health["preamble_outline_breaks"][:5]:
             click.echo(f"    {item['doc_id']}: {item['section_path'].rsplit(' > ', 1)[-1][:70]} ({item['problem']})")
+        click.echo(f"  table of contents against headings found:      "
+                   f"{len(health['table_of_contents_disagreements'])} disagreements")
     if report["failing"]:
         click.echo(f"regkb: error: F1 below the floor for {', '.join(report['failing'])}", err=True)
         sys.exit(1)

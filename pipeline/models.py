@@ -16,6 +16,10 @@ class DocumentError(RegkbError):
         self.path = path
         self.problem = problem
 
+    def __reduce__(self):
+        # crosses the process pool intact (the default pickles only the message, one argument)
+        return (type(self), (self.path, self.problem))
+
 
 @dataclass(frozen=True)
 class ManifestEntry:

@@ -197,9 +197,10 @@ def join_lines(lines: list[Line], separator: str) -> str:
         text = line.text
         if not out:
             out = text
-        elif separator == " " and re.search(r"[A-Za-z]-$", out) and re.match(r"[a-z]", text):
-            # "comput-|ing" was split by the typesetter; "non-|governmental" keeps its hyphen
-            keep = re.search(r"\b(?:non|self|in|co|re|pre|end|well|high|low|dual|third|closed|open)-$", out, re.I)
+        elif separator == " " and re.search(r"[A-Za-z]-$", out[-2:]) and re.match(r"[a-z]", text):
+            # "comput-|ing" was split by the typesetter; "non-|governmental" keeps its hyphen (only the
+            # joined text's last characters are looked at: searching all of it per line was quadratic)
+            keep = re.search(r"\b(?:non|self|in|co|re|pre|end|well|high|low|dual|third|closed|open)-$", out[-12:], re.I)
             out = (out if keep else out[:-1]) + text
         elif separator == " " and (CJK.search(out[-1:]) or CJK.match(text)):
             out += text

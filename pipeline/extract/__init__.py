@@ -53,35 +53,49 @@ LEAD_IN = re.compile(r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?
 RUNS_ON = (":", "—", "–", "-", "either", "following")
 
 
-def _subparts(paragraphs: list[Paragraph]) -> dict[str, str]:
-    """Each section's subpart, "§ 7.301" → "Part 7, Subpart D", from the subpart headings it follows."""
+def _subparts(paragraphs: list[Paragraph]) -> tuple[dict[str, str], set[str]]:
+    """Each section's subpart, "§ 7.301" → "Part 7, Subpart D", from the subpart headings it follows;
+    and the sections of a subpart headed "Definitions" (one term to a section, as 31 CFR 850 does)."""
     out: dict[str, str] = {}
+    in_definitions: set[str] = set()
     current = ""
+    definitions = False
     for paragraph in paragraphs:
         path = paragraph.section_path
         if paragraph.kind == "heading" and re.fullmatch(r"(?:Part \d{1,4}, )?Subpart [A-Z]{1,2}", path):
             current = path
+            definitions = bool(re.search(r"\bDefinitions?\b", paragraph.text))
         elif paragraph.kind == "heading" and re.fullmatch(r"Part \d{1,4}", path):
-            current = ""
+            current, definitions = "", False
         elif current and path.startswith("§"):
             root = root_of(path)
             part = re.match(r"§ (\d{1,4})\.", root)
             label = current if current.startswith("Part") or not part else f"Part {part.group(1)}, {current}"
             out.setdefault(root, label)
-    return out
+            if definitions:
+                in_definitions.add(root)
+    return out, in_definitions
 
 
-def _continuations(paragraphs: list[Paragraph]) -> list[str]:
+def _continuations(paragraphs: list[Paragraph], whole_sections: set[str] = frozenset()) -> list[str]:
     """The sub-paragraphs that a paragraph ending in a lead-in (":", "—", "either") runs on into:
-    the paragraphs right after it whose section path lies under its own."""
+    the paragraphs right after it whose section path lies under its own. In a section that defines
+    one term (a definitions subpart's "§ 850.206 Controlled foreign entity."), the definition at the
+    section's head runs on through the whole section."""
     out = [""] * len(paragraphs)
+    opened: set[str] = set()  # sections whose first paragraph has been seen
     for index, paragraph in enumerate(paragraphs):
-        if not paragraph.text.rstrip().endswith(RUNS_ON):
+        root = root_of(paragraph.section_path)
+        whole = root in whole_sections and paragraph.kind != "heading" and root not in opened
+        if paragraph.kind != "heading":
+            opened.add(root)
+        if not whole and not paragraph.text.rstrip().endswith(RUNS_ON):
             continue
         parts: list[str] = []
-        prefix = paragraph.section_path + "("
+        prefix = root if whole else paragraph.section_path + "("
         for following in paragraphs[index + 1:]:
-            if not following.section_path.startswith(prefix) or sum(map(len, parts)) > 4000:
+            if not following.section_path.startswith(prefix) or sum(map(len, parts)) > 4000 \
+                    or following.kind == "heading":
                 break
             parts.append(following.text)
         out[index] = "\n".join(parts)
@@ -91,8 +105,8 @@ def _continuations(paragraphs: list[Paragraph]) -> list[str]:
 def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) -> list[dict]:
     """What each component may know about a paragraph besides its text."""
     titles = section_titles(paragraphs)
-    subparts = _subparts(paragraphs)
-    continuations = _continuations(paragraphs)
+    subparts, definition_subpart_sections = _subparts(paragraphs)
+    continuations = _continuations(paragraphs, definition_subpart_sections)
     document_text = "\n".join(paragraph.text for paragraph in paragraphs)
     offsets, at = [], 0
     for paragraph in paragraphs:
@@ -104,6 +118,7 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
     out = []
     header = ""
     parent_captions: dict[str, str] = {}
+    parent_texts: dict[str, str] = {}  # a marked paragraph's lead-in: the paragraph of its parent path
     previous_kind = ""
     for index, (paragraph, speaker) in enumerate(zip(paragraphs, speakers)):
         if paragraph.kind == "table" and previous_kind != "table":
@@ -111,12 +126,14 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
         own_caption = caption(paragraph.text)
         parent = paragraph.section_path.rsplit("(", 1)[0] if paragraph.section_path.count("(") else ""
         parent_captions[paragraph.section_path] = own_caption
+        parent_texts[paragraph.section_path] = paragraph.text
         root = root_of(paragraph.section_path)
         lead_in = LEAD_IN.match(paragraph.text.strip())
         if lead_in and root.startswith("§"):
             lead_ins[root] = lead_in.group("scope") or lead_in.group("scope2")
         section_title = titles.get(root, root if root.startswith(("§", "ECCN", "Supplement")) else "")
-        definitions_title = bool(re.search(r"\bdefinitions?\b", section_title, re.I) and root.startswith("§"))
+        definitions_title = bool(re.search(r"\bdefinitions?\b", section_title, re.I) and root.startswith("§")
+                                 or root in definition_subpart_sections)
         definitions_section = bool(definitions_title or root in lead_ins
                                    or re.search(r"\bdefinitions?\b", parent_captions.get(parent, ""), re.I))
         out.append({
@@ -124,10 +141,13 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
             "kind": paragraph.kind, "caption": own_caption, "parent_caption": parent_captions.get(parent, ""),
             "section_title": section_title,
             "table_header": header if paragraph.kind == "table" else "", **speaker,
-            "subpart": subparts.get(root, ""), "definitions_section": definitions_section,
+            # a definitions subpart defines for its part
+            "subpart": "" if root in definition_subpart_sections else subparts.get(root, ""),
+            "definitions_section": definitions_section,
             "definitions_title": definitions_title or root in lead_ins,
             "scope_phrase": lead_ins.get(root), "continuation": continuations[index],
             "document_text": document_text, "document_offset": offsets[index],
+            "lead_in": parent_texts.get(parent, "") if parent else "",
         })
         previous_kind = paragraph.kind
     return out

@@ -268,6 +268,12 @@ class DefinitionFinder:
         list's short form, not a term the rule defines."""
         quoted = bool(match.group("q"))
         long_form = _acronym_fits(match.group("long"), term) if " " not in term else None
+        words = re.findall(r"[\w’'-]+", match.group("long"))
+        if not long_form and re.match(r"\((?:the|hereinafter)\s", text[match.end("long"):match.end()].lstrip(", ")) \
+                and term.split()[-1].lower() in (w.lower() for w in words[-8:]):
+            # "Executive Order 14105 (the Order)", "Secretary of the Treasury (the Secretary)": a short
+            # form made of the long form's own head word
+            long_form = " ".join(words[-8:])
         comma_form = match.group("long").endswith(",") or text[match.end("long"):match.start("term")].startswith(",")
         if not (quoted or long_form or comma_form):
             return None

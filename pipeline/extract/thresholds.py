@@ -109,8 +109,12 @@ def _unit_for(text: str, start: int, end: int, multiplier: bool = False):
         if row["after_re"]:
             match = row["after_re"].match(shifted)
             if match:
-                if row.get("unit_from"):  # a physical unit written as a symbol: "16 GHz", "90 W", "56 bits"
-                    row = {**row, "unit": re.sub(r"\s+", " ", match.group(row["unit_from"]))}
+                if row.get("unit_from"):  # a physical unit as a symbol ("16 GHz", "90 W") or a word ("4.5 Kelvin")
+                    unit = re.sub(r"\s+", " ", match.group(row["unit_from"]))
+                    if row.get("lower"):
+                        unit = unit.lower()
+                        unit = unit + "s" if unit in ("nanometer", "micrometer", "millimeter") else unit
+                    row = {**row, "unit": unit}
                 return row, start, end + (skip.end() if skip else 0) + match.end()
     if multiplier:
         return None
@@ -211,6 +215,20 @@ def _subject(text: str, span_start: int, span_end: int, info: dict) -> str:
     return subject
 
 
+def _lead_in_comparator(lead_in: str) -> str | None:
+    """The comparator a lead-in ending in a colon or dash hands to its items."""
+    text = lead_in.rstrip()
+    if not text.endswith((":", "—", "-")):
+        return None
+    tail = text[-80:].rstrip(":—- ")
+    for pattern, comparator in comparator_patterns()["before"]:
+        if pattern.search(tail):
+            if comparator in (">", ">=") and NEGATION.search(tail[:max(0, len(tail) - 20)]):
+                return "<=" if comparator == ">" else "<"
+            return comparator
+    return None
+
+
 def _example_spans(text: str) -> list[tuple[int, int]]:
     """The sentences of a paragraph that give an example or a formula."""
     out, start = [], 0
@@ -277,6 +295,13 @@ class ThresholdFinder:
         for low, high in zip(found_rows, found_rows[1:]):
             if low[2]["unit"] == high[2]["unit"] and low[4] == high[4] == "=" and RANGE_GLUE.match(text[low[1]:high[0]]):
                 low[4], high[4] = ">=", "<="
+        # an item under a lead-in that sets the comparator: "… may not exceed the greater of: (i) $250,000 …;
+        # (ii) An amount that is twice …", "… a quantity of computing power greater than: (1) 10^25 …"
+        governor = _lead_in_comparator(info.get("lead_in", ""))
+        if governor:
+            for found in found_rows:
+                if found[4] == "=" and found[0] < 80:
+                    found[4] = governor
         seen: set[tuple[int, int]] = set()
         for span_start, span_end, row, value, comparator in found_rows:
             if (span_start, span_end) in seen:
