@@ -41,7 +41,13 @@ QUERIES = ["data center validated end user authorization", "model weights export
 
 # One embedder, in a fresh process: argv = root, kind, artefact, data pickle, vectors out.
 WORKER = textwrap.dedent("""
-    import json, os, pickle, resource, sys, time
+    import json, os, pickle, sys, time
+
+    def peak_rss_mb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's)
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
     os.environ["HF_HUB_OFFLINE"] = "1"; os.environ["TRANSFORMERS_OFFLINE"] = "1"
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     root, kind, artefact, data, out = sys.argv[1:6]
@@ -67,7 +73,7 @@ WORKER = textwrap.dedent("""
     latencies.sort()
     print(json.dumps({"load_s": loaded, "first_s": first, "corpus_s": corpus,
                       "query_p50_ms": 1000 * latencies[len(latencies) // 2],
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "peak_rss_mb": peak_rss_mb(),
                       "torch_loaded": "torch" in sys.modules}))
 """)
 

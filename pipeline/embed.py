@@ -57,8 +57,16 @@ def model_cache() -> Path:
     """Where generated model artefacts live: per user, outside the installed package and the workspace."""
     if os.environ.get("REGKB_MODEL_CACHE"):
         return Path(os.environ["REGKB_MODEL_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "regkb"
+    folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "regkb"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.access(folder, os.W_OK):
+            return folder
+    except OSError:
+        pass
+    import tempfile  # a home that cannot be written (a locked-down CI user): the machine's temp folder
+
+    return Path(tempfile.gettempdir()) / f"regkb-models-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
 
 
 def onnx_path() -> Path:
