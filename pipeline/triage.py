@@ -57,7 +57,6 @@ VOCABULARY = [
 WEAK_VOCABULARY = {"model-weight controls", "total processing performance"}
 EXPORT_CONTROLS = re.compile(r"export[- ]controls?|export\s+restrictions?|export\s+licen[cs]", re.I)
 CHIP_WORDS = re.compile(r"\b(?:chips?|semiconductors?|GPUs?|BIS|Bureau of Industry and Security|compute)\b", re.I)
-RARE_SHARE = 0.10  # a title word in more of the documents than this is no name of the rule ("diffusion": 0.9 %)
 PREFILTER = re.compile(r"diffus|tier|export|\d{3}\.\d|\d{4}-\d{5}|fed\.?\s*reg|\bfr\b", re.I)
 
 
@@ -142,13 +141,13 @@ def vocabulary_of(conn: sqlite3.Connection, texts: Iterable[str] = ()) -> RuleVo
 
 def vocabulary_from(rules: list[tuple[str, str, str]], section_paths: Iterable[str], texts: Iterable[str] = ()
                     ) -> RuleVocabulary:
-    """The names, citations and provisions of the rules ((id, title, cite_as) and their section paths). A
-    title word makes short names ("<word> rule", "<word> framework" …) only when it is rare in the documents
-    being triaged (`texts`, lower-case) when they are many (200 or more; a few letters all about the rule
-    say nothing): "Diffusion" is in under 1 % of the docket's responses. Common title words ("National",
-    "Technology") are never names (GENERIC_TITLE_WORDS), nor is any word of a title with several."""
+    """The names, citations and provisions of the rules ((id, title, cite_as) and their section paths). The
+    one word that carries a title ("Diffusion") makes its short names ("<word> rule", "<word> framework" …);
+    common title words ("National", "Technology") never do (GENERIC_TITLE_WORDS), nor does any word of a
+    title with several ("Malicious Cyber-Enabled Activities": "Cyber framework" is any cyber letter). How
+    often the word occurs in the documents being triaged says nothing: in a slice chosen for the rule
+    "diffusion" is in a fifth of them, in the whole docket in under 1 %. (`texts` is kept for callers.)"""
     vocab = RuleVocabulary()
-    texts = list(texts)
     seen: set[str] = set()
 
     def add(label: str, squashed_pattern: str) -> None:
@@ -161,8 +160,7 @@ def vocabulary_from(rules: list[tuple[str, str, str]], section_paths: Iterable[s
         name = re.split(r"\s*[:(]", title or "")[0].strip()
         if len(name.split()) >= 2:
             add(name, _squashed_words(name))
-        distinctive = [w for w in re.findall(r"[a-z]+", name.lower()) if w not in GENERIC_TITLE_WORDS and len(w) > 3
-                       and (len(texts) < 200 or sum(w in text for text in texts) <= RARE_SHARE * len(texts))]
+        distinctive = [w for w in re.findall(r"[a-z]+", name.lower()) if w not in GENERIC_TITLE_WORDS and len(w) > 3]
         # a short name needs one word that carries the title ("Diffusion"); with several ("Malicious Cyber-Enabled
         # Activities") "Cyber framework" would be any cyber-security letter: only the title and citations then
         for word in distinctive if len(distinctive) == 1 else []:
