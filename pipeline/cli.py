@@ -616,9 +616,14 @@ def import_(folder, metadata, manifest_path, as_json):
     """List a folder of documents (a docket's responses) in the workspace manifest, without copying them."""
     from .importer import import_folder
     from .progress import on_terminal, progress_bar
-    from .workspace import current
+    from .workspace import DEFAULT_NAME, at, current
 
-    target = manifest_path or current().ensure().manifest
+    ws = current()
+    if ws.checkout and not manifest_path:
+        # never thousands of entries in the package's own corpus manifest: a workspace beside it, which
+        # every later command run here then uses (workspace.current, rule 2)
+        ws = at(Path.cwd() / DEFAULT_NAME)
+    target = manifest_path or ws.ensure().manifest
     with progress_bar("listing documents", on_terminal(as_json)) as progress:
         result = import_folder(folder, target, metadata, progress=progress, others=current().manifests())
     if as_json:
