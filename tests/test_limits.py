@@ -575,12 +575,13 @@ def test_add_is_all_or_nothing(env, case):
     assert "Traceback" not in result.output
     assert sha(manifest) == before
     assert not (manifest_mod.USER_FILES.exists() and any(manifest_mod.USER_FILES.iterdir()))
+    assert not (manifest.parent / "iti-letter.txt").exists()  # add --manifest M copies beside M (issue 13)
     if case.startswith("paragraph"):
         return
     retry = cli("add", str(letter), *GOOD_ADD, "--manifest", str(manifest))
     assert retry.exit_code == 0, retry.output + retry.stderr
     assert [e.id for e in load_manifest(manifest)] == ["good-doc", "test-org-2025-01-07-iti-letter"]
-    assert (manifest_mod.USER_FILES / "iti-letter.txt").read_bytes() == letter.read_bytes()
+    assert (manifest.parent / "iti-letter.txt").read_bytes() == letter.read_bytes()
 
 
 def test_add_with_invalid_utf8_from_a_real_shell(tmp_path):
