@@ -537,11 +537,14 @@ def _printed_page_number_lines(lines: list[str]) -> dict[int, str]:
     candidates = [(i, int(m.group(1))) for i, line in enumerate(lines)
                   if (m := page_number(line.strip()))]
     found: dict[int, str] = {}
-    expected = 1
+    expected, run = 1, 0
     for index, number in candidates:
-        if number == expected:
+        # the first page of a letter often prints no number (the sequence starts at 2), and a file
+        # may hold the document twice (a comment with its letter attached again): a run restarts
+        if number == expected or (run == 0 and number == 2) or (run >= 2 and number in (1, 2)):
+            run = run + 1 if number == expected else 1
             found[index] = str(number)
-            expected += 1
+            expected = number + 1
     # a real sequence of page numbers has at least two pages and reaches near the end of the file
     if len(found) < 2:
         return {}
