@@ -54,9 +54,16 @@ def model_dir() -> Path:
 
 
 def model_cache() -> Path:
-    """Where generated model artefacts live: per user, outside the installed package and the workspace."""
+    """Where generated model artefacts live: $REGKB_MODEL_CACHE; else the cache of a workspace the
+    user named (--workspace / $REGKB_HOME), so nothing is written outside it; else per user. Never the
+    installed package."""
     if os.environ.get("REGKB_MODEL_CACHE"):
         return Path(os.environ["REGKB_MODEL_CACHE"])
+    from . import workspace
+
+    if workspace._chosen or os.environ.get(workspace.ENV):
+        # a workspace named by the user holds everything regkb writes, the generated model too
+        return workspace.current().cache / "models"
     folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "regkb"
     try:
         folder.mkdir(parents=True, exist_ok=True)
