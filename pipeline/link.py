@@ -346,9 +346,23 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
     lexicon = rule_lexicon(documents, definitions, paragraphs)
     subject = subject_matter(documents, paragraphs)
     by_id = {p.id: p for p in paragraphs}
+    # a comment that says in its opening which rule of the KB it comments on ("Comments of … on the
+    # Hospital Price Transparency rule") argues about that rule unless a sentence is plainly elsewhere
+    from .extract.positions import comments_on_a_rule
+
+    openings: dict[str, list[str]] = {}
+    for paragraph in paragraphs:
+        if len(openings.setdefault(paragraph.doc_id, [])) < 4:
+            openings[paragraph.doc_id].append(paragraph.text)
+    comment_ids = {d["id"] for d in documents if d.get("doc_type") == "comment"}
+    commenting = {doc for doc, texts in openings.items()
+                  if doc in comment_ids and any(comments_on_a_rule(text) for text in texts)}
     keep = []
     for position in positions:
         quote = position["quote"]
+        if position.get("doc_id") in commenting and not subject.elsewhere(quote):
+            keep.append(True)
+            continue
         if CJK.search(quote) or names_a_rule(quote, lexicon):
             keep.append(True)  # Chinese: the extractor's own anchors decided (the model reads English only)
             continue
