@@ -52,7 +52,7 @@ ORG_WORDS = re.compile(r"\b(Association|Council|Institute|Foundation|Corporation
                        r"Coalition|Society|Alliance|University|College|Company|Group|Federation|Chamber|Network|"
                        r"Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|Committee)\b")
 # the docket's own suffixes on file names: "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2"
-NAME_SUFFIX = re.compile(r"[-_ ]*(?:AI[-_ ]*)?RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)
+NAME_SUFFIX = re.compile(r"(?:[-_ ]+AI)?[-_ ]*RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)  # "OpenAI-RFI-2025": OpenAI
 DOCKET_NUMBER_NAME = re.compile(r"^AI-RFI-2025-(\d+)$", re.I)
 
 

@@ -58,6 +58,9 @@ def test_import_reads_the_submitter_date_and_hash_from_each_document(docs, tmp_p
     assert listed["Bacchus-AI-RFI-2025.txt"]["author_org"] == "Nabeel Bacchus"
     assert listed["Bacchus-AI-RFI-2025.txt"]["date"] == "2025-03-13"
     assert listed["Anonymous-AI-RFI-2025-(20).txt"]["id"] == "anonymous-ai-rfi-2025-20"
+    from pipeline.importer import name_from_file
+    assert [name_from_file(s) for s in ("OpenAI-RFI-2025", "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2")] == \
+        ["OpenAI", "SIA", "Jane Doe"]
     from pipeline.ingest import sha256_file
     assert iti["sha256"] == sha256_file(docs / "AI-RFI-2025-3147.txt")
     # the manifest declares the folder and names each file relative to it: nothing was copied
