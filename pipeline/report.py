@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections import Counter
 from contextlib import closing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -89,6 +89,11 @@ class Content:
     quotes: list[Quote]
     topics: list[str]
     figures: dict[str, Figure]
+    absent: dict[str, str] = field(default_factory=dict)  # table → why this knowledge base cannot make it
+
+
+# what making the report does, in order, one progress step each: the tables, then the figures
+STEPS = (*(f"{name} table" for name in TABLES), "positions heatmap", "country-list chart", "dates timeline")
 
 
 def write_report(db_path: Path, out_dir: Path, formats: tuple[str, ...], progress: Progress | None = None) -> list[Path]:
@@ -150,23 +155,33 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
         where o.duplicate_of is null
         order by o.org, d.date, d.id, p.ordinal, o.char_start""")]
     quotes.sort(key=lambda q: (q.org, topics.index(q.topic) if q.topic in topics else len(topics)))
-    made = progress or (lambda step, done, total: None)
-    steps = len(TABLES) + 2
-    tables = {}
+    done = iter(range(1, len(STEPS) + 1))
+
+    def made(step: str) -> None:
+        number = next(done)
+        if progress:
+            progress(step, number, len(STEPS))
+    tables, absent = {}, {}
     for name in TABLES:
-        tables[name] = build_table(conn, name)
-        made(f"{name} table", len(tables), steps)
+        # a table about documents this knowledge base does not hold (the diff of the rule's two versions in
+        # a KB of letters) is said to be absent in its section, not an error that loses the whole report
+        try:
+            tables[name] = build_table(conn, name)
+        except RegkbError as exc:
+            tables[name], absent[name] = ([], []), str(exc)
+        made(f"{name} table")
     # a figure of nothing says less than its table's "no rows" (and matplotlib warns on an empty image)
     figures = {"positions": positions_heatmap(quotes, topics)} if quotes else {}
-    made("positions heatmap", steps - 1, steps)
+    made("positions heatmap")
     chart = country_list_chart(conn)
     if chart:
         figures["countries"] = chart
-    made("country-list chart", steps, steps)
-    timeline = dates_timeline(conn)
+    made("country-list chart")
+    timeline = None if "dates" in absent else dates_timeline(conn)
     if timeline:
         figures["dates"] = timeline
-    return Content(info, inventory, tables, quotes, topics, figures)
+    made("dates timeline")
+    return Content(info, inventory, tables, quotes, topics, figures, absent)
 
 
 # ----------------------------------------------------------------------------- figures
@@ -367,10 +382,17 @@ def to_html(content: Content) -> str:
         parts.append(f"<section id='{slug}'><h2>{_e(title)}</h2><p>{_e(lead)}</p>")
         if slug in content.figures:
             parts.append(_figure_html(content.figures[slug], list(content.figures).index(slug) + 1))
+        if slug in content.absent:
+            parts.append(f"<p class='absent' id='table-{slug}'>{_e(_absent_note(content.absent[slug]))}</p></section>")
+            continue
         columns, rows = content.tables[slug]
         parts.append(f"<div class='table-wrapper' id='table-{slug}'>{_bare_table(columns, rows, 'html')}</div></section>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
+
+
+def _absent_note(reason: str) -> str:
+    return f"No rows: not in this knowledge base ({reason})."
 
 
 def _figure_html(figure: Figure, number: int) -> str:
@@ -421,7 +443,8 @@ def to_markdown(content: Content) -> str:
             number = list(content.figures).index(slug) + 1
             lines += [f"![Figure {number}. {figure.title}](figures/{figure.slug}.svg)", "",
                       f"*Figure {number}. {figure.title}.* {figure.caption}", ""]
-        lines.append(_bare_table(*content.tables[slug], "md"))
+        lines.append(_absent_note(content.absent[slug]) if slug in content.absent
+                     else _bare_table(*content.tables[slug], "md"))
     return "\n".join(lines)
 
 

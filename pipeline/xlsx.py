@@ -10,6 +10,7 @@ from pathlib import Path
 
 import xlsxwriter
 
+from .models import RegkbError
 from .tables import BUILDERS, TABLES, TITLES, build_table
 
 MAX_CELL = 32767  # Excel's limit on the characters of a cell
@@ -30,6 +31,7 @@ def pin_cite_links(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def write_workbook(conn: sqlite3.Connection, path: Path, names: tuple[str, ...] | list[str] = TABLES) -> Path:
+    path = check_workbook_path(path)
     conn.row_factory = sqlite3.Row
     links = pin_cite_links(conn)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +68,28 @@ def write_workbook(conn: sqlite3.Connection, path: Path, names: tuple[str, ...] 
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
+    return path
+
+
+def check_workbook_path(path: Path) -> Path:
+    """The workbook's path as given, or a RegkbError naming what is wrong with it: empty (which pathlib
+    reads as the current folder), a folder, something other than a file, or in a folder that cannot be
+    written. Said before the tables are built, so a bad --out costs nothing and leaves nothing behind."""
+    import os
+
+    if str(path).strip() in ("", ".") or not path.name or path.name in (".", ".."):
+        raise RegkbError(f"--out {str(path)!r}: is empty or a folder, not a workbook file name; give a file such as regkb.xlsx")
+    if path.is_dir():
+        raise RegkbError(f"{path}: is a folder, not a workbook file; give --out a file name such as {path / 'regkb.xlsx'}")
+    if path.exists() and not path.is_file():
+        raise RegkbError(f"{path}: is not a regular file; give --out a workbook file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise RegkbError(f"{path}: cannot be written (no permission)")
+    folder = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise RegkbError(f"{path}: {folder} is not a folder, so the workbook cannot be written there")
+    if folder is not None and not os.access(folder, os.W_OK | os.X_OK):
+        raise RegkbError(f"{path}: the folder {folder} cannot be written (no permission)")
     return path
 
 

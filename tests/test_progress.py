@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.report import STEPS as REPORT_STEPS
 from tests.conftest import PROJECT_ROOT, write_manifest
 
 REGKB = [sys.executable, "-m", "pipeline.cli"]
@@ -86,9 +87,11 @@ def test_report_shows_a_bar_on_a_terminal_and_is_quiet_otherwise(real_kb, tmp_pa
     args = [*REGKB, "report", "--db", str(real_kb.db_path), "--out", str(tmp_path)]
     status, out, err = on_terminal(args)
     assert status == 0, err
-    assert "making the report" in err and "7/7" in err and "ETA" in err
+    steps = len(REPORT_STEPS)  # a step for each table and each figure
+    assert "making the report" in err and f"{steps}/{steps}" in err and "ETA" in err
     assert out.splitlines() == [f"wrote {tmp_path / name}" for name in (
-        "report.html", "figures/positions-heatmap.svg", "figures/country-lists.svg", "report.md")]
+        "report.html", "figures/positions-heatmap.svg", "figures/country-lists.svg", "figures/dates-timeline.svg",
+        "report.md")]
 
     result = piped(args)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == out

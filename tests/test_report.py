@@ -71,7 +71,8 @@ def _markdown_table(section: str) -> tuple[list[str], list[list[str]]]:
 def test_writes_the_page_its_twin_and_the_figure_files(report):
     out, written = report
     assert [p.relative_to(out).as_posix() for p in written] == [
-        "report.html", "figures/positions-heatmap.svg", "figures/country-lists.svg", "report.md"]
+        "report.html", "figures/positions-heatmap.svg", "figures/country-lists.svg", "figures/dates-timeline.svg",
+        "report.md"]
     assert all(p.stat().st_size > 1000 for p in written)
 
 
@@ -90,7 +91,7 @@ def test_the_html_page_opens_from_disk_in_a_browser_that_is_offline(report, brow
     browser.get((report[0] / "report.html").as_uri())
     assert browser.find_element(By.TAG_NAME, "h1").text == "regkb report"
     figures = browser.find_elements(By.TAG_NAME, "figure")
-    assert len(figures) == 2
+    assert len(figures) == 3  # the heatmap, the country lists and the dates timeline
     for figure in figures:
         image = figure.find_element(By.TAG_NAME, "img")
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 300", image)
@@ -171,18 +172,27 @@ def test_a_form_letter_campaign_counts_once_with_its_copies_tallied(page, kb):
 
 def test_figures_are_embedded_with_captions_that_say_what_they_show(page, report, kb):
     figures = page.select("figure")
-    assert [f["id"] for f in figures] == ["figure-positions-heatmap", "figure-country-lists"]
+    assert [f["id"] for f in figures] == ["figure-positions-heatmap", "figure-country-lists", "figure-dates-timeline"]
     positions = len(_positions(kb))
     lists = kb.execute("select count(*) from country_lists").fetchone()[0]
     captions = [f.figcaption.get_text() for f in figures]
     assert captions[0].startswith("Figure 1. Positions by organisation and topic.") and f"{positions} positions" in captions[0]
     assert captions[1].startswith("Figure 2. Country-list membership.") and f"the {lists} country lists" in captions[1]
+    # the timeline draws each date of the dates table from December 2024 on, and its caption counts them
+    _, date_rows = build_table(kb, "dates")
+    days = sorted({row[0] for row in date_rows if row[0] != "—" and row[0] >= "2024-12-01"})
+    assert days, "no resolved date in the knowledge base: the timeline test would prove nothing"
+    assert captions[2].startswith("Figure 3. The rule's dates on the calendar.") and "publication on 2025-01-15" in captions[2]
+    drawn = int(re.search(r"(\d+) dates from December 2024 on", captions[2]).group(1))
+    assert drawn >= len(days)
+    timeline = base64.b64decode(figures[2].img["src"].split(",", 1)[1]).decode("utf-8")
+    assert all(f"<!-- {day}  " in timeline for day in days), [d for d in days if f"<!-- {d}  " not in timeline]
     heatmap = base64.b64decode(figures[0].img["src"].split(",", 1)[1]).decode("utf-8")
     assert "<svg" in heatmap
     for (org,) in kb.execute("select distinct org from positions where duplicate_of is null"):
         assert f"<!-- {org} -->" in heatmap  # matplotlib notes each text it draws as paths
     markdown = (report[0] / "report.md").read_text(encoding="utf-8")
-    for number, slug in enumerate(("positions-heatmap", "country-lists"), start=1):
+    for number, slug in enumerate(("positions-heatmap", "country-lists", "dates-timeline"), start=1):
         assert re.search(rf"^!\[Figure {number}\. [^]]+\]\(figures/{slug}\.svg\)\n\n\*Figure {number}\. ", markdown, re.M)
         assert (report[0] / "figures" / f"{slug}.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
@@ -226,7 +236,8 @@ def test_bad_input_is_a_clear_error(letters_kb, tmp_path):  # noqa: F811
 
 def test_a_knowledge_base_with_nothing_to_draw_has_no_empty_figures(tmp_path, recwarn):
     """One letter with no country list: no country-list figure (an empty image, with matplotlib's
-    warning, said less than the table's "no rows"); its positions still get their heatmap."""
+    warning, said less than the table's "no rows"); its positions still get their heatmap. With no rule in
+    it there is no diff of the rule's two versions, and the section says so instead of failing the report."""
     from pipeline.build import build
     from tests.conftest import write_manifest
 
@@ -240,4 +251,9 @@ def test_a_knowledge_base_with_nothing_to_draw_has_no_empty_figures(tmp_path, re
     assert [path.name for path in written if path.suffix == ".svg"] == ["positions-heatmap.svg"]
     markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     assert "figures/country-lists.svg" not in markdown and "figures/positions-heatmap.svg" in markdown
+    assert "figures/dates-timeline.svg" not in markdown
+    diff = _markdown_section(markdown, TABLE_TEXT["diff"][0])
+    assert "No rows: not in this knowledge base" in diff and "bis-2025-00636-pi" in diff
+    page = BeautifulSoup((tmp_path / "out" / "report.html").read_text(encoding="utf-8"), "html.parser")
+    assert "not in this knowledge base" in page.select_one("#table-diff").get_text()
     assert not [w for w in recwarn if "singular" in str(w.message)]
