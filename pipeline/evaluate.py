@@ -77,6 +77,14 @@ def _covered(coverage: dict, doc_id: str, section_path: str) -> bool:
     return any(section_path.startswith(prefix) for prefix in coverage.get(doc_id, []))
 
 
+def _present_gold(conn, gold: list[dict], score: "Score") -> list[dict]:
+    """Gold items for documents in this knowledge base; the others are set aside and counted."""
+    present = {row[0] for row in conn.execute("select id from documents")}
+    kept = [item for item in gold if item.get("doc") in present]
+    score.notes["gold_for_documents_not_in_kb"] = len(gold) - len(kept)
+    return kept
+
+
 def _split_gold(rows: list[dict]) -> tuple[dict, list[dict]]:
     """The coverage (document → section-path prefixes annotated exhaustively) and the gold items;
     several files of one kind (positions.jsonl, positions_synthetic.jsonl) each bring their own."""
@@ -96,6 +104,7 @@ def score_definitions(conn, gold_rows: list[dict]) -> Score:
     coverage, gold = _split_gold(gold_rows)
     locator = Locator(conn)
     score = Score("definitions")
+    gold = _present_gold(conn, gold, score)
     predicted = _predictions(conn, "definitions", coverage)
     unused = {(p["paragraph_id"], normalise_term(p["term"])): p for p in predicted}
     scope_right = scope_total = whole = whole_total = 0
@@ -142,6 +151,7 @@ def score_thresholds(conn, gold_rows: list[dict]) -> Score:
     coverage, gold = _split_gold(gold_rows)
     locator = Locator(conn)
     score = Score("thresholds")
+    gold = _present_gold(conn, gold, score)
     remaining = _predictions(conn, "thresholds", coverage)
     comparator_wrong = 0
     for item in gold:
@@ -174,6 +184,7 @@ def score_country_lists(conn, gold_rows: list[dict]) -> Score:
     coverage, gold = _split_gold(gold_rows)
     locator = Locator(conn)
     score = Score("country_lists")
+    gold = _present_gold(conn, gold, score)
     lists = _predictions(conn, "country_lists", coverage)
     members: dict[str, list[str]] = {}
     member_paragraphs: dict[str, set[str]] = {}

@@ -149,11 +149,11 @@ def test_ids_are_stable_and_rebuild_is_cached(real_kb, real_db, real_corpus, tmp
     cache = real_kb.db_path.parent / "cache"
     # every paragraph's embedding is cached by text hash: a forced re-parse must not encode again
     monkeypatch.setattr("pipeline.embed.encode", lambda texts, **_: pytest.fail(f"re-encoded {len(texts)} texts"))
-    again = build(manifests, corpus=real_corpus, db_path=tmp_path / "again.db", cache_dir=cache, force=True)
+    again = build(manifests, corpus=None, db_path=tmp_path / "again.db", cache_dir=cache, force=True)
     import sqlite3
 
     with sqlite3.connect(again.db_path) as conn:
         after = {row[0] for row in conn.execute("select id from paragraphs")}
     assert before == after
-    unchanged = build(manifests, corpus=real_corpus, db_path=tmp_path / "again.db", cache_dir=cache)
+    unchanged = build(manifests, corpus=None, db_path=tmp_path / "again.db", cache_dir=cache)
     assert unchanged.up_to_date and unchanged.seconds < 5
