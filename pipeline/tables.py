@@ -31,6 +31,17 @@ def definitions_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
                       _clip(r["definition"], 300), r["doc_id"]] for r in rows]
 
 
+def country_list_columns(lists) -> list[str]:
+    """One column name per detected list: its label, document, section and pin cite; two lists of
+    one paragraph with the same label are told apart by their order ("… #2")."""
+    names: list[str] = []
+    for found in lists:
+        name = f"{_clip(found['label'], 60)} [{found['doc_id']}, {found['section_path'] or '—'}, {found['pin_cite']}]"
+        count = sum(1 for other in names if other == name or other.startswith(name + " #"))
+        names.append(name if not count else f"{name} #{count + 1}")
+    return names
+
+
 def countries_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
     """ISO codes as rows, each detected list as a column headed by its label and pin cite."""
     lists = conn.execute("""
@@ -40,8 +51,7 @@ def countries_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
     for row in conn.execute("select list_id, iso2 from country_list_members where iso2 is not null"):
         members.setdefault(row["list_id"], set()).add(row["iso2"])
     codes = sorted({code for found in members.values() for code in found})
-    columns = ["iso2", "country"] + [f"{_clip(l['label'], 60)} [{l['doc_id']}, {l['section_path'] or '—'}, {l['pin_cite']}]"
-                                     for l in lists]
+    columns = ["iso2", "country"] + country_list_columns(lists)
     rows = []
     for code in codes:
         rows.append([code, _country(code)] + ["✓" if code in members.get(l["id"], set()) else "" for l in lists])

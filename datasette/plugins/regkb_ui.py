@@ -208,10 +208,11 @@ async def country_matrix(db) -> dict:
     lists = (await db.execute("""
         select l.id, l.label, l.doc_id, p.section_path, p.pin_cite from country_lists l
         join paragraphs p on p.id = l.paragraph_id order by l.doc_id, p.ordinal""")).rows
+    from pipeline.tables import country_list_columns  # one naming of the columns for both surfaces
+
     per_list = "".join(
-        f",\n  max(case when list_id = {_literal(l['id'])} then '✓' else '' end) as "
-        + _name(f"{_clip(l['label'], 60)} [{l['doc_id']}, {l['section_path'] or '—'}, {l['pin_cite']}]")
-        for l in lists)
+        f",\n  max(case when list_id = {_literal(l['id'])} then '✓' else '' end) as " + _name(name)
+        for l, name in zip(lists, country_list_columns(lists)))
     return {
         "title": "Countries × lists",
         "description": "One row per country (ISO 3166-1 alpha-2) named in any detected country list, one column "
