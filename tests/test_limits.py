@@ -560,10 +560,12 @@ BAD_ADDS = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_ADDS))
-def test_add_is_all_or_nothing(env, case):
+def test_add_is_all_or_nothing(env, case, monkeypatch):
     """Every bad field (and a document the build could not read) is refused before anything is
-    written: no file copied into corpus/files/, the manifest byte-identical; then the same document
-    with good fields is added, and builds."""
+    written: no file copied (not beside the manifest, where `add --manifest M` copies, nor into the
+    workspace's files/ or corpus/files/), the manifest byte-identical; then the same document with
+    good fields is added, and builds."""
+    monkeypatch.setenv("REGKB_HOME", str(env / "workspace"))  # the workspace inside tmp_path, watched too
     manifest = good_corpus(env)
     before = sha(manifest)
     letter = env / "downloads" / "iti-letter.txt"
@@ -575,10 +577,12 @@ def test_add_is_all_or_nothing(env, case):
     extra, problem = BAD_ADDS[case]
     options = dict(zip(GOOD_ADD[::2], GOOD_ADD[1::2]))
     options.update(zip(extra[::2], extra[1::2]))
+    tree = sorted(path for path in env.rglob("*") if path != letter)
     result = cli("add", str(letter), *[item for pair in options.items() for item in pair], "--manifest", str(manifest))
     assert result.exit_code == 1 and problem in result.stderr, result.stderr
     assert "Traceback" not in result.output
     assert sha(manifest) == before
+    assert sorted(path for path in env.rglob("*") if path != letter) == tree  # nothing written, not even a folder
     assert not (manifest_mod.USER_FILES.exists() and any(manifest_mod.USER_FILES.iterdir()))
     assert not (manifest.parent / "iti-letter.txt").exists()  # add --manifest M copies beside M (issue 13)
     if case.startswith("paragraph"):
@@ -587,6 +591,11 @@ def test_add_is_all_or_nothing(env, case):
     assert retry.exit_code == 0, retry.output + retry.stderr
     assert [e.id for e in load_manifest(manifest)] == ["good-doc", "test-org-2025-01-07-iti-letter"]
     assert (manifest.parent / "iti-letter.txt").read_bytes() == letter.read_bytes()
+    # without --manifest: the workspace's manifest, the copy in the workspace's files/ (README "workspace")
+    into_workspace = cli("add", str(letter), *GOOD_ADD)
+    assert into_workspace.exit_code == 0, into_workspace.output + into_workspace.stderr
+    assert [e.id for e in load_manifest(env / "workspace" / "manifest.toml")] == ["test-org-2025-01-07-iti-letter"]
+    assert (env / "workspace" / "files" / "iti-letter.txt").read_bytes() == letter.read_bytes()
 
 
 def test_add_with_invalid_utf8_from_a_real_shell(tmp_path):
