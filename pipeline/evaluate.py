@@ -53,8 +53,11 @@ class Locator:
 
     def __init__(self, conn: sqlite3.Connection):
         self.by_doc_page: dict[tuple[str, int], list[sqlite3.Row]] = {}
-        for row in conn.execute("select id, doc_id, page, section_path, text from paragraphs"):
+        self.by_doc: dict[str, list[sqlite3.Row]] = {}  # in page order, for anchors located anywhere
+        for row in conn.execute("select id, doc_id, page, section_path, text from paragraphs "
+                                "order by doc_id, page, ordinal"):
             self.by_doc_page.setdefault((row["doc_id"], row["page"]), []).append(row)
+            self.by_doc.setdefault(row["doc_id"], []).append(row)
         self.paths = {row["id"]: row["section_path"] for rows in self.by_doc_page.values() for row in rows}
 
     def locate(self, item: dict) -> sqlite3.Row | None:
@@ -65,19 +68,14 @@ class Locator:
                     return row
         # a text without physical pages, or a page the annotator could only estimate from printed
         # page numbers: the first paragraph of the document holding the anchor
-        for (doc_id, _), rows in sorted(self.by_doc_page.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-            if doc_id == item["doc"]:
-                for row in rows:
-                    if anchor in _squash(row["text"]):
-                        return row
-        return None
+        return next((row for row in self.by_doc.get(item["doc"], []) if anchor in _squash(row["text"])), None)
 
 
 def _covered(coverage: dict, doc_id: str, section_path: str) -> bool:
     return any(section_path.startswith(prefix) for prefix in coverage.get(doc_id, []))
 
 
-def _present_gold(conn, gold: list[dict], score: "Score") -> list[dict]:
+def _present_gold(conn, gold: list[dict], score: Score) -> list[dict]:
     """Gold items for documents in this knowledge base; the others are set aside and counted."""
     present = {row[0] for row in conn.execute("select id from documents")}
     kept = [item for item in gold if item.get("doc") in present]
@@ -439,7 +437,8 @@ def toc_disagreements(conn) -> list[dict]:
                                   "and text like 'Table of Contents%'"):
         rows = conn.execute("select text, kind, section_path, pin_cite from paragraphs where doc_id = ? "
                             "order by ordinal", (doc_id,)).fetchall()
-        start = next(i for i, r in enumerate(rows) if r["kind"] == "heading" and r["text"].startswith("Table of Contents"))
+        start = next(i for i, r in enumerate(rows)
+                     if r["kind"] == "heading" and r["text"].startswith("Table of Contents"))
         entries: list[str] = []
         end = start + 1
         for row in rows[start + 1:]:

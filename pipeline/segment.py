@@ -210,7 +210,8 @@ def join_lines(lines: list[Line], separator: str) -> str:
 
 
 STRONG_START = re.compile(
-    r"^(?:§\s*\d|PART\s+\d{1,4}|Subpart\s+[A-Z]{1,2}\s*[—–-]|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|Technical Notes?:|Notes?(?: \d+)?:|"
+    r"^(?:§\s*\d|PART\s+\d{1,4}|Subpart\s+[A-Z]{1,2}\s*[—–-]|Supplement No\.|SUPPLEMENT NO\.|\d[A-E]\d{3}\s|"
+    r"Technical Notes?:|Notes?(?: \d+)?:|"
     r"(?:AGENCY|ACTION|SUMMARY|DATES|ADDRESSES|FOR FURTHER INFORMATION CONTACT|SUPPLEMENTARY INFORMATION):|"
     r"List of Subjects|[IVX]{1,4}\.\s+[A-Z]{3}|[a-z](?:\.\d{1,2}|\.[a-z]){0,4}\.\s+[A-Z“‘'\"]|"
     r"\d{1,2}(?:\.[a-z](?:\.\d{1,2})?)?\.\s+[A-Z“‘'\"]|License Requirements|List Based License|List of Items Controlled|"
@@ -386,7 +387,6 @@ class Structure:
     next_marker: str | None = None  # first marker of the next marked paragraph (lookahead)
     headings: list[str] = field(default_factory=list)  # letter headings
     subcaption: str = ""  # an unnumbered preamble heading ("Rulemaking Requirements")
-    outline_breaks: list[str] = field(default_factory=list)  # preamble headings out of sequence
 
     def enter_part(self, part: str) -> None:
         self.mode, self.part, self.subpart = "regulatory", part, ""
@@ -398,7 +398,7 @@ class Structure:
         if self.mode == "letter":
             return " > ".join(self.headings)
         if self.mode in ("front", "preamble"):
-            parts = ["Preamble"] + ([self.caption] if self.caption else []) + ([self.subcaption] if self.subcaption else [])
+            parts = ["Preamble"] + [part for part in (self.caption, self.subcaption) if part]
             parts += [self.outline_titles[i] for i in range(len(self.outline.levels)) if i in self.outline_titles]
             return " > ".join(parts)
         if self.eccn:
@@ -621,8 +621,7 @@ def _classify_preamble(block: Block, state: Structure) -> str:
         kind = state.outline.levels[-1][0]
         if depth > 1 and kind in before[:depth] and state.outline.levels[-1][1] == 1:
             # "A." right after "1." under "C.": a type never repeats down an outline's path, so this is
-            # a numbering slip for a sibling of "1.", not its child (kept for parse health)
-            state.outline_breaks.append(" ".join(text.split())[:80] + f" (page {block.page})")
+            # a numbering slip for a sibling of "1.", not its child (parse health reports it, from the paths)
             del state.outline.levels[-2]
             depth -= 1
         if depth == 0:

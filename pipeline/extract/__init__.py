@@ -59,20 +59,20 @@ def _subparts(paragraphs: list[Paragraph]) -> tuple[dict[str, str], set[str]]:
     out: dict[str, str] = {}
     in_definitions: set[str] = set()
     current = ""
-    definitions = False
+    defining = False  # inside a subpart headed "Definitions"
     for paragraph in paragraphs:
         path = paragraph.section_path
         if paragraph.kind == "heading" and re.fullmatch(r"(?:Part \d{1,4}, )?Subpart [A-Z]{1,2}", path):
             current = path
-            definitions = bool(re.search(r"\bDefinitions?\b", paragraph.text))
+            defining = bool(re.search(r"\bDefinitions?\b", paragraph.text))
         elif paragraph.kind == "heading" and re.fullmatch(r"Part \d{1,4}", path):
-            current, definitions = "", False
+            current, defining = "", False
         elif current and path.startswith("§"):
             root = root_of(path)
             part = re.match(r"§ (\d{1,4})\.", root)
             label = current if current.startswith("Part") or not part else f"Part {part.group(1)}, {current}"
             out.setdefault(root, label)
-            if definitions:
+            if defining:
                 in_definitions.add(root)
     return out, in_definitions
 

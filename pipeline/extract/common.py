@@ -38,7 +38,8 @@ def span_scorer(group: str):
 
 
 # a full stop that ends a sentence: not the one of "U.S.", "e.g.", "No. 5", "§ 740.2", "Inc."
-SENTENCE_STOP = re.compile(r"(?<!\b[A-Z])(?<!\bNo)(?<!\bInc)(?<!\bCo)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.!?](?=[”\"’')]*(?:\s+[A-Z“\"‘(\[]|\s*$))")
+SENTENCE_STOP = re.compile(r"(?<!\b[A-Z])(?<!\bNo)(?<!\bInc)(?<!\bCo)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.!?]"
+                           r"(?=[”\"’')]*(?:\s+[A-Z“\"‘(\[]|\s*$))")
 
 
 def sentence_end(text: str, position: int) -> int:

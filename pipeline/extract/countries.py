@@ -43,7 +43,9 @@ def gazetteer() -> dict[str, str]:
 # what an official long name may carry around the country's name: "the", "the Government of",
 # "… Special Administrative Region (of China)"
 NAME_WRAPPING = re.compile(r"^(?:the\s+)?(?:(?:government|regime|territory) of (?:the\s+)?)?|"
-                           r"\s+(?:Special Administrative Region(?: of (?:the )?(?:People's Republic of )?China)?|SAR)$", re.I)
+                           r"\s+(?:Special Administrative Region(?: of (?:the )?(?:People's Republic of )?China)?"
+                           r"|SAR)$",
+                           re.I)
 
 
 @lru_cache(maxsize=4096)
@@ -74,7 +76,8 @@ def _lowered() -> dict[str, str]:
 # Hong Kong Special Administrative Region (China)", "Republic of Cuba (Cuba)", "Venezuelan politician
 # Nicolás Maduro (Maduro Regime)"
 ENTRY_SHORT_FORM = re.compile(r"\((?P<short>[^()]{2,60})\)\s*[;,.]?\s*(?:and|or)?\s*$")
-INCLUDING = re.compile(r",?\s+(?:including|and including|together with)\s+(?P<parts>.+?)(?=\s*\([^()]{2,60}\)\s*[;,.]?\s*(?:and|or)?\s*$|$)")
+INCLUDING = re.compile(r",?\s+(?:including|and including|together with)\s+(?P<parts>.+?)"
+                       r"(?=\s*\([^()]{2,60}\)\s*[;,.]?\s*(?:and|or)?\s*$|$)")
 ITEM_MARKER = re.compile(r"^\s*(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+")
 
 
@@ -103,14 +106,9 @@ def parse_entry(text: str, offset: int = 0) -> list[dict]:
             code = resolve(piece)
             if code and code != iso2:
                 start = base + part.start() + part.group(0).index(piece)
-                members.append({"name": piece, "iso2": code, "start": start, "end": start + len(piece), "part_of": iso2})
+                members.append({"name": piece, "iso2": code, "start": start, "end": start + len(piece),
+                                "part_of": iso2})
     return members
-
-
-def _looks_like_entry(text: str) -> bool:
-    """An entry resolves to a country by its short form or its whole long name."""
-    members = parse_entry(text)
-    return bool(members[0]["iso2"])
 
 
 @lru_cache(maxsize=1)

@@ -18,6 +18,7 @@ provision the definition sits in."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -148,9 +149,16 @@ def _spells(letters: list[str], words: list[str]) -> bool:
 def _is_country_name(term: str) -> bool:
     """"(China)", "(Cuba)": a list entry's short form. A code that happens to be a country's ISO
     code ("AIA" is Anguilla's alpha-3) is not a name."""
+    return term in _country_names() or term.lower() in _country_names()
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> frozenset[str]:
+    """The gazetteer's names, as written and lower-cased (codes of three letters or fewer left out)."""
     from .countries import gazetteer
 
-    return term in gazetteer() or term.lower() in {name.lower() for name in gazetteer() if len(name) > 3}
+    names = [name for name in gazetteer() if len(name) > 3]
+    return frozenset(names + [name.lower() for name in names])
 
 
 @Language.factory("regkb_definitions")
@@ -284,15 +292,17 @@ class DefinitionFinder:
         after = info.get("document_offset", 0) + match.end()
         # (its plural or singular too: "MMICs described in …", "the FPGA"; quoted uses count)
         forms = "|".join(re.escape(f) for f in {term, term + "s", term[:-1] if term.endswith("s") else term})
-        bare = re.search(rf"(?<![\w-])(?<!\()(?<!\(“)(?<!\(\")(?:{forms})(?![\w-]|[”\"’']?\))", document_text[after:])
+        bare = re.compile(rf"(?<![\w-])(?<!\()(?<!\(“)(?<!\(\")(?:{forms})(?![\w-]|[”\"’']?\))").search(
+            document_text, after)
         if bare is None:
             return None
         start = match.start("long") + (len(match.group("long")) - len(long_form) if long_form else 0)
         if comma_form and not long_form:
             start = match.start("term") - 1
         end = match.end()
+        part = _part_of(path)
         return start, end, {"term": term, "definition": text[start:end], "kind": "short_form",
-                            "scope": info.get("subpart") or (f"Part {_part_of(path)}" if _part_of(path) else root_of(path)),
+                            "scope": info.get("subpart") or (f"Part {part}" if part else root_of(path)),
                             "target": long_form or "", "_extra": []}
 
     score = staticmethod(span_scorer(GROUP))

@@ -59,17 +59,20 @@ def comparator_patterns():
 NEGATION = re.compile(r"\b(?:cannot|can not|may not|must not|shall not|will not|does not|do not|did not|not)\s+"
                       r"(?:(?!that\b|which\b|who\b)[\w’'-]+\s+){0,4}$", re.I)
 # "no earlier than 60 calendar days prior to": the direction of the period turns the comparator
-EARLIER_LATER = re.compile(r"(?:(?P<neg>\b(?:no|not|never)\b)(?:[^.;]|(?<=\b[A-Z])\.|\.(?!\s)){0,160}?)?\b(?P<which>earlier|later|sooner)\s+than\s*$", re.I)
+EARLIER_LATER = re.compile(r"(?:(?P<neg>\b(?:no|not|never)\b)(?:[^.;]|(?<=\b[A-Z])\.|\.(?!\s)){0,160}?)?"
+                           r"\b(?P<which>earlier|later|sooner)\s+than\s*$", re.I)
 BACKWARDS = re.compile(r"^\s*(?:prior to|before|preceding|in advance)\b", re.I)
 # "not to exceed the greater of $250,000 per violation or an amount that is twice …": one governor
 ALTERNATIVE_GLUE = re.compile(r"^\s*(?:per [\w-]+(?: [\w-]+)?)?\s*(?:,\s*[^,;()]{1,60},)?\s*,?\s*(?:or|and|nor)\s+"
                               r"(?:an amount (?:that is|equal to|of)\s+)?$", re.I)
 # sentences whose numbers are an example or a formula, not a limit the rule sets
-EXAMPLE = re.compile(r"^\s*(?:For example|For instance|Example|E\.g\.|Illustration)\b|\bformula\b|\b[A-Z]\s*=\s*[A-Z0-9]", re.I)
+EXAMPLE = re.compile(r"^\s*(?:For example|For instance|Example|E\.g\.|Illustration)\b|\bformula\b|"
+                     r"\b[A-Z]\s*=\s*[A-Z0-9]", re.I)
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 DATE = re.compile(r"\b(?P<month>" + "|".join(MONTHS) + r")\s+(?P<day>\d{1,2}),\s+(?P<year>\d{4})\b")
-DATE_GOVERNOR = re.compile(r"\b(?P<word>on or before|on or after|no later than|not later than|before|after|by|until|through|"
+DATE_GOVERNOR = re.compile(r"\b(?P<word>on or before|on or after|no later than|not later than|before|after|by|until|"
+                           r"through|"
                            r"effective|beginning|beginning on|starting|as of|prior to|from|since)\s+(?:the\s+)?$", re.I)
 DATE_COMPARATOR = {"on or before": "<=", "no later than": "<=", "not later than": "<=", "before": "<", "by": "<=",
                    "until": "<=", "through": "<=", "prior to": "<", "on or after": ">=", "after": ">",
@@ -81,7 +84,8 @@ SUBJECT_TAIL = re.compile(
     r"that|which|with|has|have|had|by|a|an|the|at|in|for|on|within|under|over|than|more|less|least|most|fewer|greater|"
     r"up|only|total|aggregate|equal|equals|reach|reaches|receive|received|set|sets|above|below|from|into|"
     r"during|after|before|prior|per|or|and|either|any|all|each|'|‘|’|“|”))+\s*$", re.I)
-CLAUSE_VERB = re.compile(r"\s(?:may|must|shall|will|cannot|can|should|is|are|was|were|has|have|does|do)(?:\s+not)?\s", re.I)
+CLAUSE_VERB = re.compile(r"\s(?:may|must|shall|will|cannot|can|should|is|are|was|were|has|have|does|do)(?:\s+not)?\s",
+                         re.I)
 SUBJECT_HEAD = re.compile(r"^(?:(?:\([^)]{1,5}\)\s*)+|(?:the|a|an|and|or|but|that|which|if|any|such|where|when|"
                           r"unless|provided|however|each|all)\s+)+", re.I)
 CLAUSE_BREAK = re.compile(r"[;:—]\s*|\.\s+(?=[A-Z(“\"])|,\s+(?=(?:and|or|but|which|unless|provided|if|where|when)\b)|"
@@ -206,7 +210,8 @@ def _subject(text: str, span_start: int, span_end: int, info: dict) -> str:
     else:
         phrase = SUBJECT_HEAD.sub("", SUBJECT_TAIL.sub("", " " + clause).strip(" ,")).strip(" ,")
         subject = " ".join(phrase.split()[-10:])
-    right = re.match(r"^\s*(?P<c>(?:per|of|after|following|prior to|before|from|for|in|to|on)\b[^,;.()]{1,90})", text[span_end:])
+    right = re.match(r"^\s*(?P<c>(?:per|of|after|following|prior to|before|from|for|in|to|on)\b[^,;.()]{1,90})",
+                     text[span_end:])
     if right:
         complement = " ".join(right.group("c").split()[:14])
         subject = f"{subject} {complement}".strip() if subject else complement
@@ -284,12 +289,11 @@ class ThresholdFinder:
             comparator, span_start, span_end = _comparator(text, span_start, span_end, *match.span())
             if len(found) == 4 and comparator == "=":
                 comparator = found[3]  # an end of a range "from … to …"
-            if row.get("requires_comparator") and comparator == "=" and not (
-                    found_rows and found_rows[-1][4] != "=" and ALTERNATIVE_GLUE.match(text[found_rows[-1][1]:span_start])):
-                continue  # "one Covered ICTS Transaction" is a count only under "at least", "one or more" …
             if comparator == "=" and found_rows and found_rows[-1][4] != "=" and \
                     ALTERNATIVE_GLUE.match(text[found_rows[-1][1]:span_start]):
                 comparator = found_rows[-1][4]  # "not to exceed the greater of $250,000 … or twice the amount"
+            if row.get("requires_comparator") and comparator == "=":
+                continue  # "one Covered ICTS Transaction" is a count only under "at least", "one or more" …
             found_rows.append([span_start, span_end, row, number_value(match), comparator])
         # "70% 至 90%", "from 10 to 20 days": a range of two stated amounts is a floor and a ceiling
         for low, high in zip(found_rows, found_rows[1:]):
