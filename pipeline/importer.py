@@ -16,15 +16,13 @@ import csv
 import datetime
 import os
 import re
-import secrets
-import stat
 import tomllib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .manifest import ID_PATTERN, _toml_string, entries_from_text, validate_fields
+from .manifest import ID_PATTERN, _toml_string, entries_from_text, replace_manifest, validate_fields
 from .models import RegkbError
 
 SUFFIXES = (".txt", ".pdf", ".html", ".htm", ".md", ".markdown")
@@ -349,20 +347,4 @@ def _write(manifest: Path, text: str, folders: list[str], folder: Path, lines: l
             sum(1 for line in lines if line == "[[document]]"):
         raise RegkbError(f"{manifest}: internal error: the new entries would not read back")
     manifest.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = stat.S_IMODE(os.stat(manifest).st_mode) if manifest.exists() else None
-    except OSError:
-        mode = None
-    temp = manifest.parent / f".{manifest.name}.{secrets.token_hex(6)}.importing"
-    try:
-        with open(temp, "x", encoding="utf-8") as out:
-            if mode is not None:
-                os.fchmod(out.fileno(), mode)
-            out.write(new_text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, manifest)
-    except OSError as exc:
-        raise RegkbError(f"{manifest}: could not write the manifest ({exc.strerror or exc}); it is unchanged") from exc
-    finally:
-        temp.unlink(missing_ok=True)
+    replace_manifest(manifest, new_text, "importing")

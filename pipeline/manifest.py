@@ -269,12 +269,20 @@ def append_entry(entry: ManifestEntry, path: str | Path | None = None, labels: d
     """Add one document to the manifest, all or nothing: the new manifest is written beside the old
     one and swapped in, so a failure (a full disk, an interruption) leaves the manifest as it was."""
     path, text = manifest_with(entry, path, labels)
-    target = Path(os.path.realpath(path))  # through a symbolic link, the file it leads to
+    replace_manifest(path, text, "adding")
+    return path
+
+
+def replace_manifest(path: Path, text: str, doing: str) -> None:
+    """Write a manifest whole: the new text beside the old file (keeping its mode), synced, then
+    swapped in, so a failure (a full disk, an interruption) leaves the manifest as it was. Through a
+    symbolic link, the file it leads to is replaced."""
+    target = Path(os.path.realpath(path))
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)
     except OSError:
         mode = None
-    temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.adding"
+    temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.{doing}"
     try:
         descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(descriptor, "w", encoding="utf-8") as out:
@@ -288,4 +296,3 @@ def append_entry(entry: ManifestEntry, path: str | Path | None = None, labels: d
         raise RegkbError(f"{path}: could not write the manifest ({exc.strerror or exc}); it is unchanged") from exc
     finally:
         temp.unlink(missing_ok=True)
-    return path
