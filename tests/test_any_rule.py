@@ -383,3 +383,11 @@ def test_regulatory_text_after_a_preamble_without_a_part_heading(tmp_path):
     assert paths["I. Background"].startswith("Preamble")
     assert paths["Appropriate agency heads"] == "§ 7.2"
     assert paths["(a) This part applies to"] == "§ 7.3(a)"
+
+
+def test_the_verb_gives_the_kind():
+    """The real § 791.101(b): "the term “document” includes …" is an inclusive definition."""
+    found = _definitions([_para("(b) For purposes of paragraph (a) of this section, the term “document” includes any "
+                                "written, recorded, or graphic matter or other means of preserving thought.",
+                                "§ 791.101(b)")])
+    assert found["document"]["kind"] == "includes"

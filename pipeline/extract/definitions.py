@@ -246,7 +246,9 @@ class DefinitionFinder:
             start, end = match.start(), len(text.rstrip())
         else:
             start, end = self._sentence_of(text, match)
-        if kind == "means" and normalise_term(caption(text)) == normalise_term(term):
+        if kind == "means" and re.match(r"(?:shall |does not |do not )?include", groups.get("verb") or ""):
+            kind = "includes"  # a finder that takes either verb ("the term “document” includes …")
+        elif kind == "means" and normalise_term(caption(text)) == normalise_term(term):
             kind = "caption"
         elif kind == "means" and re.search(r"technical note", path, re.I):
             kind = "technical_note"
