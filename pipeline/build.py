@@ -222,7 +222,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     mark = time.perf_counter()
     report.paragraphs = len(paragraphs)
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
-            "paragraphs": str(len(paragraphs)), "built_at": store._now(),
+            "paragraphs": str(len(paragraphs)), "built_at": store.now(),
             "missing": json.dumps([e.id for e in report.missing])}
     store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted)
     report.stages["store"] = time.perf_counter() - mark

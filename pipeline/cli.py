@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import stat
 import sys
 from functools import wraps
@@ -237,6 +236,7 @@ def add_document(file: Path, org: str, date: str, doc_type: str, title: str | No
 
     from .document import _stage
     from .ingest import read_document, sha256_file
+    from .store.files import copy_file
     from . import manifest as manifest_mod
     from .manifest import append_entry, manifest_with
     from .workspace import current, files_for
@@ -270,15 +270,10 @@ def add_document(file: Path, org: str, date: str, doc_type: str, title: str | No
                     raise RegkbError(f"{target}: a different file of that name is already in the corpus")
             else:
                 # copied under a temporary name and renamed: the corpus never holds half a file
-                partial = USER_FILES / f".{file.name}.{os.getpid()}.adding"
                 try:
-                    shutil.copyfile(file, partial)
-                    if sha256_file(partial) != raw.sha256:
-                        raise RegkbError(f"{file}: the file changed while it was being added; try again")
-                    os.replace(partial, target)
-                finally:
-                    partial.unlink(missing_ok=True)
-                copied = target
+                    copied = copy_file(file, target, raw.sha256)
+                except ValueError as exc:
+                    raise RegkbError(str(exc)) from exc
         written = append_entry(entry, manifest, ADD_LABELS)
     except BaseException:
         if copied is not None:
@@ -298,7 +293,7 @@ def evaluate(db_path, annotations_dir, as_json):
     from .evaluate import evaluate as run_evaluate
     from .manifest import PROJECT_ROOT
     from .query import connect_readonly
-    from .store import read_jsonl
+    from .patterns import read_jsonl
 
     folder = annotations_dir or PROJECT_ROOT / "annotations"
     gold = {path.relative_to(folder).with_suffix("").as_posix(): read_jsonl(path)

@@ -51,8 +51,10 @@ def _download(entry: ManifestEntry, target_dir: Path, timeout: float) -> FetchRe
         return FetchResult(entry.id, "failed", f"cannot download {entry.url}: {reason} (offline?)")
     if not data:
         return FetchResult(entry.id, "failed", f"{entry.url} returned an empty response")
-    target_dir.mkdir(parents=True, exist_ok=True)
-    part = target.with_suffix(target.suffix + ".part")
-    part.write_bytes(data)
-    part.replace(target)
+    from .store.files import replace_file
+
+    try:
+        replace_file(target, data, "fetching")
+    except OSError as exc:
+        return FetchResult(entry.id, "failed", f"{target}: cannot write the download ({exc.strerror or exc})")
     return FetchResult(entry.id, "fetched", str(target))

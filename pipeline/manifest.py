@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime
 import os
 import re
-import secrets
-import stat
 import tomllib
 import urllib.parse
 from dataclasses import fields
@@ -274,25 +272,11 @@ def append_entry(entry: ManifestEntry, path: str | Path | None = None, labels: d
 
 
 def replace_manifest(path: Path, text: str, doing: str) -> None:
-    """Write a manifest whole: the new text beside the old file (keeping its mode), synced, then
-    swapped in, so a failure (a full disk, an interruption) leaves the manifest as it was. Through a
-    symbolic link, the file it leads to is replaced."""
-    target = Path(os.path.realpath(path))
+    """Write a manifest whole (store.files.replace_file): a failure (a full disk, an interruption) leaves
+    the manifest as it was; through a symbolic link, the file it leads to is replaced."""
+    from .store.files import replace_file
+
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        mode = None
-    temp = target.parent / f".{target.name}.{secrets.token_hex(6)}.{doing}"
-    try:
-        descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-            if mode is not None:
-                os.fchmod(out.fileno(), mode)
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
+        replace_file(path, text, doing)
     except OSError as exc:
         raise RegkbError(f"{path}: could not write the manifest ({exc.strerror or exc}); it is unchanged") from exc
-    finally:
-        temp.unlink(missing_ok=True)

@@ -16,7 +16,7 @@ from pipeline.ingest import read_document
 from pipeline.manifest import load_manifest
 from pipeline.models import ManifestEntry, Paragraph
 from pipeline.segment import segment
-from pipeline.store import read_jsonl
+from pipeline.patterns import read_jsonl
 from tests.conftest import PROJECT_ROOT, write_manifest
 
 OTHER_RULES = PROJECT_ROOT.parent / "shared" / "other-rules"

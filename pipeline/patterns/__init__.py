@@ -1,24 +1,31 @@
-"""Extraction and linking patterns, kept as data: one JSON object per line in the *.jsonl files here."""
+"""Extraction and linking patterns, kept as data: one JSON object per line in the *.jsonl files here.
+The same JSON Lines reader (// comments and blank lines skipped) serves the gold annotations."""
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from pathlib import Path
 
+from ..models import RegkbError
+
 PATTERNS_DIR = Path(__file__).resolve().parent
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """JSON Lines with // comments; a line that is not JSON is a RegkbError naming the file and line."""
+    rows = []
+    path = Path(path)
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if line and not line.startswith("//"):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise RegkbError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+    return rows
 
 
 @lru_cache(maxsize=None)
 def load_patterns(name: str) -> tuple[dict, ...]:
-    """One JSON object per line; blank lines and // comments are skipped."""
-    rows = []
-    path = PATTERNS_DIR / f"{name}.jsonl"
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("//"):
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}:{number}: {exc}") from exc
-    return tuple(rows)
+    """The patterns of pipeline/patterns/NAME.jsonl."""
+    return tuple(read_jsonl(PATTERNS_DIR / f"{name}.jsonl"))

@@ -1,217 +1,23 @@
-"""Store: the only stage that writes. One SQLite file, schema by migrations, written beside the
-old one and swapped in atomically, so a crash or a bad document never damages the existing
-knowledge base. Also the per-document cache keyed by file hash."""
+"""The knowledge base file: the only place it is written. A new database is written beside the old one,
+every quote verified against its paragraph, then swapped in atomically under a per-folder writer lock, so
+a crash or a bad document never damages the existing knowledge base. Also the reads a build needs from
+the previous knowledge base (build info, a failed document's rows to carry over)."""
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import json
 import os
-import re
 import secrets
 import sqlite3
 import stat
-import tempfile
 import urllib.parse
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 import sqlite_utils
 
-from .models import Paragraph, RegkbError
-from .paths import CJK
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def code_version() -> str:
-    """Hash of the pipeline's own code and patterns: cached work is reused only while they are unchanged."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE_DIR.rglob("*")):
-        if path.suffix in (".py", ".jsonl", ".yaml", ".json", ".toml") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-# ----------------------------------------------------------------------------- migrations
-
-def _m001_core(db: sqlite_utils.Database) -> None:
-    db["documents"].create({
-        "id": str, "title": str, "doc_type": str, "author_org": str, "date": str, "language": str,
-        "source_url": str, "file_sha256": str, "page_count": int, "media": str, "file_name": str,
-        "cite_as": str, "status": str,
-    }, pk="id")
-    db["paragraphs"].create({
-        "id": str, "doc_id": str, "ordinal": int, "section_path": str, "page": int, "page_label": str,
-        "pin_cite": str, "text": str, "kind": str,
-    }, pk="id", foreign_keys=[("doc_id", "documents", "id")])
-    db["paragraphs"].create_index(["doc_id", "ordinal"])
-    db["paragraphs"].create_index(["section_path"])
-    db.execute(
-        "CREATE VIRTUAL TABLE paragraphs_fts USING fts5(text, section_path, "
-        "tokenize = 'porter unicode61 remove_diacritics 2')"
-    )
-    db["build_info"].create({"key": str, "value": str}, pk="key")
-    db["build_problems"].create({"doc_id": str, "file": str, "problem": str})
-
-
-def _m002_extraction(db: sqlite_utils.Database) -> None:
-    provenance = {"matched_text": str, "char_start": int, "char_end": int}
-    db["definitions"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "term": str, "definition": str, "scope": str,
-        "kind": str, "target": str, **provenance}, pk="id",
-        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["term_usages"].create({"term_id": str, "paragraph_id": str, "doc_id": str, **provenance},
-                             foreign_keys=[("term_id", "definitions", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["country_lists"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "label": str, "style": str, "member_count": int,
-        **provenance}, pk="id", foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["country_list_members"].create({
-        "list_id": str, "paragraph_id": str, "position": int, "name": str, "iso2": str, **provenance},
-        foreign_keys=[("list_id", "country_lists", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["country_mentions"].create({"doc_id": str, "paragraph_id": str, "name": str, "iso2": str, **provenance},
-                                  foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["country_group_refs"].create({"doc_id": str, "paragraph_id": str, "group_name": str, **provenance},
-                                    foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["thresholds"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "quantity": str, "comparator": str, "value": float,
-        "unit": str, "subject": str, **provenance}, pk="id",
-        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
-    for table in ("definitions", "term_usages", "country_lists", "country_list_members", "country_mentions",
-                  "country_group_refs", "thresholds"):
-        db[table].create_index(["paragraph_id"])
-
-
-def _m003_positions(db: sqlite_utils.Database) -> None:
-    db["positions"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "org": str, "stance": str, "topic": str, "quote": str,
-        "char_start": int, "char_end": int, "cue": str, "duplicate_of": str}, pk="id",
-        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["positions"].create_index(["paragraph_id"])
-    db["positions"].create_index(["org", "topic"])
-    db["position_links"].create({"position_id": str, "paragraph_id": str, "rank": int, "score": float,
-                                 "method": str, "matched_text": str},
-                                foreign_keys=[("position_id", "positions", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["position_links"].create_index(["position_id"])
-    db["embeddings"].create({"paragraph_id": str, "model": str, "vector": bytes}, pk="paragraph_id",
-                            foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["document_clusters"].create({"doc_id": str, "cluster_id": str, "representative": str, "copies": int,
-                                    "similarity": float, "method": str}, pk="doc_id",
-                                   foreign_keys=[("doc_id", "documents", "id")])
-
-
-def _m004_published(db: sqlite_utils.Database) -> None:
-    db["documents"].add_column("published", str)
-
-
-def _m005_pin_cites(db: sqlite_utils.Database) -> None:
-    """Pin cites as data: the last page of a paragraph that runs over a page break, and the cite's
-    stem and locator (pin_cite stays, as their rendering)."""
-    for column, kind in (("page_end", int), ("page_end_label", str), ("pin_source", str), ("pin_locator", str)):
-        db["paragraphs"].add_column(column, kind)
-    db["thresholds"].add_column("value_text", str)  # a date's ISO form ("2026-01-15"); value is then NULL
-    # a territory a list names as part of another entry ("China, including Hong Kong"): the entry's code
-    db["country_list_members"].add_column("part_of", str)
-
-
-MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
-              ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites)]
-# every row of these tables quotes its paragraph: text[char_start:char_end] == the named column
-PROVENANCE_TABLES = {"definitions": "matched_text", "term_usages": "matched_text", "country_lists": "matched_text",
-                     "country_list_members": "matched_text", "country_mentions": "matched_text",
-                     "country_group_refs": "matched_text", "thresholds": "matched_text", "positions": "quote"}
-# rows computed across documents (links, usages, clusters): rebuilt every time, never carried over
-CORPUS_TABLES = ("term_usages", "position_links", "document_clusters")
-
-
-def migrate(db: sqlite_utils.Database) -> None:
-    if "_migrations" not in db.table_names():
-        db["_migrations"].create({"name": str, "applied_at": str}, pk="name")
-    done = {row["name"] for row in db["_migrations"].rows}
-    for name, step in MIGRATIONS:
-        if name not in done:
-            step(db)
-            db["_migrations"].insert({"name": name, "applied_at": _now()})
-
-
-def _now() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def fts_text(text: str) -> str:
-    """Text as the FTS index sees it: CJK characters spaced apart, so each is a token and a
-    Chinese word can be found as a phrase of characters."""
-    if not CJK.search(text):
-        return text
-    return re.sub(r" {2,}", " ", CJK.sub(lambda m: f" {m.group(0)} ", text)).strip()
-
-
-# ----------------------------------------------------------------------------- cache
-
-def cache_path(cache_dir: Path, sha256: str, version: str) -> Path:
-    return cache_dir / f"{sha256[:24]}-{version}.json"
-
-
-def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
-    path = cache_path(cache_dir, sha256, version)
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        data["paragraphs"] = [Paragraph(**row) for row in data["paragraphs"]]
-        return data
-    except (ValueError, TypeError, KeyError):
-        return None  # a damaged cache entry is only a missed shortcut
-
-
-def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph],
-                extracted: dict[str, list[dict]]) -> None:
-    """Cache one document's rows. A cache that cannot be written (a full disk, a read-only folder) is
-    only a missed shortcut: the build goes on, and its knowledge base write says what is wrong."""
-    path = cache_path(cache_dir, sha256, version)
-    payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs], "extracted": extracted}
-    temp = None
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(payload, out, ensure_ascii=False)
-        os.replace(temp, path)
-    except OSError:
-        if temp:
-            Path(temp).unlink(missing_ok=True)
-
-
-def load_vectors(cache_dir: Path, keys: list[str]) -> dict[str, bytes]:
-    """Cached embedding vectors by text key (see embed.text_key); missing keys are absent."""
-    path = cache_dir / "embeddings.sqlite"
-    if not path.exists() or not keys:
-        return {}
-    found: dict[str, bytes] = {}
-    try:
-        with sqlite3.connect(path) as conn:
-            for start in range(0, len(keys), 900):
-                chunk = keys[start:start + 900]
-                found.update(conn.execute(f"select key, vector from vectors where key in ({','.join('?' * len(chunk))})",
-                                          chunk).fetchall())
-    except sqlite3.Error:
-        return {}  # a damaged cache only costs recomputation
-    return found
-
-
-def save_vectors(cache_dir: Path, vectors: dict[str, bytes]) -> None:
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with sqlite3.connect(cache_dir / "embeddings.sqlite") as conn:
-            conn.execute("create table if not exists vectors (key text primary key, vector blob)")
-            conn.executemany("insert or replace into vectors values (?, ?)", vectors.items())
-    except (sqlite3.Error, OSError):
-        pass  # the cache is an optimisation; the knowledge base gets the vectors regardless
-
+from ..models import Paragraph, RegkbError
+from ..paths import CJK
+from .schema import CORPUS_TABLES, PROVENANCE_TABLES, fts_text, migrate
 
 # ----------------------------------------------------------------------------- reading the old KB
 
@@ -251,25 +57,6 @@ def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragra
         return (documents[0] if documents else None), paragraphs, extracted
     except sqlite3.Error:
         return None, [], {}
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    """Annotation files: JSON Lines with // comments."""
-    rows = []
-    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if line and not line.startswith("//"):
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise RegkbError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
-    return rows
-
-
-def write_table_file(path: Path, content: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(content, encoding="utf-8")
-    return path
 
 
 # ----------------------------------------------------------------------------- writing
@@ -340,8 +127,8 @@ def _is_regular(path: Path) -> bool:
 def is_knowledge_base(path: Path) -> bool:
     """A regular file that is an SQLite database with regkb's tables. Read without opening anything
     that is not a regular file, and read-only."""
-    from .ingest import open_regular
-    from .models import DocumentError
+    from ..ingest import open_regular
+    from ..models import DocumentError
 
     try:
         with open_regular(path) as handle:
@@ -373,7 +160,7 @@ def check_target(db_path: Path) -> None:
     except OSError as exc:
         raise RegkbError(f"{path}: cannot use it as the knowledge base ({exc.strerror})") from exc
     if found is not None:
-        from .ingest import file_kind
+        from ..ingest import file_kind
 
         if stat.S_ISDIR(found.st_mode):
             raise RegkbError(f"{path}: is a folder, not a knowledge base file; give --db a file name")

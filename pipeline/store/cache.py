@@ -1,0 +1,87 @@
+"""Caches a build reuses: each document's rows by file hash and code version (JSON files), and embedding
+vectors by text key (one SQLite file). Both are shortcuts only: a damaged or unwritable cache costs
+recomputation, never a build."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from ..models import Paragraph
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent  # pipeline/
+
+
+def code_version() -> str:
+    """Hash of the pipeline's own code and patterns: cached work is reused only while they are unchanged."""
+    digest = hashlib.sha256()
+    for path in sorted(PACKAGE_DIR.rglob("*")):
+        if path.suffix in (".py", ".jsonl", ".yaml", ".json", ".toml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def cache_path(cache_dir: Path, sha256: str, version: str) -> Path:
+    return cache_dir / f"{sha256[:24]}-{version}.json"
+
+
+def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
+    path = cache_path(cache_dir, sha256, version)
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["paragraphs"] = [Paragraph(**row) for row in data["paragraphs"]]
+        return data
+    except (ValueError, TypeError, KeyError):
+        return None  # a damaged cache entry is only a missed shortcut
+
+
+def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph],
+                extracted: dict[str, list[dict]]) -> None:
+    """Cache one document's rows. A cache that cannot be written (a full disk, a read-only folder) is
+    only a missed shortcut: the build goes on, and its knowledge base write says what is wrong."""
+    path = cache_path(cache_dir, sha256, version)
+    payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs], "extracted": extracted}
+    temp = None
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=cache_dir, suffix=".part")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(payload, out, ensure_ascii=False)
+        os.replace(temp, path)
+    except OSError:
+        if temp:
+            Path(temp).unlink(missing_ok=True)
+
+
+def load_vectors(cache_dir: Path, keys: list[str]) -> dict[str, bytes]:
+    """Cached embedding vectors by text key (see embed.text_key); missing keys are absent."""
+    path = cache_dir / "embeddings.sqlite"
+    if not path.exists() or not keys:
+        return {}
+    found: dict[str, bytes] = {}
+    try:
+        with sqlite3.connect(path) as conn:
+            for start in range(0, len(keys), 900):
+                chunk = keys[start:start + 900]
+                found.update(conn.execute(f"select key, vector from vectors where key in ({','.join('?' * len(chunk))})",
+                                          chunk).fetchall())
+    except sqlite3.Error:
+        return {}  # a damaged cache only costs recomputation
+    return found
+
+
+def save_vectors(cache_dir: Path, vectors: dict[str, bytes]) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(cache_dir / "embeddings.sqlite") as conn:
+            conn.execute("create table if not exists vectors (key text primary key, vector blob)")
+            conn.executemany("insert or replace into vectors values (?, ?)", vectors.items())
+    except (sqlite3.Error, OSError):
+        pass  # the cache is an optimisation; the knowledge base gets the vectors regardless
