@@ -6,6 +6,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, field
 
+from .extract.contract import CONTRACTS
 from .extract.definitions import normalise_term
 from .link import within
 
@@ -347,8 +348,8 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
     return score
 
 
-SCORERS = {"definitions": score_definitions, "thresholds": score_thresholds, "country_lists": score_country_lists,
-           "positions": score_positions}
+# each extractor component declares the gold scorer it is measured by (extract.contract)
+SCORERS = {contract.gold: globals()[f"score_{contract.gold}"] for contract in CONTRACTS}
 
 
 def parse_health(conn) -> dict:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import sqlite_utils
 
+from ..extract.contract import provenance_tables
 from ..paths import CJK
 
 
@@ -91,10 +92,9 @@ def _m005_pin_cites(db: sqlite_utils.Database) -> None:
 
 MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
               ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites)]
-# every row of these tables quotes its paragraph: text[char_start:char_end] == the named column
-PROVENANCE_TABLES = {"definitions": "matched_text", "term_usages": "matched_text", "country_lists": "matched_text",
-                     "country_list_members": "matched_text", "country_mentions": "matched_text",
-                     "country_group_refs": "matched_text", "thresholds": "matched_text", "positions": "quote"}
+# every row of these tables quotes its paragraph: text[char_start:char_end] == the named column. The
+# extractors' tables come from their declarations (extract.contract); term usages are the link stage's.
+PROVENANCE_TABLES = {**provenance_tables(), "term_usages": "matched_text"}
 # rows computed across documents (links, usages, clusters): rebuilt every time, never carried over
 CORPUS_TABLES = ("term_usages", "position_links", "document_clusters")
 
