@@ -36,6 +36,7 @@ class BuildReport:
     up_to_date: bool = False
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, for bench/
+    write: str = ""  # how the knowledge base was written: "full" or "incremental (…)" (store.kb)
 
     @property
     def ok(self) -> bool:
@@ -47,7 +48,7 @@ class BuildReport:
             "built": self.built, "cached": self.cached, "carried_over": self.carried_over,
             "missing": [{"id": e.id, "url": e.url, "file": e.file} for e in self.missing],
             "problems": self.problems, "paragraphs": self.paragraphs, "seconds": round(self.seconds, 3),
-            "stages": {name: round(value, 3) for name, value in self.stages.items()},
+            "stages": {name: round(value, 3) for name, value in self.stages.items()}, "write": self.write,
         }
 
 
@@ -224,7 +225,8 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
             "paragraphs": str(len(paragraphs)), "built_at": store.now(),
             "missing": json.dumps([e.id for e in report.missing])}
-    store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted)
+    report.write = store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted,
+                                              incremental=not force)
     report.stages["store"] = time.perf_counter() - mark
     if model_loading:
         # when every vector was cached the load may still run: a daemon thread cut off at exit prints

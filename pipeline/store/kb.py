@@ -5,8 +5,10 @@ the previous knowledge base (build info, a failed document's rows to carry over)
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import secrets
+import shutil
 import sqlite3
 import stat
 import urllib.parse
@@ -17,7 +19,7 @@ import sqlite_utils
 
 from ..models import Paragraph, RegkbError
 from ..paths import CJK
-from .schema import CORPUS_TABLES, PROVENANCE_TABLES, fts_text, migrate
+from .schema import CORPUS_TABLES, MIGRATIONS, PROVENANCE_TABLES, fts_text, migrate
 
 # ----------------------------------------------------------------------------- reading the old KB
 
@@ -89,19 +91,36 @@ def provenance_mismatches(conn: sqlite3.Connection, limit: int = 20) -> list[dic
 
 
 def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[Paragraph],
-                         problems: list[dict], info: dict[str, str], extracted: dict[str, list[dict]] | None = None) -> None:
-    """Write a complete new knowledge base next to db_path, verify every quote against its
-    paragraph, then atomically replace db_path. Any failure leaves db_path as it was: a full disk or a
-    folder that cannot be written is one RegkbError saying so. db_path is replaced only when it is a
-    knowledge base (or absent, or empty); through a symbolic link, the file it leads to is."""
+                         problems: list[dict], info: dict[str, str], extracted: dict[str, list[dict]] | None = None,
+                         incremental: bool = True) -> str:
+    """Write the new knowledge base next to db_path, verify every quote against its paragraph, then
+    atomically replace db_path. Any failure leaves db_path as it was: a full disk or a folder that
+    cannot be written is one RegkbError saying so. db_path is replaced only when it is a knowledge
+    base (or absent, or empty); through a symbolic link, the file it leads to is.
+
+    When db_path is a knowledge base of the same schema and code version, the write is incremental:
+    the old file is copied and only the (document, table) pairs whose rows changed are rewritten in
+    the copy (digests in document_digests), so adding one letter to 10,000 does not rewrite the
+    other 9,999. Returns "full" or "incremental (N of M document tables rewritten)"."""
     verify_paragraphs(paragraphs)
     db_path = Path(os.path.realpath(db_path))
+    extracted = extracted or {}
     try:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         with _writer_lock(db_path.parent):
             check_target(db_path)  # again, under the lock: another process may have put something there
             _remove_leftovers(db_path)
-            _write_and_swap(db_path, documents, paragraphs, problems, info, extracted)
+            groups = _groups(documents, paragraphs, extracted)
+            old = _old_digests(db_path, info) if incremental else None
+            if old is not None:
+                changed = {key for key, (digest, _) in groups.items() if old.get(key) != digest} | (set(old) - set(groups))
+                docs = {doc for doc, _ in groups} | {doc for doc, _ in old}
+                rewritten = {doc for doc, table in changed if table == "paragraphs"}
+                if len(rewritten) <= max(1, len(docs) // 3):  # beyond that, writing afresh is cheaper
+                    _delta_write_and_swap(db_path, groups, changed, problems, info)
+                    return f"incremental ({len(changed)} of {len(groups)} document tables rewritten)"
+            _write_and_swap(db_path, documents, paragraphs, problems, info, extracted, groups)
+            return "full"
     except sqlite3.Error as exc:  # "database or disk is full", "disk I/O error"
         raise RegkbError(f"{db_path}: could not write the knowledge base ({exc}); the previous knowledge base "
                          "is unchanged") from exc
@@ -109,6 +128,162 @@ def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[
         where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(db_path) else ""
         raise RegkbError(f"{db_path}: could not write the knowledge base: {exc.strerror or exc}{where}; the "
                          "previous knowledge base is unchanged") from exc
+
+
+# ----------------------------------------------------------------------------- incremental writes
+
+GLOBAL = ""  # the "document" of rows that belong to no single document (e.g. an index over all)
+# how a table's rows in the knowledge base are found by document, most specific first; tables that are
+# written before the tables their rows are found through
+ATTRIBUTION = ("doc_id", "position_id", "paragraph_id")
+DEPENDENTS_FIRST = ("position_links", "country_list_members", "embeddings", "term_usages")
+
+
+def _groups(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]]
+            ) -> dict[tuple[str, str], tuple[str, list[dict]]]:
+    """(document, table) → (digest of its rows, rows), for every table the build writes."""
+    doc_of_paragraph = {p.id: p.doc_id for p in paragraphs}
+    doc_of_position = {row["id"]: row["doc_id"] for row in extracted.get("positions", [])}
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for document in documents:
+        grouped.setdefault((document["id"], "documents"), []).append(document)
+    for paragraph in paragraphs:
+        grouped.setdefault((paragraph.doc_id, "paragraphs"), []).append(paragraph.to_row())
+    for table, rows in extracted.items():
+        for row in rows:
+            if "doc_id" in row:
+                doc = row["doc_id"]
+            elif "position_id" in row:
+                doc = doc_of_position.get(row["position_id"], GLOBAL)
+            elif "paragraph_id" in row:
+                doc = doc_of_paragraph.get(row["paragraph_id"], GLOBAL)
+            else:
+                doc = GLOBAL
+            grouped.setdefault((doc, table), []).append(row)
+    return {key: (_digest(rows), rows) for key, rows in grouped.items()}
+
+
+def _digest(rows: list[dict]) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    for row in rows:
+        for key in sorted(row):
+            value = row[key]
+            digest.update(key.encode())
+            digest.update(value if isinstance(value, bytes) else repr(value).encode())
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def _old_digests(db_path: Path, info: dict[str, str]) -> dict[tuple[str, str], str] | None:
+    """The digests of the knowledge base at db_path, when an incremental write onto it gives what a
+    full write would: same migrations, same code version. Else None."""
+    if not _is_regular(db_path) or not is_knowledge_base(db_path):
+        return None
+    try:
+        with open_readonly(db_path) as conn:
+            applied = {row[0] for row in conn.execute("select name from _migrations")}
+            version = dict(conn.execute("select key, value from build_info")).get("code_version")
+            if applied != {name for name, _ in MIGRATIONS} or version != info.get("code_version"):
+                return None
+            return {(doc, table): digest for doc, table, digest in
+                    conn.execute("select doc_id, table_name, digest from document_digests")}
+    except sqlite3.Error:
+        return None
+
+
+def _delta_write_and_swap(db_path: Path, groups: dict, changed: set[tuple[str, str]], problems: list[dict],
+                          info: dict[str, str]) -> None:
+    temp = _new_temp(db_path)
+    conn = None
+    try:
+        shutil.copyfile(db_path, temp)
+        conn = sqlite3.connect(temp)
+        db = sqlite_utils.Database(conn)
+        by_table: dict[str, set[str]] = {}
+        for doc, table in changed:
+            by_table.setdefault(table, set()).add(doc)
+        order = [t for t in DEPENDENTS_FIRST if t in by_table] + \
+                sorted(t for t in by_table if t not in DEPENDENTS_FIRST and t not in ("paragraphs", "documents")) + \
+                [t for t in ("paragraphs", "documents") if t in by_table]
+        with conn:
+            for table in order:  # out with the old rows, found through the old knowledge base
+                _delete_rows(conn, table, by_table[table])
+            for table in order:
+                rows = [row for doc in sorted(by_table[table]) for row in groups.get((doc, table), (None, []))[1]]
+                if rows:
+                    db[table].insert_all(rows, pk="id" if table in ("documents", "paragraphs") else None,
+                                         batch_size=1000)
+            if "paragraphs" in by_table:
+                _index_paragraphs(conn, sorted(by_table["paragraphs"]))
+            conn.executemany("delete from document_digests where doc_id = ? and table_name = ?", sorted(changed))
+            conn.executemany("insert into document_digests values (?, ?, ?)",
+                             [(doc, table, groups[(doc, table)][0]) for doc, table in sorted(changed)
+                              if (doc, table) in groups])
+            conn.execute("delete from build_problems")
+            db["build_problems"].insert_all(problems)
+            conn.execute("delete from build_info")
+            db["build_info"].insert_all(({"key": k, "value": v} for k, v in info.items()), pk="key")
+        _finish(conn, temp, db_path)
+        conn = None
+    finally:
+        if conn is not None:
+            conn.close()
+        if temp.exists():
+            temp.unlink()
+
+
+def _delete_rows(conn: sqlite3.Connection, table: str, docs: set[str]) -> None:
+    """Delete a table's rows of these documents (GLOBAL: the rows that belong to none)."""
+    columns = {row[1] for row in conn.execute(f"pragma table_info({table})")}
+    if not columns:
+        return
+    marks = ",".join("?" * len(docs))
+    ids = sorted(docs)
+    if table == "documents":
+        conn.execute(f"delete from documents where id in ({marks})", ids)
+    elif table == "paragraphs":
+        conn.execute(f"delete from paragraphs_fts where rowid in (select rowid from paragraphs where doc_id in ({marks}))",
+                     ids)
+        conn.execute(f"delete from paragraphs where doc_id in ({marks})", ids)
+    elif GLOBAL in docs and not columns & set(ATTRIBUTION):
+        conn.execute(f"delete from {table}")
+    elif "doc_id" in columns:
+        conn.execute(f"delete from {table} where doc_id in ({marks})", ids)
+    elif "position_id" in columns:
+        conn.execute(f"delete from {table} where position_id in (select id from positions where doc_id in ({marks}))",
+                     ids)
+    elif "paragraph_id" in columns:
+        conn.execute(f"delete from {table} where paragraph_id in (select id from paragraphs where doc_id in ({marks}))",
+                     ids)
+    else:
+        conn.execute(f"delete from {table}")
+
+
+def _index_paragraphs(conn: sqlite3.Connection, doc_ids: list[str] | None = None) -> None:
+    """Full-text index the paragraphs (of these documents): CJK characters spaced apart."""
+    where, params = ("", [])
+    if doc_ids is not None:
+        where, params = (f" WHERE doc_id IN ({','.join('?' * len(doc_ids))})", doc_ids)
+    conn.execute("INSERT INTO paragraphs_fts(rowid, text, section_path) SELECT rowid, text, section_path FROM "
+                 f"paragraphs{where}", params)
+    rows = conn.execute(f"SELECT rowid, text FROM paragraphs{where}", params).fetchall()
+    conn.executemany("UPDATE paragraphs_fts SET text = ? WHERE rowid = ?",
+                     [(fts_text(text), rowid) for rowid, text in rows if CJK.search(text)])
+
+
+def _finish(conn: sqlite3.Connection, temp: Path, db_path: Path) -> None:
+    """Verify every quote of the new database, then swap it in."""
+    mismatches = provenance_mismatches(conn)
+    if mismatches:
+        conn.close()
+        first = mismatches[0]
+        raise RegkbError(
+            f"provenance check failed: {len(mismatches)} extracted row(s) do not quote their paragraph, e.g. "
+            f"{first['table']} row in {first['paragraph_id']}: {first['matched_text']!r} but the source says "
+            f"{first['source_says']!r}; the knowledge base was not replaced")
+    conn.execute("PRAGMA optimize")
+    conn.close()
+    os.replace(temp, db_path)
 
 
 # the first bytes of every SQLite 3 database file
@@ -235,7 +410,7 @@ def _new_temp(db_path: Path) -> Path:
 
 
 def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Paragraph], problems: list[dict],
-                    info: dict[str, str], extracted: dict[str, list[dict]] | None) -> None:
+                    info: dict[str, str], extracted: dict[str, list[dict]], groups: dict) -> None:
     temp = _new_temp(db_path)
     conn = None
     try:
@@ -245,30 +420,17 @@ def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Parag
         with conn:
             db["documents"].insert_all(documents, pk="id")
             db["paragraphs"].insert_all((p.to_row() for p in paragraphs), pk="id", batch_size=500)
-            conn.execute(
-                "INSERT INTO paragraphs_fts(rowid, text, section_path) SELECT rowid, text, section_path FROM paragraphs"
-            )
-            cjk_rows = [(fts_text(p.text), p.id) for p in paragraphs if CJK.search(p.text)]
-            conn.executemany(
-                "UPDATE paragraphs_fts SET text = ? WHERE rowid = (SELECT rowid FROM paragraphs WHERE id = ?)", cjk_rows
-            )
-            for table, rows in (extracted or {}).items():
+            _index_paragraphs(conn)
+            for table, rows in extracted.items():
                 db[table].insert_all(rows, batch_size=1000)
             db["build_problems"].insert_all(problems)
             db["build_info"].insert_all(({"key": k, "value": v} for k, v in info.items()), pk="key")
-        mismatches = provenance_mismatches(conn)
-        if mismatches:
-            conn.close()
-            first = mismatches[0]
-            raise RegkbError(
-                f"provenance check failed: {len(mismatches)} extracted row(s) do not quote their paragraph, e.g. "
-                f"{first['table']} row in {first['paragraph_id']}: {first['matched_text']!r} but the source says "
-                f"{first['source_says']!r}; the knowledge base was not replaced")
-        conn.execute("PRAGMA optimize")
-        conn.close()
-        os.replace(temp, db_path)
+            conn.executemany("insert into document_digests values (?, ?, ?)",
+                             [(doc, table, digest) for (doc, table), (digest, _) in sorted(groups.items())])
+        _finish(conn, temp, db_path)
+        conn = None
     finally:
         if conn is not None:
-            conn.close()  # closing twice is harmless; a failed write's connection is let go before its file
+            conn.close()  # a failed write's connection is let go before its file
         if temp.exists():
             temp.unlink()

@@ -90,8 +90,15 @@ def _m005_pin_cites(db: sqlite_utils.Database) -> None:
     db["country_list_members"].add_column("part_of", str)
 
 
+def _m008_digests(db: sqlite_utils.Database) -> None:
+    """What each document contributed to each table, as a digest of its rows: an incremental write
+    rewrites only the (document, table) pairs whose digest changed (store.kb)."""
+    db["document_digests"].create({"doc_id": str, "table_name": str, "digest": str}, pk=("doc_id", "table_name"))
+
+
 MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
-              ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites)]
+              ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites),
+              ("008_digests", _m008_digests)]
 # every row of these tables quotes its paragraph: text[char_start:char_end] == the named column. The
 # extractors' tables come from their declarations (extract.contract); term usages are the link stage's.
 PROVENANCE_TABLES = {**provenance_tables(), "term_usages": "matched_text"}

@@ -1,0 +1,113 @@
+"""Incremental builds (issue 13): adding, changing or removing a letter rewrites only the document
+tables that changed (store.kb), and the knowledge base is the one a full build of the same corpus
+writes, table by table. Real documents: the rule's published regulatory text and four responses
+from the real docket."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from pipeline import store
+from pipeline.build import build
+from tests.conftest import REAL_CORPUS, write_manifest
+
+DOCKET = REAL_CORPUS.parent / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
+RULE = {"id": "rule", "doc_type": "rule", "file": "2025-00636-published-regtext.txt", "title": "AI Diffusion rule",
+        "author_org": "Bureau of Industry and Security (BIS)", "cite_as": "90 FR 4544"}
+LETTERS = [{"id": name.split("-")[0].lower(), "file": name, "author_org": name.split("-")[0]}
+           for name in ("Google-RFI-2025.txt", "Intel-AI-RFI-2025.txt", "CNAS-AI-RFI-2025.txt", "IFP-AI-RFI-2025.txt")]
+SKIP_COLUMNS = {"built_at"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("incremental-corpus")
+    shutil.copy(REAL_CORPUS / RULE["file"], folder)
+    for letter in LETTERS:
+        shutil.copy(DOCKET / letter["file"], folder)
+    return folder
+
+
+def contents(db_path: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, as sorted tuples (rowids aside), and what the full-text index finds."""
+    conn = sqlite3.connect(db_path)
+    try:
+        tables = [row[0] for row in conn.execute("select name from sqlite_master where type = 'table' and name "
+                                                 "not like 'paragraphs_fts%' and name not like 'sqlite_%'")]
+        out = {}
+        for table in tables:
+            columns = [row[1] for row in conn.execute(f"pragma table_info({table})")
+                       if row[1] not in SKIP_COLUMNS and not (table == "_migrations" and row[1] == "applied_at")]
+            rows = conn.execute(f"select {', '.join(columns)} from {table}").fetchall()
+            if table == "build_info":
+                rows = [row for row in rows if row[0] != "built_at"]
+            out[table] = sorted(rows, key=repr)
+        for word in ("export", "diffusion", "semiconductor*", "compute"):
+            out[f"fts:{word}"] = sorted(row[0] for row in conn.execute(
+                "select p.id from paragraphs_fts f join paragraphs p on p.rowid = f.rowid where paragraphs_fts match ?",
+                (word,)))
+        return out
+    finally:
+        conn.close()
+
+
+def build_of(corpus: Path, folder: Path, docs: list[dict], db: Path, cache: Path):
+    manifest = write_manifest(folder / f"manifest-{len(docs)}-{docs[-1]['id']}.toml", docs)
+    report = build(manifest, corpus=corpus, db_path=db, cache_dir=cache)
+    assert report.ok, report.problems
+    return report
+
+
+def assert_same(a: Path, b: Path) -> None:
+    left, right = contents(a), contents(b)
+    assert left.keys() == right.keys()
+    for table in left:
+        assert left[table] == right[table], f"{table} differs between the incremental and the full build"
+
+
+def test_adding_changing_and_removing_a_letter_rewrites_only_what_changed(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    kb = tmp_path / "kb.db"
+    first = build_of(corpus, tmp_path, [RULE, *LETTERS[:3]], kb, cache)
+    assert first.write == "full"  # nothing to build on
+
+    added = build_of(corpus, tmp_path, [RULE, *LETTERS], kb, cache)
+    assert added.built == [LETTERS[3]["id"]] and added.write.startswith("incremental")
+    rewritten, total = map(int, added.write.split("(")[1].split(" document")[0].split(" of "))
+    assert 0 < rewritten < total / 2
+    full = build_of(corpus, tmp_path, [RULE, *LETTERS], tmp_path / "full-4.db", tmp_path / "cache-full")
+    assert full.write == "full"
+    assert_same(kb, tmp_path / "full-4.db")
+
+    removed = build_of(corpus, tmp_path, [RULE, *LETTERS[1:]], kb, cache)
+    assert removed.write.startswith("incremental")
+    build_of(corpus, tmp_path, [RULE, *LETTERS[1:]], tmp_path / "full-3.db", cache)
+    assert_same(kb, tmp_path / "full-3.db")
+    assert sqlite3.connect(kb).execute("select count(*) from paragraphs where doc_id = ?",
+                                       (LETTERS[0]["id"],)).fetchone()[0] == 0
+
+    # a letter whose metadata changes (its organisation) is rewritten, its paragraphs' rows included
+    renamed = [RULE, *LETTERS[1:3], {**LETTERS[3], "author_org": "Institute for Progress (IFP)"}]
+    changed = build_of(corpus, tmp_path, renamed, kb, cache)
+    assert changed.write.startswith("incremental")
+    build_of(corpus, tmp_path, renamed, tmp_path / "full-renamed.db", cache)
+    assert_same(kb, tmp_path / "full-renamed.db")
+
+
+def test_an_incremental_write_that_fails_leaves_the_previous_knowledge_base(corpus, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    kb = tmp_path / "kb.db"
+    build_of(corpus, tmp_path, [RULE, *LETTERS[:2]], kb, cache)
+    before = kb.read_bytes()
+
+    def crash(conn, temp, db_path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store.kb, "_finish", crash)
+    with pytest.raises(Exception, match="previous knowledge base is unchanged"):
+        build_of(corpus, tmp_path, [RULE, *LETTERS[:3]], kb, cache)
+    assert kb.read_bytes() == before
+    assert not list(tmp_path.glob(".kb.db.*"))  # no temporary copy left behind
