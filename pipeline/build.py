@@ -115,6 +115,27 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     stages["link"] = time.perf_counter() - mark
 
 
+def usages_by_document(definitions: list[dict], paragraphs: list[Paragraph], cache_dir: Path) -> list[dict]:
+    """Where each defined term is used (link.term_usages), document by document: a document's usages
+    depend only on the definitions and its own paragraphs, so they are memoised by both and a build
+    that adds one letter searches only that letter."""
+    terms = hashlib.blake2b(repr([(d["id"], d["term"], d["paragraph_id"]) for d in definitions]).encode(),
+                            digest_size=16).hexdigest()
+    by_doc: dict[str, list[Paragraph]] = {}
+    for paragraph in paragraphs:
+        by_doc.setdefault(paragraph.doc_id, []).append(paragraph)
+    keys = {doc: hashlib.blake2b((terms + repr([(p.id, p.text) for p in doc_paragraphs])).encode(),
+                                 digest_size=16).hexdigest() for doc, doc_paragraphs in by_doc.items()}
+    known = store.load_memo(cache_dir, "term_usages", sorted(set(keys.values())))
+    missing = [doc for doc in by_doc if keys[doc] not in known]
+    fresh: dict[str, list[dict]] = {keys[doc]: [] for doc in missing}
+    for row in term_usages(definitions, [p for doc in missing for p in by_doc[doc]]):
+        fresh[keys[row["doc_id"]]].append(row)
+    store.save_memo(cache_dir, "term_usages", fresh)
+    known.update(fresh)
+    return [row for doc in by_doc for row in known[keys[doc]]]
+
+
 def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path | None = None,
           db_path: str | Path | None = None, cache_dir: str | Path | None = None, force: bool = False,
           workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
@@ -214,7 +235,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
 
     report.stages["parse"] = time.perf_counter() - started
     mark = time.perf_counter()
-    extracted["term_usages"] = term_usages(extracted.get("definitions", []), paragraphs)
+    extracted["term_usages"] = usages_by_document(extracted.get("definitions", []), paragraphs, cache_dir)
     report.stages["term_usages"] = time.perf_counter() - mark
     link_corpus(documents, paragraphs, extracted, cache_dir, report.stages)
     mark = time.perf_counter()

@@ -85,3 +85,36 @@ def save_vectors(cache_dir: Path, vectors: dict[str, bytes]) -> None:
             conn.executemany("insert or replace into vectors values (?, ?)", vectors.items())
     except (sqlite3.Error, OSError):
         pass  # the cache is an optimisation; the knowledge base gets the vectors regardless
+
+
+def load_memo(cache_dir: Path, kind: str, keys: list[str]) -> dict[str, object]:
+    """Results of a build stage memoised by input key (see save_memo); missing keys are absent."""
+    path = cache_dir / "memo.sqlite"
+    if not path.exists() or not keys:
+        return {}
+    found: dict[str, object] = {}
+    try:
+        with sqlite3.connect(path) as conn:
+            for start in range(0, len(keys), 900):
+                chunk = keys[start:start + 900]
+                rows = conn.execute(f"select key, value from memo where kind = ? and key in ({','.join('?' * len(chunk))})",
+                                    [kind, *chunk]).fetchall()
+                found.update((key, json.loads(value)) for key, value in rows)
+    except (sqlite3.Error, ValueError):
+        return {}  # a damaged memo only costs recomputation
+    return found
+
+
+def save_memo(cache_dir: Path, kind: str, values: dict[str, object]) -> None:
+    """Memoise a stage's results (JSON values) by the key of their inputs: a later build whose
+    inputs for a document are the same reuses them instead of recomputing."""
+    if not values:
+        return
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(cache_dir / "memo.sqlite") as conn:
+            conn.execute("create table if not exists memo (kind text, key text, value text, primary key (kind, key))")
+            conn.executemany("insert or replace into memo values (?, ?, ?)",
+                             [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in values.items()])
+    except (sqlite3.Error, OSError):
+        pass  # the memo is an optimisation

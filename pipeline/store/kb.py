@@ -164,13 +164,18 @@ def _groups(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[
 
 
 def _digest(rows: list[dict]) -> str:
+    """A digest of rows: their text and numbers through one repr, their blobs (embedding vectors) as
+    they are."""
     digest = hashlib.blake2b(digest_size=16)
+    plain = []
     for row in rows:
-        for key in sorted(row):
-            value = row[key]
-            digest.update(key.encode())
-            digest.update(value if isinstance(value, bytes) else repr(value).encode())
-        digest.update(b"\x1e")
+        items = sorted(row.items())
+        plain.append([(key, value) for key, value in items if not isinstance(value, bytes)])
+        for key, value in items:
+            if isinstance(value, bytes):
+                digest.update(key.encode())
+                digest.update(value)
+    digest.update(repr(plain).encode())
     return digest.hexdigest()
 
 
