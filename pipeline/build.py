@@ -14,8 +14,8 @@ from typing import Callable
 from . import dedupe, embed, store, triage, workspace
 from . import manifest as manifest_mod
 from .document import document_row
-from .ingest import sha256_file
 from .engine import run as run_engine
+from .ingest import sha256_file
 from .link import position_links, relevant_positions, term_usages
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 
@@ -239,7 +239,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     report.stages["term_usages"] = time.perf_counter() - mark
     link_corpus(documents, paragraphs, extracted, cache_dir, report.stages)
     mark = time.perf_counter()
-    extracted["triage"] = triage.kb_rows(documents, paragraphs, extracted)  # relevance to the rules (issue 13)
+    extracted["triage"] = triage.kb_rows(documents, paragraphs, extracted, cache_dir)  # relevance to the rules (issue 13)
     report.stages["triage"] = time.perf_counter() - mark
     mark = time.perf_counter()
     report.paragraphs = len(paragraphs)

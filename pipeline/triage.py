@@ -23,6 +23,7 @@ Read side: no spaCy, no torch (numpy for the similarity)."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 import sqlite3
@@ -226,6 +227,34 @@ def assess(doc: Triaged, text: str, vocab: RuleVocabulary) -> Triaged:
     return doc
 
 
+SIGNALS = ("names", "provisions", "vocabulary", "export_controls", "quote")
+
+
+def assess_all(work: list[tuple[Triaged, str]], vocab: RuleVocabulary, cache_dir: Path | None = None) -> list[Triaged]:
+    """assess() for every (document, text); the signals depend only on the text and the rules'
+    vocabulary, so with a cache folder they are memoised by both and a build that adds one letter
+    reads only that letter."""
+    if cache_dir is None:
+        return [assess(doc, text, vocab) for doc, text in work]
+    from . import store
+
+    signature = repr([(label, pattern.pattern) for label, pattern in [*vocab.names, *vocab.provisions]])
+    keys = [hashlib.blake2b((signature + text).encode(), digest_size=16).hexdigest() for _, text in work]
+    known = store.load_memo(cache_dir, "triage", sorted(set(keys)))
+    fresh = {}
+    out = []
+    for (doc, text), key in zip(work, keys):
+        if key in known:
+            for name in SIGNALS:
+                setattr(doc, name, known[key][name])
+        else:
+            assess(doc, text, vocab)
+            fresh[key] = {name: getattr(doc, name) for name in SIGNALS}
+        out.append(doc)
+    store.save_memo(cache_dir, "triage", fresh)
+    return out
+
+
 def score(doc: Triaged) -> Triaged:
     names = sum(doc.names.values())
     doc.score = (4.0 + min(names - 1, 4) + len(doc.names) if names else 0.0) \
@@ -321,9 +350,11 @@ def to_csv(found: list[Triaged]) -> str:
     return out.getvalue()
 
 
-def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]]) -> list[dict]:
+def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]], cache_dir: Path | None = None
+            ) -> list[dict]:
     """The triage table the build stores in the knowledge base (the UI's facet: relevance), from what the
-    build holds in memory: documents, paragraphs, positions and embeddings."""
+    build holds in memory: documents, paragraphs, positions and embeddings. With a cache folder, each
+    document's text signals are memoised by the rules' vocabulary and its text (see assess_all)."""
     import numpy as np
 
     rules = [(d["id"], d.get("title") or "", d.get("cite_as") or "") for d in documents if d["doc_type"] == "rule"]
@@ -360,7 +391,7 @@ def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[d
                      positions=positions.get(d["id"], 0), similarity=similarity.get(d["id"])),
              "\n".join(texts.get(d["id"], []))) for d in documents if d["id"] not in rule_ids]
     vocab = vocabulary_from(rules, paths, (text.lower() for _, text in work))
-    found = sorted((score(assess(doc, text, vocab)) for doc, text in work), key=lambda d: (-d.score, d.doc_id))
+    found = sorted((score(doc) for doc in assess_all(work, vocab, cache_dir)), key=lambda d: (-d.score, d.doc_id))
     return [{k: v for k, v in d.to_row(rank).items() if k not in ("in_kb", "file")} | {"doc_id": d.doc_id}
             for rank, d in enumerate(found, start=1)]
 
