@@ -350,6 +350,60 @@ def to_csv(found: list[Triaged]) -> str:
     return out.getvalue()
 
 
+@dataclass
+class _Corpus:
+    """What triage needs from the build's documents and paragraphs."""
+    rules: list[tuple[str, str, str]]
+    texts: dict[str, list[str]]
+    paths: set[str]
+    regulatory: set[str]
+    doc_of: dict[str, str]
+
+    @property
+    def rule_ids(self) -> set[str]:
+        return {doc_id for doc_id, _, _ in self.rules}
+
+
+def _corpus(documents: list[dict], paragraphs: list) -> _Corpus:
+    rules = [(d["id"], d.get("title") or "", d.get("cite_as") or "") for d in documents if d["doc_type"] == "rule"]
+    corpus = _Corpus(rules, {}, set(), set(), {})
+    rule_ids = corpus.rule_ids
+    for p in paragraphs:
+        corpus.texts.setdefault(p.doc_id, []).append(p.text)
+        corpus.doc_of[p.id] = p.doc_id
+        if p.doc_id in rule_ids and p.section_path.startswith("§"):
+            corpus.paths.add(p.section_path)
+        if p.doc_id in rule_ids and p.section_path.startswith(("§", "Supplement", "ECCN")):
+            corpus.regulatory.add(p.id)
+    return corpus
+
+
+def _assessed(documents: list[dict], corpus: _Corpus, positions: dict[str, int], similarity: dict[str, float],
+              cache_dir: Path | None) -> list[Triaged]:
+    rule_ids = corpus.rule_ids
+    work = [(Triaged(d["id"], d.get("author_org") or "", d.get("file_name") or "", True,
+                     positions=positions.get(d["id"], 0), similarity=similarity.get(d["id"])),
+             "\n".join(corpus.texts.get(d["id"], []))) for d in documents if d["id"] not in rule_ids]
+    vocab = vocabulary_from(corpus.rules, corpus.paths, (text.lower() for _, text in work))
+    return assess_all(work, vocab, cache_dir)
+
+
+def _position_counts(extracted: dict[str, list[dict]]) -> dict[str, int]:
+    positions: dict[str, int] = {}
+    for row in extracted.get("positions", []):
+        positions[row["doc_id"]] = positions.get(row["doc_id"], 0) + 1
+    return positions
+
+
+def engaging(documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]],
+             cache_dir: Path | None = None) -> set[str]:
+    """The letters that engage with a rule of the knowledge base by their text alone: they name it or
+    its provisions, speak of export controls, or hold a position on it (known before any embedding)."""
+    positions = _position_counts(extracted)
+    return {doc.doc_id for doc in _assessed(documents, _corpus(documents, paragraphs), positions, {}, cache_dir)
+            if doc.names or doc.provisions or doc.export_controls or doc.positions}
+
+
 def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]], cache_dir: Path | None = None
             ) -> list[dict]:
     """The triage table the build stores in the knowledge base (the UI's facet: relevance), from what the
@@ -357,41 +411,24 @@ def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[d
     document's text signals are memoised by the rules' vocabulary and its text (see assess_all)."""
     import numpy as np
 
-    rules = [(d["id"], d.get("title") or "", d.get("cite_as") or "") for d in documents if d["doc_type"] == "rule"]
-    rule_ids = {doc_id for doc_id, _, _ in rules}
-    texts: dict[str, list[str]] = {}
-    paths: set[str] = set()
-    regulatory: set[str] = set()
-    doc_of: dict[str, str] = {}
-    for p in paragraphs:
-        texts.setdefault(p.doc_id, []).append(p.text)
-        doc_of[p.id] = p.doc_id
-        if p.doc_id in rule_ids and p.section_path.startswith("§"):
-            paths.add(p.section_path)
-        if p.doc_id in rule_ids and p.section_path.startswith(("§", "Supplement", "ECCN")):
-            regulatory.add(p.id)
-    positions: dict[str, int] = {}
-    for row in extracted.get("positions", []):
-        positions[row["doc_id"]] = positions.get(row["doc_id"], 0) + 1
+    corpus = _corpus(documents, paragraphs)
+    rule_ids = corpus.rule_ids
     similarity: dict[str, float] = {}
     vectors = {row["paragraph_id"]: row["vector"] for row in extracted.get("embeddings", [])}
-    rule_vectors = [np.frombuffer(vectors[pid], dtype=np.float32) for pid in regulatory if pid in vectors]
+    rule_vectors = [np.frombuffer(vectors[pid], dtype=np.float32) for pid in corpus.regulatory if pid in vectors]
     if rule_vectors:
         centroid = np.mean(rule_vectors, axis=0)
         centroid /= np.linalg.norm(centroid) or 1.0
         sums: dict[str, list[float]] = {}
         for pid, blob in vectors.items():
-            doc_id = doc_of.get(pid)
+            doc_id = corpus.doc_of.get(pid)
             if doc_id and doc_id not in rule_ids:
                 total = sums.setdefault(doc_id, [0.0, 0])
                 total[0] += float(np.frombuffer(blob, dtype=np.float32) @ centroid)
                 total[1] += 1
         similarity = {doc_id: s / n for doc_id, (s, n) in sums.items() if n}
-    work = [(Triaged(d["id"], d.get("author_org") or "", d.get("file_name") or "", True,
-                     positions=positions.get(d["id"], 0), similarity=similarity.get(d["id"])),
-             "\n".join(texts.get(d["id"], []))) for d in documents if d["id"] not in rule_ids]
-    vocab = vocabulary_from(rules, paths, (text.lower() for _, text in work))
-    found = sorted((score(doc) for doc in assess_all(work, vocab, cache_dir)), key=lambda d: (-d.score, d.doc_id))
+    assessed = _assessed(documents, corpus, _position_counts(extracted), similarity, cache_dir)
+    found = sorted((score(doc) for doc in assessed), key=lambda d: (-d.score, d.doc_id))
     return [{k: v for k, v in d.to_row(rank).items() if k not in ("in_kb", "file")} | {"doc_id": d.doc_id}
             for rank, d in enumerate(found, start=1)]
 
