@@ -76,23 +76,28 @@ def vectors_for(texts: list[str], cache_dir: Path):
 
 
 def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                cache_dir: Path, stages: dict[str, float]) -> None:
-    """Embed every paragraph (for hybrid search) and every position quote; find copies among the
-    letters (form-letter campaigns); link each position to the regulatory text of the rule (the
-    rule document with the most pages is the one cited)."""
+                cache_dir: Path, stages: dict[str, float], embed_letters: str = "auto") -> None:
+    """Embed the paragraphs (for hybrid search; which ones: embedded_paragraphs) and every position
+    quote; find copies among the letters (form-letter campaigns); link each position to the
+    regulatory text of the rule (the rule document with the most pages is the one cited)."""
     import numpy as np
 
     mark = time.perf_counter()
-    matrix = vectors_for([p.text for p in paragraphs], cache_dir)
+    chosen = embedded_paragraphs(documents, paragraphs, extracted, cache_dir, embed_letters)
+    row_of = {index: row for row, index in enumerate(chosen)}  # paragraph index → row of matrix
+    matrix = vectors_for([paragraphs[i].text for i in chosen], cache_dir)
     stages["embed"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    extracted["embeddings"] = [{"paragraph_id": p.id, "model": embed.MODEL_NAME, "vector": embed.to_blob(v)}
-                               for p, v in zip(paragraphs, matrix)]
+    extracted["embeddings"] = [{"paragraph_id": paragraphs[i].id, "model": embed.MODEL_NAME,
+                                "vector": embed.to_blob(v)} for i, v in zip(chosen, matrix)]
     letters = [d for d in documents if d["doc_type"] != "rule"]
     rows_of: dict[str, list[int]] = {}
+    texts_of: dict[str, list[str]] = {}
     for index, paragraph in enumerate(paragraphs):
-        rows_of.setdefault(paragraph.doc_id, []).append(index)
-    texts = {d["id"]: "\n".join(paragraphs[i].text for i in rows_of.get(d["id"], [])) for d in letters}
+        texts_of.setdefault(paragraph.doc_id, []).append(paragraph.text)
+        if index in row_of:
+            rows_of.setdefault(paragraph.doc_id, []).append(row_of[index])
+    texts = {d["id"]: "\n".join(texts_of.get(d["id"], [])) for d in letters}
     means = {doc_id: matrix[rows].mean(axis=0) for doc_id, rows in rows_of.items() if doc_id in texts}
     means = {doc_id: vector / (np.linalg.norm(vector) or 1.0) for doc_id, vector in means.items()}
     extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means))
@@ -107,12 +112,36 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     regulatory = [i for i, p in enumerate(paragraphs)
                   if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))]
     quotes = vectors_for([row["quote"] for row in positions], cache_dir)
-    keep = relevant_positions(positions, paragraphs, matrix, documents, extracted.get("definitions", []), quotes)
+    keep = relevant_positions(positions, paragraphs, None, documents, extracted.get("definitions", []), quotes)
     positions[:] = [row for row, kept in zip(positions, keep) if kept]  # only positions on a rule of the KB
     quotes = quotes[np.asarray(keep, dtype=bool)]
     extracted["position_links"] = position_links(positions, [paragraphs[i] for i in regulatory],
-                                                 matrix[regulatory], quotes)
+                                                 matrix[[row_of[i] for i in regulatory]], quotes)
     stages["link"] = time.perf_counter() - mark
+
+
+# Up to this many paragraphs of letters, every paragraph is embedded (about a minute of the build on two
+# cores); beyond it ("auto"), only the letters that engage with a rule (triage.engaging: they name it,
+# its provisions or export controls, or hold a position) are: in 1,000 real responses of the OSTP docket
+# that was 48 letters, a quarter of the letters' paragraphs. The others are still found by BM25 (and by
+# the hybrid search's BM25 half), and their campaigns by their shingles.
+EMBED_ALL_UP_TO = 20_000
+EMBED_LETTERS = ("auto", "all", "engaging")
+
+
+def embedded_paragraphs(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
+                        cache_dir: Path | None, embed_letters: str = "auto") -> list[int]:
+    """The indices of the paragraphs to embed: every paragraph of the rules, and the letters'
+    paragraphs as embed_letters says ("all"; "engaging": only the letters that engage with a rule;
+    "auto": all up to EMBED_ALL_UP_TO letter paragraphs, else engaging)."""
+    if embed_letters not in EMBED_LETTERS:
+        raise RegkbError(f"embed_letters must be one of {', '.join(EMBED_LETTERS)}, not {embed_letters!r}")
+    rules = {d["id"] for d in documents if d["doc_type"] == "rule"}
+    letter_paragraphs = sum(1 for p in paragraphs if p.doc_id not in rules)
+    if embed_letters == "all" or (embed_letters == "auto" and letter_paragraphs <= EMBED_ALL_UP_TO):
+        return list(range(len(paragraphs)))
+    wanted = rules | triage.engaging(documents, paragraphs, extracted, cache_dir)
+    return [i for i, p in enumerate(paragraphs) if p.doc_id in wanted]
 
 
 def usages_by_document(definitions: list[dict], paragraphs: list[Paragraph], cache_dir: Path) -> list[dict]:
@@ -139,7 +168,7 @@ def usages_by_document(definitions: list[dict], paragraphs: list[Paragraph], cac
 def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path | None = None,
           db_path: str | Path | None = None, cache_dir: str | Path | None = None, force: bool = False,
           workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
-          engine: str = "local", scheduler: str | None = None) -> BuildReport:
+          engine: str = "local", scheduler: str | None = None, embed_letters: str = "auto") -> BuildReport:
     """Build the knowledge base. Documents are parsed by the engine ("local": a process pool over
     documents on this machine; "dask": the cluster at `scheduler`), then linked and written here."""
     started = time.perf_counter()
@@ -178,7 +207,8 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
         except OSError as exc:
             report.problems.append({"doc_id": entry.id, "file": str(path), "problem": f"{path}: {exc.strerror}"})
     fingerprint = hashlib.sha256(json.dumps(
-        [version, sorted(hashes.items()), [e.__dict__ for e in entries]], sort_keys=True).encode()).hexdigest()
+        [version, sorted(hashes.items()), [e.__dict__ for e in entries], embed_letters], sort_keys=True).encode()
+    ).hexdigest()
 
     store.remove_unfinished_writes(db_path)
     previous = store.read_build_info(db_path)
@@ -237,7 +267,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     mark = time.perf_counter()
     extracted["term_usages"] = usages_by_document(extracted.get("definitions", []), paragraphs, cache_dir)
     report.stages["term_usages"] = time.perf_counter() - mark
-    link_corpus(documents, paragraphs, extracted, cache_dir, report.stages)
+    link_corpus(documents, paragraphs, extracted, cache_dir, report.stages, embed_letters)
     mark = time.perf_counter()
     extracted["triage"] = triage.kb_rows(documents, paragraphs, extracted, cache_dir)  # relevance to the rules (issue 13)
     report.stages["triage"] = time.perf_counter() - mark

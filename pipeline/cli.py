@@ -82,9 +82,14 @@ def main(workspace):
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Where documents are parsed: this machine, or a Dask distributed cluster.")
 @click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
+@click.option("--embed", "embed_letters", type=click.Choice(["auto", "all", "engaging"]), default="auto",
+              show_default=True,
+              help="Which letters' paragraphs get embeddings for semantic search: all; only those engaging with a "
+                   "rule (naming it, its provisions or export controls, or holding a position); auto = all up to "
+                   "20,000 letter paragraphs, else engaging. The rules' paragraphs always do.")
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @friendly_errors
-def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, scheduler, as_json):
+def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, scheduler, embed_letters, as_json):
     """Build the knowledge base from the documents of the manifest that are present."""
     from .build import build as run_build
     from .progress import on_terminal, progress_bar
@@ -92,7 +97,7 @@ def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, sch
     with progress_bar("parsing documents", on_terminal(as_json),
                       then="linking and writing the knowledge base") as progress:
         report = run_build(manifest_path, corpus, _db(db_path), cache_dir, force=force, workers=workers,
-                           progress=progress, engine=engine, scheduler=scheduler)
+                           progress=progress, engine=engine, scheduler=scheduler, embed_letters=embed_letters)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

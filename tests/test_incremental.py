@@ -20,13 +20,14 @@ RULE = {"id": "rule", "doc_type": "rule", "file": "2025-00636-published-regtext.
 LETTERS = [{"id": name.split("-")[0].lower(), "file": name, "author_org": name.split("-")[0]}
            for name in ("Google-RFI-2025.txt", "Intel-AI-RFI-2025.txt", "CNAS-AI-RFI-2025.txt", "IFP-AI-RFI-2025.txt")]
 SKIP_COLUMNS = {"built_at"}
+OFF_SUBJECT = {"id": "1day-sooner", "file": "1Day-Sooner-RFI-2025.txt", "author_org": "1Day Sooner"}  # no export controls
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("incremental-corpus")
     shutil.copy(REAL_CORPUS / RULE["file"], folder)
-    for letter in LETTERS:
+    for letter in [*LETTERS, OFF_SUBJECT]:
         shutil.copy(DOCKET / letter["file"], folder)
     return folder
 
@@ -111,3 +112,26 @@ def test_an_incremental_write_that_fails_leaves_the_previous_knowledge_base(corp
         build_of(corpus, tmp_path, [RULE, *LETTERS[:3]], kb, cache)
     assert kb.read_bytes() == before
     assert not list(tmp_path.glob(".kb.db.*"))  # no temporary copy left behind
+
+
+def test_at_docket_size_only_the_letters_that_engage_with_the_rule_are_embedded(corpus, tmp_path):
+    docs = [RULE, *LETTERS[:2], OFF_SUBJECT]
+    manifest = write_manifest(tmp_path / "manifest.toml", docs)
+    counts = {}
+    for mode in ("auto", "engaging"):
+        report = build(manifest, corpus=corpus, db_path=tmp_path / f"{mode}.db", cache_dir=tmp_path / "cache",
+                       embed_letters=mode)
+        assert report.ok, report.problems
+        conn = sqlite3.connect(tmp_path / f"{mode}.db")
+        counts[mode] = dict(conn.execute("select p.doc_id, count(e.paragraph_id) from paragraphs p left join "
+                                         "embeddings e on e.paragraph_id = p.id group by p.doc_id").fetchall())
+        paragraphs = dict(conn.execute("select doc_id, count(*) from paragraphs group by doc_id").fetchall())
+    # a corpus this small is embedded whole; "engaging" leaves out the letter that never touches the rule
+    assert counts["auto"] == paragraphs
+    assert counts["engaging"][OFF_SUBJECT["id"]] == 0
+    assert all(counts["engaging"][doc["id"]] == paragraphs[doc["id"]] for doc in docs[:3])
+    # the letter left out is still found by the full-text search
+    from pipeline.query import search
+
+    hits = search(tmp_path / "engaging.db", "Food and Drug Administration", doc=OFF_SUBJECT["id"], mode="bm25")
+    assert hits and hits[0].doc_id == OFF_SUBJECT["id"]
