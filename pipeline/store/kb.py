@@ -125,8 +125,8 @@ def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[
         raise RegkbError(f"{db_path}: could not write the knowledge base ({exc}); the previous knowledge base "
                          "is unchanged") from exc
     except OSError as exc:
-        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(db_path) else ""
-        raise RegkbError(f"{db_path}: could not write the knowledge base: {exc.strerror or exc}{where}; the "
+        where = f": {exc.filename}" if exc.filename and str(exc.filename) != str(db_path) else ""
+        raise RegkbError(f"{db_path}: could not write the knowledge base ({exc.strerror or exc}{where}); the "
                          "previous knowledge base is unchanged") from exc
 
 
