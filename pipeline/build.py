@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import dedupe, embed, store, triage, workspace
+from . import embed, store, triage, workspace
 from . import manifest as manifest_mod
 from .document import document_row
 from .engine import run as run_engine
 from .ingest import sha256_file
-from .link import position_links, relevant_positions, term_usages
+from .link import link_corpus, usages_by_document
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 
 PROJECT_ROOT = manifest_mod.PROJECT_ROOT
@@ -55,114 +55,6 @@ class BuildReport:
 def _merge(into: dict[str, list[dict]], rows: dict[str, list[dict]]) -> None:
     for table, table_rows in rows.items():
         into.setdefault(table, []).extend(table_rows)
-
-
-def vectors_for(texts: list[str], cache_dir: Path):
-    """Unit embedding vectors of texts (a matrix in the same order), computed once per text and
-    cached by text hash across builds."""
-    import numpy as np
-
-    keys = [embed.text_key(text) for text in texts]
-    known = store.load_vectors(cache_dir, sorted(set(keys)))
-    missing = sorted({key: text for key, text in zip(keys, texts) if key not in known}.items())
-    if missing:
-        fresh = embed.encode([text for _, text in missing])
-        new = {key: embed.to_blob(vector) for (key, _), vector in zip(missing, fresh)}
-        store.save_vectors(cache_dir, new)
-        known.update(new)
-    if not texts:
-        return np.zeros((0, embed.DIMENSIONS), dtype=np.float32)
-    return np.vstack([embed.from_blob(known[key]) for key in keys])
-
-
-def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                cache_dir: Path, stages: dict[str, float], embed_letters: str = "auto") -> None:
-    """Embed the paragraphs (for hybrid search; which ones: embedded_paragraphs) and every position
-    quote; find copies among the letters (form-letter campaigns); link each position to the
-    regulatory text of the rule (the rule document with the most pages is the one cited)."""
-    import numpy as np
-
-    mark = time.perf_counter()
-    chosen = embedded_paragraphs(documents, paragraphs, extracted, cache_dir, embed_letters)
-    row_of = {index: row for row, index in enumerate(chosen)}  # paragraph index → row of matrix
-    matrix = vectors_for([paragraphs[i].text for i in chosen], cache_dir)
-    stages["embed"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    extracted["embeddings"] = [{"paragraph_id": paragraphs[i].id, "model": embed.MODEL_NAME,
-                                "vector": embed.to_blob(v)} for i, v in zip(chosen, matrix)]
-    letters = [d for d in documents if d["doc_type"] != "rule"]
-    rows_of: dict[str, list[int]] = {}
-    texts_of: dict[str, list[str]] = {}
-    for index, paragraph in enumerate(paragraphs):
-        texts_of.setdefault(paragraph.doc_id, []).append(paragraph.text)
-        if index in row_of:
-            rows_of.setdefault(paragraph.doc_id, []).append(row_of[index])
-    texts = {d["id"]: "\n".join(texts_of.get(d["id"], [])) for d in letters}
-    means = {doc_id: matrix[rows].mean(axis=0) for doc_id, rows in rows_of.items() if doc_id in texts}
-    means = {doc_id: vector / (np.linalg.norm(vector) or 1.0) for doc_id, vector in means.items()}
-    extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means))
-    positions = extracted.get("positions", [])
-    dedupe.mark_duplicate_positions(positions, extracted["document_clusters"])
-    stages["dedupe"] = time.perf_counter() - mark
-    mark = time.perf_counter()
-    rules = sorted((d for d in documents if d["doc_type"] == "rule"), key=lambda d: -(d["page_count"] or 0))
-    if not rules or not positions:
-        extracted["position_links"] = []
-        return
-    regulatory = [i for i, p in enumerate(paragraphs)
-                  if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))]
-    quotes = vectors_for([row["quote"] for row in positions], cache_dir)
-    keep = relevant_positions(positions, paragraphs, None, documents, extracted.get("definitions", []), quotes)
-    positions[:] = [row for row, kept in zip(positions, keep) if kept]  # only positions on a rule of the KB
-    quotes = quotes[np.asarray(keep, dtype=bool)]
-    extracted["position_links"] = position_links(positions, [paragraphs[i] for i in regulatory],
-                                                 matrix[[row_of[i] for i in regulatory]], quotes)
-    stages["link"] = time.perf_counter() - mark
-
-
-# Up to this many paragraphs of letters, every paragraph is embedded (about a minute of the build on two
-# cores); beyond it ("auto"), only the letters that engage with a rule (triage.engaging: they name it,
-# its provisions or export controls, or hold a position) are: in 1,000 real responses of the OSTP docket
-# that was 48 letters, a quarter of the letters' paragraphs. The others are still found by BM25 (and by
-# the hybrid search's BM25 half), and their campaigns by their shingles.
-EMBED_ALL_UP_TO = 20_000
-EMBED_LETTERS = ("auto", "all", "engaging")
-
-
-def embedded_paragraphs(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                        cache_dir: Path | None, embed_letters: str = "auto") -> list[int]:
-    """The indices of the paragraphs to embed: every paragraph of the rules, and the letters'
-    paragraphs as embed_letters says ("all"; "engaging": only the letters that engage with a rule;
-    "auto": all up to EMBED_ALL_UP_TO letter paragraphs, else engaging)."""
-    if embed_letters not in EMBED_LETTERS:
-        raise RegkbError(f"embed_letters must be one of {', '.join(EMBED_LETTERS)}, not {embed_letters!r}")
-    rules = {d["id"] for d in documents if d["doc_type"] == "rule"}
-    letter_paragraphs = sum(1 for p in paragraphs if p.doc_id not in rules)
-    if embed_letters == "all" or (embed_letters == "auto" and letter_paragraphs <= EMBED_ALL_UP_TO):
-        return list(range(len(paragraphs)))
-    wanted = rules | triage.engaging(documents, paragraphs, extracted, cache_dir)
-    return [i for i, p in enumerate(paragraphs) if p.doc_id in wanted]
-
-
-def usages_by_document(definitions: list[dict], paragraphs: list[Paragraph], cache_dir: Path) -> list[dict]:
-    """Where each defined term is used (link.term_usages), document by document: a document's usages
-    depend only on the definitions and its own paragraphs, so they are memoised by both and a build
-    that adds one letter searches only that letter."""
-    terms = hashlib.blake2b(repr([(d["id"], d["term"], d["paragraph_id"]) for d in definitions]).encode(),
-                            digest_size=16).hexdigest()
-    by_doc: dict[str, list[Paragraph]] = {}
-    for paragraph in paragraphs:
-        by_doc.setdefault(paragraph.doc_id, []).append(paragraph)
-    keys = {doc: hashlib.blake2b((terms + repr([(p.id, p.text) for p in doc_paragraphs])).encode(),
-                                 digest_size=16).hexdigest() for doc, doc_paragraphs in by_doc.items()}
-    known = store.load_memo(cache_dir, "term_usages", sorted(set(keys.values())))
-    missing = [doc for doc in by_doc if keys[doc] not in known]
-    fresh: dict[str, list[dict]] = {keys[doc]: [] for doc in missing}
-    for row in term_usages(definitions, [p for doc in missing for p in by_doc[doc]]):
-        fresh[keys[row["doc_id"]]].append(row)
-    store.save_memo(cache_dir, "term_usages", fresh)
-    known.update(fresh)
-    return [row for doc in by_doc for row in known[keys[doc]]]
 
 
 def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path | None = None,

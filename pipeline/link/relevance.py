@@ -1,180 +1,20 @@
-"""Link: connect extracted facts to the paragraphs that use them. A defined term is used wherever
-it appears outside its defining paragraph; a one-word term in lower case ("operations",
-"parameters") counts only where the text sets it in quotes, as the EAR does for defined terms."""
+"""Positions → relevance: whether a candidate position is about a rule in the knowledge base. The
+extractor proposes argumentative sentences in any letter; only this stage sees the rules, so only it
+judges which are positions on them: by what names a rule (citations, its distinctive defined terms,
+its title, the glossary) and by its subject matter (the words the rules use far more than others)."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from .models import Paragraph
-from .patterns import load_patterns
+from ..models import Paragraph
+from ..paths import CJK
+from ..patterns import load_patterns
+from .provisions import CITATION
 
-QUOTES_OPEN, QUOTES_CLOSE = "‘'“\"`", "’'”\""
-
-
-def usage_pattern(term: str) -> re.Pattern:
-    words = [re.escape(w) for w in term.split()]
-    body = r"\s+".join(words)
-    if len(words) == 1 and term.islower():
-        return re.compile(rf"[{QUOTES_OPEN}]{body}s?[{QUOTES_CLOSE}]", re.I)
-    return re.compile(rf"(?<![\w-]){body}s?(?![\w-])", 0 if term.isupper() else re.I)
-
-
-def term_usages(definitions: list[dict], paragraphs: list[Paragraph]) -> list[dict]:
-    rows = []
-    lowered = [paragraph.text.lower() for paragraph in paragraphs]
-    for definition in definitions:
-        pattern = usage_pattern(definition["term"])
-        needle = definition["term"].split()[0].lower()
-        for paragraph, text in zip(paragraphs, lowered):
-            if needle not in text or paragraph.id == definition["paragraph_id"]:
-                continue  # the substring test spares most regex searches
-            match = pattern.search(paragraph.text)
-            if match:
-                rows.append({"term_id": definition["id"], "paragraph_id": paragraph.id, "doc_id": paragraph.doc_id,
-                             "matched_text": match.group(0), "char_start": match.start(), "char_end": match.end()})
-    return rows
-
-
-# ----------------------------------------------------------------------------- positions → provisions
-
-# "§ 742.6(b)(10)", "§§ 740.27", "Supplement No. 5 to part 740", "ECCN 4E091" / "4E091"
-CITATION = re.compile(
-    r"§§?\s*(?P<section>7\d\d\.\d+[a-z]?)(?P<paragraphs>(?:\((?:[a-z]{1,2}|\d{1,3}|[ivxl]{1,6}|[A-Z])\))*)"
-    r"|Supplement No\.\s*(?P<supplement>\d+) to [Pp]art (?:7\d\d; )?(?P<part>7\d\d)"
-    r"|(?:ECCN\s*)?(?<![\w.])(?P<eccn>\d[A-E]\d{3})(?![\w])")
-LINKS_PER_POSITION = 3
-METHOD_ORDER = ("reference", "glossary", "topic", "embedding", "context")
-CJK = re.compile(r"[\u3400-\u9fff]")
-
-
-def cited_provisions(text: str, topic: str = "") -> list[tuple[str, str, str]]:
-    """(section-path prefix, matched text, method) for each provision a passage names: explicit
-    citations first, then the glossary's names for provisions, in order of appearance, then where
-    its topic points (patterns/topics.jsonl)."""
-    found: list[tuple[int, str, str, str]] = []
-    for match in CITATION.finditer(text):
-        if match.group("section"):
-            prefix = f"§ {match.group('section')}{match.group('paragraphs')}"
-        elif match.group("supplement"):
-            prefix = f"Supplement No. {match.group('supplement')} to Part {match.group('part')}"
-        else:
-            prefix = f"ECCN {match.group('eccn')}"
-        found.append((0, match.start(), prefix, match.group(0)))
-    for row in load_patterns("glossary"):
-        hits = [m for cue in row["cues"] for m in re.finditer(cue, text, re.I)]
-        if hits:
-            first = min(hits, key=lambda m: m.start())
-            found.extend((1, first.start(), prefix, first.group(0)) for prefix in row["links"])
-    for row in load_patterns("topics"):
-        if row.get("topic") == topic:
-            found.extend((2, index, prefix, "") for index, prefix in enumerate(row["provisions"]))
-    out, seen = [], set()
-    for rank, _, prefix, matched in sorted(found):
-        if prefix not in seen:
-            seen.add(prefix)
-            out.append((prefix, matched, METHOD_ORDER[rank]))
-    return out
-
-
-def within(section_path: str, prefix: str) -> bool:
-    """"§ 740.29(b)(1)" is within "§ 740.29"; "§ 740.2" is not a prefix of "§ 740.29"."""
-    if not section_path.startswith(prefix):
-        return False
-    rest = section_path[len(prefix):]
-    return not rest or rest[0] in "( >." and not (rest[0] == "." and rest[1:2].isdigit())
-
-
-FIGURE = re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+(?:\.\d+)?\s*(?:%|percent|TPP|days)\b", re.I)
-STATES_SUBJECT, STATES_FIGURE = 0.08, 0.05
-
-
-def topic_words(topic: str) -> tuple[re.Pattern, ...]:
-    """The cues of a topic (patterns/topics.jsonl): the words a provision on it uses."""
-    for row in load_patterns("topics"):
-        if row.get("topic") == topic:
-            return tuple(re.compile(cue, re.I) for cue in row["cues"] if not CJK.search(cue))
-    return ()
-
-
-def states(text: str, words: tuple[re.Pattern, ...]) -> float:
-    """How plainly a rule paragraph states a provision on the topic: its words, and a figure."""
-    named = any(p.search(text) for p in words)
-    return (STATES_SUBJECT if named else 0.0) + (STATES_FIGURE if named and FIGURE.search(text) else 0.0)
-
-
-def root_section(section_path: str) -> str:
-    """"§ 180.90(a)" → "§ 180.90"; "Supplement No. 5 to Part 740 > …" → "Supplement No. 5 to Part 740"."""
-    head = section_path.split(" > ")[0]
-    return re.sub(r"^(§\s*[\d.]+[a-z]?)\(.*$", r"\1", head)
-
-
-def position_links(positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors) -> list[dict]:
-    """Each position's top rule paragraphs: those it names (by citation or glossary term) or its
-    topic points to, the best paragraph of that provision by embedding similarity; then the nearest
-    by embedding alone, except for Chinese quotes (the model reads English only: their similarities
-    are noise). target_vectors: matrix aligned with targets; quote_vectors: aligned with positions."""
-    import numpy as np
-
-    rows: list[dict] = []
-    if not targets:
-        return rows
-    members_of: dict[str, list[int]] = {}  # provision → its paragraphs; a docket names the same few thousands of times
-    provisions = [prefix for row in load_patterns("topics") for prefix in row.get("provisions", [])]
-    taxonomy_fits = any(within(t.section_path, prefix) for prefix in provisions for t in targets)
-    argued: dict[tuple[str, str], list[int]] = {}  # (document, speaker) → first links of its positions
-    unlinked: list[dict] = []
-    for position, vector in zip(positions, quote_vectors):
-        similarity = target_vectors @ vector
-        chosen: list[tuple[int, float, str, str]] = []
-        words = topic_words(position.get("topic", ""))
-        for prefix, matched, method in cited_provisions(position["quote"], position.get("topic", "")):
-            if prefix not in members_of:
-                members_of[prefix] = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
-            members = members_of[prefix]
-            if members and len(chosen) < LINKS_PER_POSITION:
-                # the paragraph that states the rule the position is about (names its subject and
-                # gives its figure) before one that only mentions it
-                best = max(members, key=lambda i: similarity[i] + states(targets[i].text, words))
-                if best not in {c[0] for c in chosen}:
-                    chosen.append((best, float(similarity[best]), method, matched))
-        for index in ([] if CJK.search(position["quote"]) else np.argsort(-similarity)):
-            if len(chosen) >= LINKS_PER_POSITION:
-                break
-            if int(index) not in {c[0] for c in chosen}:
-                chosen.append((int(index), float(similarity[index]), "embedding", ""))
-        if chosen and position.get("topic") in ("other", "", None) and not taxonomy_fits:
-            # the documented topics are this corpus's rule's; on another rule, the section it is most about
-            position["topic"] = root_section(targets[chosen[0][0]].section_path)
-        if chosen:
-            argued.setdefault((position["doc_id"], position.get("org", "")), []).extend(c[0] for c in chosen[:1])
-        else:
-            unlinked.append(position)
-        rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank,
-                     "score": round(score, 4), "method": method, "matched_text": matched}
-                    for rank, (i, score, method, matched) in enumerate(chosen, start=1))
-    # a Chinese quote that names no provision (the embedding model reads English only) is about what
-    # its speaker argues about elsewhere in the document: the provisions its other positions link to first
-    for position in unlinked:
-        firsts = argued.get((position["doc_id"], position.get("org", "")), [])
-        ranked = sorted(set(firsts), key=lambda i: (-firsts.count(i), firsts.index(i)))[:LINKS_PER_POSITION]
-        rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank, "score": 0.0,
-                     "method": "context", "matched_text": ""} for rank, i in enumerate(ranked, start=1))
-    return rows
-
-
-# ----------------------------------------------------------------------------- positions → relevance
-
-# A candidate position is kept when it is about a rule in the knowledge base: it names the rule or one
-# of its provisions, uses one of the rules' defined terms or glossary names, argues in a section whose
-# heading does, or reads like the rules' own paragraphs (embedding similarity). The extractor proposes
-# argumentative sentences; only this stage sees the rules, so only it judges relevance.
-RELEVANT_SIMILARITY = 0.40   # cosine to the nearest paragraph of a rule (all-MiniLM-L6-v2), when neither the
-                             # sentence nor its paragraph, section heading or document title names a rule
 RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|"
                         r"the (?:rule|regulations?)|"
                         r"(?:this|these|the) rules)\b", re.I)
-STOP = set("a an and the of for to in on by with from at as or is are be this that these those its it".split())
 
 
 def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph] = ()) -> re.Pattern | None:
@@ -325,7 +165,7 @@ def squash(text: str) -> str:
 
 
 def previous_sentence(text: str, start: int) -> str:
-    from .extract.positions import sentence_spans
+    from ..extract.positions import sentence_spans
 
     before = [text[a:b] for a, b in sentence_spans(text[:start]) if b <= start]
     return before[-1] if before else ""
@@ -348,7 +188,7 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
     by_id = {p.id: p for p in paragraphs}
     # a comment that says in its opening which rule of the KB it comments on ("Comments of … on the
     # Hospital Price Transparency rule") argues about that rule unless a sentence is plainly elsewhere
-    from .extract.positions import comments_on_a_rule
+    from ..extract.positions import comments_on_a_rule
 
     openings: dict[str, list[str]] = {}
     for paragraph in paragraphs:
