@@ -29,6 +29,12 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
         if paragraph.doc_id not in rule_ids:
             texts.setdefault(paragraph.doc_id, []).append(paragraph.text)
     letters = [" ".join(parts) for parts in texts.values()]
+    # a letter can use a term only if it has every word of it: an index of the letters' words spares
+    # the regex search of every letter for every term (14 of 19 s of linking 1,000 real responses)
+    having: dict[str, set[int]] = {}
+    for index, text in enumerate(letters):
+        for word in set(TOKEN.findall(text.lower())):
+            having.setdefault(word, set()).add(index)
     parts: set[str] = set()
     for definition in definitions:
         term = (definition.get("term") or "").strip()
@@ -36,7 +42,8 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
                 and len(term) <= 60:
             body = r"\s+".join(re.escape(w) for w in term.split())
             pattern = re.compile(rf"(?<![\w-]){body}s?(?![\w-])", 0 if term.isupper() else re.I)
-            if not letters or sum(bool(pattern.search(text)) for text in letters) <= DISTINCTIVE * len(letters):
+            if not letters or sum(bool(pattern.search(letters[i])) for i in _candidates(term, having, len(letters))) \
+                    <= DISTINCTIVE * len(letters):
                 word = rf"(?<![\w-]){body}s?(?![\w-])"
                 parts.add(rf"(?-i:{word})" if term.isupper() else word)
     for document in documents:
@@ -51,10 +58,25 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
         parts.update(cue for cue in row["cues"] if not CJK.search(cue))
     if not parts:
         return None
-    return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=len, reverse=True)), re.I)
+    return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=lambda p: (-len(p), p))), re.I)
 
 
 DISTINCTIVE = 0.3
+TOKEN = re.compile(r"\w+")
+
+
+def _candidates(term: str, having: dict[str, set[int]], count: int) -> set[int] | range:
+    """Of count letters, those that have every word of term (its last word also with a plural s):
+    the only ones its pattern can match."""
+    words = TOKEN.findall(term.lower())
+    if not words:
+        return range(count)
+    found = having.get(words[-1], set()) | having.get(words[-1] + "s", set())
+    for word in words[:-1]:
+        found = found & having.get(word, set())
+        if not found:
+            break
+    return found
 
 
 def names_a_rule(text: str, lexicon: re.Pattern | None) -> str:
@@ -83,20 +105,36 @@ OFF_SUBJECT_PER_WORD = 3   # a sentence with more than 3 other-area words per su
 
 
 def content_words(text: str) -> set[str]:
+    """The content words of a text, lower case, a plural reduced to its singular; stop words and words
+    of two letters left out."""
+    stems = _STEMS
+    out = set()
+    for word in set(WORD.findall(text.lower())):
+        stem = stems.get(word, "")
+        if stem == "":
+            if len(stems) > 1_000_000:
+                stems.clear()
+            stem = stems[word] = _stem(word)
+        if stem is not None:
+            out.add(stem)
+    return out
+
+
+_STEMS: dict[str, str | None] = {}  # word → its stem (None: not a content word); a docket repeats its words
+
+
+def _stem(word: str) -> str | None:
     from spacy.lang.en.stop_words import STOP_WORDS
 
-    out = set()
-    for word in WORD.findall(text.lower()):
-        if len(word) <= 2 or word in STOP_WORDS:
-            continue
-        if word.endswith("ies") and len(word) > 5:
-            word = word[:-3] + "y"
-        elif word.endswith("sses"):
-            word = word[:-2]
-        elif word.endswith("s") and len(word) > 4 and not word.endswith("ss"):
-            word = word[:-1]
-        out.add(word)
-    return out
+    if len(word) <= 2 or word in STOP_WORDS:
+        return None
+    if word.endswith("ies") and len(word) > 5:
+        return word[:-3] + "y"
+    if word.endswith("sses"):
+        return word[:-2]
+    if word.endswith("s") and len(word) > 4 and not word.endswith("ss"):
+        return word[:-1]
+    return word
 
 
 @dataclass
