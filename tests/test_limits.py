@@ -64,6 +64,7 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
 import pipeline.ingest as ingest
+import pipeline.ingest.limits as ingest_limits
 import pipeline.manifest as manifest_mod
 from pipeline.build import build
 from pipeline.cli import main
@@ -144,11 +145,11 @@ def test_budgets_refuse_with_a_message(tmp_path, case):
 def test_pdf_page_budgets(tmp_path, monkeypatch):
     pdf = make_pdf(tmp_path / "memo.pdf", pages=3)
     assert len(read_document(pdf, workers=1).pages) == 3
-    monkeypatch.setattr(ingest, "MAX_PDF_PAGES", 2)
+    monkeypatch.setattr(ingest_limits, "MAX_PDF_PAGES", 2)
     with pytest.raises(DocumentError, match="PDF has 3 pages; the limit is 2"):
         read_document(pdf, workers=1)
-    monkeypatch.setattr(ingest, "MAX_PDF_PAGES", 3_000)
-    monkeypatch.setattr(ingest, "MAX_PAGE_CHARS", 500)
+    monkeypatch.setattr(ingest_limits, "MAX_PDF_PAGES", 3_000)
+    monkeypatch.setattr(ingest_limits, "MAX_PAGE_CHARS", 500)
     with pytest.raises(DocumentError, match=r"page 1 holds 1,\d{3} characters; the limit for one page is 500"):
         read_document(pdf, workers=1)
 
@@ -224,7 +225,7 @@ def test_inflation_budgets_for_every_decoder(tmp_path, monkeypatch):
             read_document(path, workers=1)
         assert time.process_time() - started < 20, name
     # many streams, each within the limit for one, past the limit for a document
-    monkeypatch.setattr(ingest, "MAX_INFLATED_BYTES", 3 << 20)
+    monkeypatch.setattr(ingest_limits, "MAX_INFLATED_BYTES", 3 << 20)
     path = tmp_path / "many.pdf"
     path.write_bytes(pdf_with_streams([(hostile._zeros_deflate(1 << 20), "/Filter /FlateDecode")] * 4))
     with pytest.raises(DocumentError, match="inflate to more than 3,145,728 bytes in all"):

@@ -1,0 +1,227 @@
+"""PDF I/O: opening a PDF with pdfplumber, its pages read one by one or page ranges in a process pool,
+and of each page what pdfplumber knows: its characters, which of them a reader can see, its ruled
+tables. The geometry that turns characters into lines is layout's; headers and footers are furniture's."""
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from ..models import DocumentError, Line, Page, RawDocument
+from ..pool import process_pool
+from . import limits
+from .furniture import lift_margins
+from .guards import INFLATED, start_inflate_budget
+from .layout import chars_to_lines, inside_box, into_frame, mark_blocks, mark_page_starts, order_columns, text_angle
+from .limits import BudgetExceeded
+
+
+def _pdf_error(path: Path, exc: Exception) -> DocumentError:
+    if INFLATED["refused"]:
+        return DocumentError(str(path), INFLATED["refused"])
+    # pdfplumber wraps pdfminer's errors: look through the chain and the wrapped arguments
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        chain.extend(arg for arg in current.args if isinstance(arg, BaseException))
+        current = current.__cause__ or current.__context__
+    for error in chain:
+        if isinstance(error, BudgetExceeded):
+            return DocumentError(str(path), str(error))
+        if "Password" in type(error).__name__ or "Encrypt" in type(error).__name__ or "encrypt" in str(error).lower():
+            return DocumentError(str(path), "encrypted PDF: it needs a password to be read")
+    root = chain[-1]
+    return DocumentError(str(path), f"corrupt or truncated PDF ({type(root).__name__}: {root})")
+
+
+def _regular_pdf(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def is_long_pdf(path: Path) -> bool:
+    """A PDF with enough pages to be worth reading page-parallel. Counting pages walks the page
+    tree only; a file that cannot even be opened is not long (its parse reports the problem)."""
+    if path.suffix.lower() != ".pdf" or not _regular_pdf(path) or path.stat().st_size > limits.MAX_FILE_BYTES:
+        return False  # too large (or a pipe, a device): the parse refuses it without pdfminer scanning it
+    import pdfplumber
+
+    start_inflate_budget()
+    try:
+        with pdfplumber.open(path) as pdf:
+            return len(pdf.pages) >= limits.PARALLEL_MIN_PAGES
+    except Exception:  # noqa: BLE001 - pdfminer raises many types; the real parse names the problem
+        return False
+
+
+def read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
+    import pdfplumber
+
+    start_inflate_budget()
+    try:
+        with pdfplumber.open(path) as pdf:
+            page_count = len(pdf.pages)
+            if page_count == 0:
+                raise DocumentError(str(path), "PDF has no pages")
+            if page_count > limits.MAX_PDF_PAGES:
+                raise DocumentError(str(path), f"PDF has {page_count:,} pages; the limit is {limits.MAX_PDF_PAGES:,}")
+            if page_count < limits.PARALLEL_MIN_PAGES or workers == 1:
+                pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(page_count)]
+            else:
+                pages = None
+    except DocumentError:
+        raise
+    except Exception as exc:  # pdfminer raises many unrelated types for broken files
+        raise _pdf_error(path, exc) from exc
+    if pages is None:
+        pages = _read_pdf_pages_parallel(path, page_count, workers or os.cpu_count() or 1)
+    if INFLATED["refused"]:  # refused inside pdfminer, which carried on without the stream
+        raise DocumentError(str(path), INFLATED["refused"])
+    if not any(line for page in pages for line in page.lines):
+        raise DocumentError(str(path), "PDF has no text layer (scanned or image-only): it needs OCR first")
+    document = RawDocument(path=str(path), sha256=digest, media="pdf", pages=pages)
+    lift_margins(document)
+    mark_page_starts(document.pages)
+    return document
+
+
+def _read_pdf_page_range(path: str, first: int, last: int) -> list[Page]:
+    import pdfplumber
+
+    start_inflate_budget()
+    try:
+        with pdfplumber.open(path) as pdf:
+            pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(first, last)]
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many types
+        # the problem is worked out here (the inflation budget is this process's) and travels as a plain
+        # exception: DocumentError's two-argument constructor does not survive unpickling
+        raise BudgetExceeded(_pdf_error(Path(path), exc).problem) from None
+    if INFLATED["refused"]:
+        raise BudgetExceeded(INFLATED["refused"])
+    return pages
+
+
+def _read_pdf_pages_parallel(path: Path, page_count: int, workers: int) -> list[Page]:
+    workers = max(1, min(workers, page_count // 8))
+    # contiguous slices: each worker parses the document's shared objects once
+    chunk = -(-page_count // (workers * 3))
+    bounds = [(start, min(start + chunk, page_count)) for start in range(0, page_count, chunk)]
+    try:
+        with process_pool(workers) as pool:
+            parts = list(pool.map(_read_pdf_page_range, [str(path)] * len(bounds),
+                                  [b[0] for b in bounds], [b[1] for b in bounds]))
+    except DocumentError:
+        raise
+    except Exception as exc:
+        raise _pdf_error(path, exc) from exc
+    return [page for part in parts for page in part]
+
+
+def _read_pdf_page(page, number: int) -> Page:
+    """One page's lines in reading order: text a reader cannot see is left out, text set at an angle is
+    read in its own direction (after the page's upright text), ruled tables become rows."""
+    chars = page.chars
+    if len(chars) > limits.MAX_PAGE_CHARS:
+        raise BudgetExceeded(f"page {number} holds {len(chars):,} characters; the limit for one page is "
+                             f"{limits.MAX_PAGE_CHARS:,}")
+    hidden = _hidden_chars(page, chars)
+    if hidden:
+        page = page.filter(lambda obj: id(obj) not in hidden)  # tables are read without them too
+        chars = page.chars
+    upright: list[dict] = []
+    turned: dict[int, list[dict]] = {}
+    for char in chars:
+        angle = text_angle(char)
+        if angle:
+            turned.setdefault(angle, []).append(char)
+        else:
+            upright.append(char)
+    table_lines, table_boxes = _table_rows(page, number)
+    if table_boxes:
+        upright = [c for c in upright if not any(inside_box(c, box) for box in table_boxes)]
+    lines, mixed_sizes = chars_to_lines(upright, number, page.width)
+    lines.extend(table_lines)
+    lines.sort(key=lambda line: (line.top, line.x0))
+    lines = order_columns(lines, page.width)
+    mark_blocks(lines, mixed_sizes)
+    for angle in sorted(turned):
+        frame_chars, frame_width = into_frame(turned[angle], angle, page.bbox)
+        rotated, rotated_mixed = chars_to_lines(frame_chars, number, frame_width)
+        rotated.sort(key=lambda line: (line.top, line.x0))
+        rotated = order_columns(rotated, frame_width)
+        mark_blocks(rotated, rotated_mixed)
+        if rotated and lines:
+            rotated[0].starts_block = True  # a sidebar or a caption set sideways is not the text before it
+        lines.extend(rotated)
+    return Page(number=number, lines=lines)
+
+
+# text rendering modes (PDF 1.7, 9.3.6) and the colours each paints with: 3 paints nothing, 7 only clips
+PAINTED_WITH = {0: ("non_stroking_color",), 1: ("stroking_color",), 2: ("non_stroking_color", "stroking_color"),
+                3: (), 4: ("non_stroking_color",), 5: ("stroking_color",),
+                6: ("non_stroking_color", "stroking_color"), 7: ()}
+
+
+def _hidden_chars(page, chars: list[dict]) -> set[int]:
+    """Ids of the characters a reader of the page cannot see: drawn outside the page, in an invisible
+    rendering mode, or in white on a white page. Invisible text over an image is an OCR text layer (a
+    scanned letter made searchable), and white text on a dark box or an image is seen: both are kept."""
+    left, top, right, bottom = page.bbox
+    hidden: set[int] = set()
+    suspicious: list[tuple[dict, bool]] = []
+    for char in chars:
+        x = (char["x0"] + char["x1"]) / 2
+        y = (char["top"] + char["bottom"]) / 2
+        if not (left - 1 <= x <= right + 1 and top - 1 <= y <= bottom + 1):
+            hidden.add(id(char))
+            continue
+        painted = PAINTED_WITH.get(char.get("render_mode", 0), ("non_stroking_color",))
+        if not painted:
+            suspicious.append((char, True))
+        elif all(_is_white(char.get(key), char.get("ncs") if key == "non_stroking_color" else None) for key in painted):
+            suspicious.append((char, False))
+    if suspicious:
+        images = [(i["x0"], i["top"], i["x1"], i["bottom"]) for i in page.images]
+        dark = images + [(r["x0"], r["top"], r["x1"], r["bottom"]) for r in page.rects + page.curves
+                         if r.get("fill") and not _is_white(r.get("non_stroking_color"), None)]
+        for char, invisible in suspicious:
+            if not any(inside_box(char, box) for box in (images if invisible else dark)):
+                hidden.add(id(char))
+    return hidden
+
+
+def _is_white(color, space: str | None) -> bool:
+    """True for white in DeviceGray, DeviceRGB or DeviceCMYK (and calibrated or ICC spaces with as many
+    components); an indexed, pattern or separation colour is not judged."""
+    if space in ("Indexed", "Pattern", "Separation", "DeviceN") or not isinstance(color, (tuple, list)) or not color:
+        return False
+    if not all(isinstance(v, (int, float)) for v in color):
+        return False
+    if len(color) in (1, 3):
+        return min(color) >= 0.95
+    if len(color) == 4:
+        return max(color) <= 0.05
+    return False
+
+
+def _table_rows(page, number: int) -> tuple[list[Line], list[tuple]]:
+    """Ruled tables become one line per row, cells joined by " | "."""
+    if not (page.lines or page.rects):
+        return [], []
+    lines: list[Line] = []
+    boxes: list[tuple] = []
+    for table in page.find_tables():
+        rows = table.extract()
+        if len(rows) < 2 or max(len(row) for row in rows) < 2:
+            continue
+        boxes.append(table.bbox)
+        for row, cells in zip(table.rows, rows):
+            text = " | ".join(re.sub(r"\s+", " ", cell or "").strip() for cell in cells)
+            if text.replace("|", "").strip():
+                lines.append(Line(text=text, page=number, x0=row.bbox[0], x1=row.bbox[2], top=row.bbox[1],
+                                  size=0, kind="table", starts_block=True))
+    return lines, boxes
