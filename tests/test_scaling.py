@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import pipeline.segment as segment_mod
+import pipeline.segment.blocks as blocks_mod
 from pipeline import ingest
 from pipeline.document import parse_document
 from pipeline.ingest import read_document
@@ -124,8 +124,8 @@ def test_make_blocks_joins_each_line_a_bounded_number_of_times(monkeypatch):
     """Counted, not timed: while make_blocks runs, the lines join_lines is given add up to at most twice
     the lines (make_blocks joined the whole growing block for every line: n²/2 for a paragraph of n)."""
     joined = []
-    original = segment_mod.join_lines
-    monkeypatch.setattr(segment_mod, "join_lines", lambda lines, separator: joined.append(len(lines)) or
+    original = blocks_mod.join_lines
+    monkeypatch.setattr(blocks_mod, "join_lines", lambda lines, separator: joined.append(len(lines)) or
                         original(lines, separator))
     for count in (1_000, 4_000):
         joined.clear()

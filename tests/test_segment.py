@@ -1,10 +1,16 @@
 """The segmenter on small hand-made inputs, one structure family at a time."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from pipeline.ingest import read_document
+from pipeline.manifest import DEFAULT_MANIFEST, load_manifest
 from pipeline.models import Line, ManifestEntry, Page, RawDocument
-from pipeline.segment import MarkerStack, make_blocks, segment
+from pipeline.segment import MarkerStack, Pin, make_blocks, pin_of, segment
+
+REAL_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 
 RULE = ManifestEntry(id="rule", title="Rule", doc_type="rule", author_org="BIS", date="2025-01-15",
                      language="en", url="", file="rule.txt", cite_as="90 FR 4544")
@@ -206,3 +212,34 @@ def test_a_memo_header_without_salutation_keeps_the_real_headings():
         "Chris Lehane", ("Vice President, Global Affairs", False)), LETTER)]
     assert [text for kind, _, text in got if kind == "heading"] == ["Scaling human ingenuity"]
     assert got[6][1] == "" and got[-1][1] == "Scaling human ingenuity"
+
+
+@pytest.mark.parametrize("doc_id, name", [
+    ("iti-2025-03-15-ai-action-plan-rfi", "iti-2025-03-15-ai-action-plan-rfi-response.txt"),  # printed page numbers
+    ("bis-2025-00636-regtext", "2025-00636-published-regtext.txt"),  # one page, cited by its FR stem and section
+])
+def test_pin_cites_are_data_and_their_text_is_rendered_from_it(doc_id, name):
+    """Real documents: each paragraph's pin cite is what its source, locator and end page render to, and
+    pin_of gives those again from the document; a paragraph that runs over a page break cites the printed
+    labels of both pages, one on a single page cites one page or, without pages, its section."""
+    entry = next(e for e in load_manifest(DEFAULT_MANIFEST) if e.id == doc_id)
+    raw = read_document(REAL_CORPUS / name)
+    labels = {page.number: page.label for page in raw.pages}
+    paragraphs = segment(raw, entry)
+    assert len(paragraphs) > 100
+    for p in paragraphs:
+        pin = Pin(p.pin_source, p.pin_locator, p.page_end)
+        assert p.pin_cite == pin.render(), p
+        assert pin_of(raw, entry, p.page, p.page_label, p.section_path, p.page_end or p.page, p.page_end_label) == pin
+    running = [p for p in paragraphs if p.page_end]
+    if len(raw.pages) > 1:
+        assert len(running) >= 10 and all(p.page_end > p.page for p in running)
+        # (the last page of the file prints no number: a paragraph running onto it cites the page it starts on)
+        assert all(p.pin_locator == (f"at {labels[p.page]}–{labels[p.page_end]}" if labels[p.page_end]
+                                     else f"at {labels[p.page]}") for p in running)
+        assert all(p.pin_locator == f"at {labels[p.page]}" for p in paragraphs if not p.page_end and labels[p.page])
+    else:
+        assert not running
+        sections = [p for p in paragraphs if p.section_path.startswith("§")]
+        assert len(sections) > 50
+        assert all(p.pin_cite == f"90 FR 4544 (page not in this source), {p.section_path}" for p in sections)
