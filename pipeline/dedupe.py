@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .paths import CJK_CLASS
+
 SHINGLE_WORDS = 5
 # Calibrated on the synthetic campaign (tests/fixtures/synthetic): copies that differ in signer,
 # salutation and a sentence or two score 0.55-0.73 Jaccard and 0.90-0.95 cosine; a different
@@ -28,7 +30,7 @@ class Pair:
 
 
 def shingles(text: str) -> set[str]:
-    words = re.findall(r"[\w\u3400-\u9fff]+", text.lower())
+    words = re.findall(rf"[\w{CJK_CLASS}]+", text.lower())
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words)} if words else set()
     return {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}

@@ -17,6 +17,7 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..paths import CJK_CLASS
 from .common import NUMBER, add_span, load_patterns, number_value, sentence_end, span_scorer
 
 GROUP = "thresholds"
@@ -215,7 +216,7 @@ def _subject(text: str, span_start: int, span_end: int, info: dict) -> str:
     if right:
         complement = " ".join(right.group("c").split()[:14])
         subject = f"{subject} {complement}".strip() if subject else complement
-    if len(subject) < 3 or not re.search(r"[A-Za-z\u3400-\u9fff]", subject):
+    if len(subject) < 3 or not re.search(rf"[A-Za-z{CJK_CLASS}]", subject):
         return _heading_subject(info)
     return subject
 
