@@ -18,6 +18,7 @@ from .engine import run as run_engine
 from .ingest import sha256_file
 from .link import link_corpus, usages_by_document
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
+from .readmodel import figure_subject_rows
 
 PROJECT_ROOT = manifest_mod.PROJECT_ROOT
 DEFAULT_DB = PROJECT_ROOT / "outputs" / "regkb.db"
@@ -162,6 +163,8 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     link_corpus(documents, paragraphs, extracted, cache_dir, report.stages, embed_letters)
     mark = time.perf_counter()
     extracted["triage"] = triage.kb_rows(documents, paragraphs, extracted, cache_dir)  # relevance to the rules (issue 13)
+    # what each figure is about, for the claims view (the one comparison SQL cannot make; readmodel)
+    extracted["figure_subjects"] = figure_subject_rows(paragraphs, extracted.get("thresholds", []))
     report.stages["triage"] = time.perf_counter() - mark
     mark = time.perf_counter()
     report.paragraphs = len(paragraphs)
