@@ -70,14 +70,33 @@ def dask_cluster():
         yield cluster.scheduler_address
 
 
+DOCKET = DEFAULT_MANIFEST.parents[1].parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
+
+
+def docket_sample(tmp_path, every: int = 400):
+    """A sample of the real docket (every 400th of its 10,063 responses: 26 of them, one-line notes to
+    long reports, cover sheets and campaigns among them), listed by `regkb import` as a user would."""
+    from pipeline.importer import import_folder
+
+    letters = tmp_path / "docket"
+    letters.mkdir()
+    for path in sorted(DOCKET.glob("*.txt"))[::every]:
+        (letters / path.name).write_bytes(path.read_bytes())
+    manifest = tmp_path / "docket.toml"
+    import_folder(letters, manifest, others=[DEFAULT_MANIFEST])
+    return manifest
+
+
 @pytest.mark.slow
 def test_dask_build_gives_the_same_rows_as_the_local_build(tmp_path, real_corpus, dask_cluster):
-    manifests = [real_text_manifest(tmp_path, real_corpus), SYNTHETIC / "manifest.toml"]
+    manifests = [real_text_manifest(tmp_path, real_corpus), SYNTHETIC / "manifest.toml", docket_sample(tmp_path)]
     local = build(manifests, corpus=real_corpus, db_path=tmp_path / "local.db", cache_dir=tmp_path / "cache-local")
     dask = build(manifests, corpus=real_corpus, db_path=tmp_path / "dask.db", cache_dir=tmp_path / "cache-dask",
                  engine="dask", scheduler=dask_cluster)
     assert local.ok and dask.ok, (local.problems, dask.problems)
     assert sorted(dask.built) == sorted(local.built) and len(local.built) >= 10
+    docket = {entry.id for entry in load_manifest(manifests[2])}
+    assert len(docket) >= 20 and docket <= set(local.built), docket - set(local.built)
 
     local_rows, dask_rows = table_rows(local.db_path), table_rows(dask.db_path)
     assert local_rows.keys() == dask_rows.keys()
