@@ -171,11 +171,26 @@ def _vector_index(db_path: str, modified_ns: int) -> tuple[list[str], list[str],
     return [r["paragraph_id"] for r in rows], [r["doc_id"] for r in rows], [r["section_path"] for r in rows], matrix
 
 
-def _nearest(conn: sqlite3.Connection, db_path: Path, query: str, doc: str | None, section: str | None,
-             limit: int) -> list[Hit]:
-    import numpy as np
+@lru_cache(maxsize=4)
+def _ann(db_path: str, modified_ns: int):
+    """The knowledge base's approximate-nearest-neighbour index (pipeline.vectorindex), read once per
+    file version; None when it has none (a small knowledge base: exact search is as fast)."""
+    with connect_readonly(db_path) as conn:
+        try:
+            row = conn.execute("select paragraph_ids, data from vector_index limit 1").fetchone()
+        except sqlite3.OperationalError:
+            return None  # built before the index existed
+    if row is None:
+        return None
+    from .vectorindex import Loaded
 
-    from . import embed
+    return Loaded(row["paragraph_ids"], row["data"])
+
+
+def _exact(db_path: Path, vector, doc: str | None, section: str | None, limit: int) -> list[tuple[str, float]]:
+    """The nearest paragraphs by cosine over every embedding (or every one the filters keep): the
+    oracle the index is held to, and the way for small knowledge bases and filtered searches."""
+    import numpy as np
 
     ids, doc_ids, paths, matrix = _vector_index(str(db_path), Path(db_path).stat().st_mtime_ns)
     if doc or section:
@@ -185,17 +200,28 @@ def _nearest(conn: sqlite3.Connection, db_path: Path, query: str, doc: str | Non
         keep = range(len(ids))
     if not keep:
         return []
-    similarity = matrix @ embed.encode([query])[0]
-    order = [keep[i] for i in np.argsort(-similarity)[:limit]]
-    scores = {ids[i]: float(s) for i, s in zip(keep, similarity)}
-    marks = ",".join("?" * len(order))
+    similarity = matrix @ vector
+    return [(ids[keep[i]], float(similarity[i])) for i in np.argsort(-similarity)[:limit]]
+
+
+def _nearest(conn: sqlite3.Connection, db_path: Path, query: str, doc: str | None, section: str | None,
+             limit: int) -> list[Hit]:
+    from . import embed
+
+    vector = embed.encode([query])[0]
+    index = None if doc or section else _ann(str(db_path), Path(db_path).stat().st_mtime_ns)
+    found = index.search(vector, limit) if index is not None else _exact(db_path, vector, doc, section, limit)
+    if not found:
+        return []
+    scores = dict(found)
+    marks = ",".join("?" * len(found))
     rows = {row["id"]: row for row in conn.execute(
         "select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite, p.text "
-        f"from paragraphs p join documents d on d.id = p.doc_id where p.id in ({marks})", [ids[i] for i in order])}
+        f"from paragraphs p join documents d on d.id = p.doc_id where p.id in ({marks})", [i for i, _ in found])}
     return [Hit(id=row["id"], doc_id=row["doc_id"], doc_title=row["doc_title"], section_path=row["section_path"],
                 page=row["page"], page_label=row["page_label"], pin_cite=row["pin_cite"], snippet=_opening(row["text"]),
                 score=round(scores[row["id"]], 4))
-            for row in (rows[ids[i]] for i in order)]
+            for row in (rows[i] for i, _ in found if i in rows)]
 
 
 def _opening(text: str, words: int = 30) -> str:

@@ -7,7 +7,7 @@ import hashlib
 import time
 from pathlib import Path
 
-from .. import dedupe, embed, store, triage
+from .. import dedupe, embed, store, triage, vectorindex
 from ..models import Paragraph, RegkbError
 from .provisions import position_links
 from .relevance import relevant_positions
@@ -47,6 +47,11 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     mark = time.perf_counter()
     extracted["embeddings"] = [{"paragraph_id": paragraphs[i].id, "model": embed.MODEL_NAME,
                                 "vector": embed.to_blob(v)} for i, v in zip(chosen, matrix)]
+    mark = time.perf_counter()
+    ann_row = vectorindex.build_row([paragraphs[i].id for i in chosen], matrix, embed.MODEL_NAME)
+    extracted["vector_index"] = [ann_row] if ann_row else []  # for search at docket size; none when small
+    stages["vector_index"] = time.perf_counter() - mark
+    mark = time.perf_counter()
     letters = [d for d in documents if d["doc_type"] != "rule"]
     rows_of: dict[str, list[int]] = {}
     texts_of: dict[str, list[str]] = {}

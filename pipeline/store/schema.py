@@ -270,14 +270,21 @@ def _m009_views(db: sqlite_utils.Database) -> None:
         db.execute(f"create view {name} as {sql}")
 
 
+def _m010_vector_index(db: sqlite_utils.Database) -> None:
+    """The approximate-nearest-neighbour index over the embeddings (pipeline.vectorindex), one row
+    per model: its bytes and the paragraph ids its keys stand for. Empty for a small knowledge base."""
+    db["vector_index"].create({"model": str, "library": str, "vectors": int, "paragraph_ids": str, "data": bytes},
+                              pk="model")
+
+
 MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
               ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites),
-              ("008_digests", _m008_digests), ("009_views", _m009_views)]
+              ("008_digests", _m008_digests), ("009_views", _m009_views), ("010_vector_index", _m010_vector_index)]
 # every row of these tables quotes its paragraph: text[char_start:char_end] == the named column. The
 # extractors' tables come from their declarations (extract.contract); term usages are the link stage's.
 PROVENANCE_TABLES = {**provenance_tables(), "term_usages": "matched_text"}
 # rows computed across documents (links, usages, clusters): rebuilt every time, never carried over
-CORPUS_TABLES = ("term_usages", "position_links", "document_clusters")
+CORPUS_TABLES = ("term_usages", "position_links", "document_clusters", "vector_index")
 
 
 def migrate(db: sqlite_utils.Database) -> None:
