@@ -18,6 +18,7 @@ SAME_TEXT = 0.50  # Jaccard of 5-word shingles at or above which two letters are
 GREY_ZONE = 0.25  # from here up to SAME_TEXT, the embeddings decide
 SAME_MEANING = 0.90  # cosine of mean paragraph embeddings that makes a grey-zone pair a copy
 PERMUTATIONS = 128
+SCHEME = "affine32"  # datasketch's hashing of shingles into the signature (named, so kept values stay valid)
 
 
 @dataclass
@@ -48,24 +49,39 @@ def jaccard(a: set[str], b: set[str]) -> float:
 TRIES_PER_GROUP = 3
 
 
-def near_duplicates(texts: dict[str, str], vectors: dict[str, np.ndarray]) -> list[Pair]:
+def signature(text: str) -> np.ndarray:
+    """A letter's MinHash signature over its shingles (what LSH indexes): a function of its text
+    alone, so a build can keep it from one run to the next."""
+    from datasketch import MinHash
+
+    items = shingles(text)
+    minhash = MinHash(num_perm=PERMUTATIONS, scheme=SCHEME)
+    minhash.update_batch([item.encode() for item in items])
+    return minhash.hashvalues if items else np.zeros(0, dtype=np.uint64)
+
+
+def near_duplicates(texts: dict[str, str], vectors: dict[str, np.ndarray],
+                    signatures: dict[str, np.ndarray] | None = None) -> list[Pair]:
     """Pairs of copies, each letter paired with the letters it joins. texts: document id → full text;
-    vectors: document id → unit mean embedding. MinHash LSH (tuned for GREY_ZONE similarity) finds
-    the candidates, exact Jaccard and then the embeddings decide."""
+    vectors: document id → unit mean embedding; signatures: document id → signature(text), where
+    known (computed here otherwise). MinHash LSH (tuned for GREY_ZONE similarity) finds the
+    candidates, exact Jaccard and then the embeddings decide."""
     from datasketch import MinHash, MinHashLSH
 
-    sets = {doc_id: shingles(text) for doc_id, text in texts.items()}
-    order = {doc_id: index for index, doc_id in enumerate(sets)}
+    signatures = signatures or {}
+    order = {doc_id: index for index, doc_id in enumerate(texts)}
+    sets = _Shingles(texts)  # a letter's shingles only when it is compared with another
     lsh = MinHashLSH(threshold=GREY_ZONE, num_perm=PERMUTATIONS)
     group: dict[str, str] = {}  # letter → the earliest letter of the group of copies it joined
     found = []
-    for doc_id, items in sets.items():
-        if not items:
+    for doc_id, text in texts.items():
+        values = signatures.get(doc_id)
+        values = signature(text) if values is None else values
+        if not len(values):
             continue
-        signature = MinHash(num_perm=PERMUTATIONS)
-        signature.update_batch([item.encode() for item in items])
+        minhash = MinHash(num_perm=PERMUTATIONS, hashvalues=values, scheme=SCHEME)
         by_group: dict[str, list[str]] = {}
-        for other in sorted(lsh.query(signature), key=order.__getitem__):
+        for other in sorted(lsh.query(minhash), key=order.__getitem__):
             by_group.setdefault(group[other], []).append(other)
         group[doc_id] = doc_id
         for head, members in sorted(by_group.items(), key=lambda item: order[item[0]]):
@@ -76,8 +92,18 @@ def near_duplicates(texts: dict[str, str], vectors: dict[str, np.ndarray]) -> li
                     if group[doc_id] == doc_id:
                         group[doc_id] = head  # a letter joining two groups links them (clusters() unites)
                     break
-        lsh.insert(doc_id, signature)
+        lsh.insert(doc_id, minhash)
     return found
+
+
+class _Shingles(dict):
+    def __init__(self, texts: dict[str, str]):
+        super().__init__()
+        self.texts = texts
+
+    def __missing__(self, doc_id: str) -> set[str]:
+        self[doc_id] = shingles(self.texts[doc_id])
+        return self[doc_id]
 
 
 def _copy(a: str, b: str, sets: dict[str, set[str]], vectors: dict[str, np.ndarray]) -> Pair | None:

@@ -32,6 +32,28 @@ def vectors_for(texts: list[str], cache_dir: Path):
     return np.vstack([embed.from_blob(known[key]) for key in keys])
 
 
+def minhash_signatures(texts: dict[str, str], cache_dir: Path) -> dict:
+    """Each letter's MinHash signature (dedupe.signature), memoised by its text: a build that adds one
+    letter to a docket hashes the shingles of that letter only."""
+    import numpy as np
+
+    salt = f"{dedupe.SCHEME}\x1f{dedupe.PERMUTATIONS}\x1f{dedupe.SHINGLE_WORDS}\x1f"
+    keys = {doc: hashlib.blake2b((salt + text).encode(), digest_size=16).hexdigest() for doc, text in texts.items()}
+    known = store.load_memo(cache_dir, "minhash", sorted(set(keys.values())))
+    fresh = {}
+    for doc, text in texts.items():
+        if keys[doc] not in known and keys[doc] not in fresh:
+            values = dedupe.signature(text)
+            fresh[keys[doc]] = f"{values.dtype.str}:{values.tobytes().hex()}"
+    store.save_memo(cache_dir, "minhash", fresh)
+    known.update(fresh)
+    out = {}
+    for doc, key in keys.items():
+        dtype, _, data = known[key].partition(":")
+        out[doc] = np.frombuffer(bytes.fromhex(data), dtype=np.dtype(dtype))
+    return out
+
+
 def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
                 cache_dir: Path, stages: dict[str, float], embed_letters: str = "auto") -> None:
     """Embed the paragraphs (for hybrid search; which ones: embedded_paragraphs) and every position
@@ -62,7 +84,8 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     texts = {d["id"]: "\n".join(texts_of.get(d["id"], [])) for d in letters}
     means = {doc_id: matrix[rows].mean(axis=0) for doc_id, rows in rows_of.items() if doc_id in texts}
     means = {doc_id: vector / (np.linalg.norm(vector) or 1.0) for doc_id, vector in means.items()}
-    extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means))
+    signatures = minhash_signatures(texts, cache_dir)
+    extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means, signatures))
     positions = extracted.get("positions", [])
     dedupe.mark_duplicate_positions(positions, extracted["document_clusters"])
     stages["dedupe"] = time.perf_counter() - mark
