@@ -252,3 +252,111 @@ def test_markdown_lists_and_emphasis_lose_their_markup(tmp_path):
         ("body", title, "Commerce should accept ISO 27001 instead. snake_case and 2 * 3 stay."),
         ("body", title, "Tags: export controls"),  # an italic note in Markdown with # headings is no heading
     ]
+
+
+# ----------------------------------------------------------------------------- text-only pages
+
+RULE_PDF = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "2025-00636-public-inspection.pdf"
+
+
+def _text_only_pdf(path: Path) -> Path:
+    """Page 1 draws nothing but text, some of it hidden (invisible, white in RGB and in CMYK, off the page),
+    some set sideways and a superscript; page 2 says the same over a filled box, so it is read through
+    pdfplumber's objects."""
+    c = canvas.Canvas(str(path), pagesize=letter)
+    for boxed in (False, True):
+        if boxed:
+            c.setFillColorRGB(0.9, 0.9, 0.9)
+            c.rect(60, 560, 300, 30, fill=1)
+            c.setFillColorRGB(0, 0, 0)
+        c.setFont("Times-Roman", 12)
+        c.drawString(72, 700, "Visible words on a page of text only, about the export of advanced chips.")
+        c.drawString(72, 684, "Models trained on more than 10")
+        c.setFont("Times-Roman", 7)
+        c.drawString(72 + c.stringWidth("Models trained on more than 10", "Times-Roman", 12) + 0.5, 689, "26")
+        c.setFont("Times-Roman", 12)
+        c.saveState()
+        text = c.beginText(72, 668)
+        text.setTextRenderMode(3)
+        text.textLine("INVISIBLE words for the text layer only")
+        c.drawText(text)
+        c.restoreState()
+        c.setFillColorRGB(1, 1, 1)
+        c.drawString(72, 652, "WHITE words on the white page")
+        c.setFillColorCMYK(0, 0, 0, 0)
+        c.drawString(72, 636, "CMYKWHITE words on the white page")
+        c.setFillColorRGB(0, 0, 0)
+        c.drawString(-700, 620, "OFFPAGE words left of the page")
+        c.saveState()
+        c.translate(560, 200)
+        c.rotate(90)
+        c.drawString(0, 0, "Sideways words read upward")
+        c.restoreState()
+        c.showPage()
+    c.save()
+    return path
+
+
+def _plumbers_chars(page) -> list[dict]:
+    from pipeline.ingest.pdf import CHAR_KEYS
+
+    return [{key: char[key] for key in CHAR_KEYS if key in char} for char in page.chars]
+
+
+def test_text_only_pages_give_the_characters_pdfplumber_gives(tmp_path):
+    """A page that draws only text is read from pdfminer's layout straight into the dicts pdfplumber makes
+    (the keys regkb reads): the same values, character for character, on the rule's real pages and on a
+    generated page with hidden, sideways and superscript text; a page that draws anything else is left
+    to pdfplumber."""
+    import pdfplumber
+
+    from pipeline.ingest.guards import start_inflate_budget
+    from pipeline.ingest.pdf import _char_dicts, _text_only
+
+    start_inflate_budget()
+    with pdfplumber.open(RULE_PDF) as pdf:
+        pages = pdf.pages[:48]
+        text_only = [(page, _text_only(page)) for page in pages]
+        fast = [(page, chars) for page, chars in text_only if chars is not None]
+        assert 20 <= len(fast) < len(pages)  # both kinds of page are among them
+        for page, chars in fast:
+            assert _char_dicts(page, chars) == _plumbers_chars(page), page.page_number
+        for page, chars in text_only:
+            if chars is None:
+                assert page.lines or page.rects or page.curves or page.images, page.page_number
+    from pypdf import PdfWriter
+    from pypdf.generic import RectangleObject
+
+    path = _text_only_pdf(tmp_path / "text-only.pdf")
+    shifted = PdfWriter(clone_from=path)  # a media box that does not start at (0, 0)
+    shifted.pages[0].mediabox = RectangleObject([30, 40, 600, 780])
+    shifted.write(tmp_path / "shifted.pdf")
+    for name in ("text-only.pdf", "shifted.pdf"):
+        with pdfplumber.open(tmp_path / name) as pdf:
+            first, boxed = pdf.pages
+            chars = _text_only(first)
+            assert chars is not None and _text_only(boxed) is None
+            assert _char_dicts(first, chars) == _plumbers_chars(first), name
+            assert {char["render_mode"] for char in _char_dicts(first, chars)} == {0, 3}
+
+
+def test_a_text_only_page_reads_as_it_does_through_pdfplumber(tmp_path, monkeypatch):
+    """read_document on the generated pages, then with every page sent through pdfplumber's objects: the
+    same lines, and the hidden words are left out on both pages."""
+    import pipeline.ingest.pdf as pdf_mod
+
+    path = _text_only_pdf(tmp_path / "text-only.pdf")
+
+    def lines_of(raw):
+        return [[(line.text, line.x0, line.x1, line.top, line.bottom, line.size, line.bold, line.starts_block,
+                  line.after_short, line.kind) for line in page.lines] for page in raw.pages]
+
+    fast = read_document(path, workers=1)
+    monkeypatch.setattr(pdf_mod, "_text_only", lambda page: None)
+    assert lines_of(read_document(path, workers=1)) == lines_of(fast)
+    for page in fast.pages:
+        texts = [line.text for line in page.lines]
+        assert texts[:2] == ["Visible words on a page of text only, about the export of advanced chips.",
+                             "Models trained on more than 10^26"]
+        assert texts[-1] == "Sideways words read upward"
+        assert not any(word in " ".join(texts) for word in ("INVISIBLE", "WHITE", "OFFPAGE"))

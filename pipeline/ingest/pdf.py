@@ -1,11 +1,18 @@
 """PDF I/O: opening a PDF with pdfplumber, its pages read one by one or page ranges in a process pool,
 and of each page what pdfplumber knows: its characters, which of them a reader can see, its ruled
-tables. The geometry that turns characters into lines is layout's; headers and footers are furniture's."""
+tables. The geometry that turns characters into lines is layout's; headers and footers are furniture's.
+
+A page that draws nothing but text (no line, rectangle, curve or image: two thirds of the rule's pages)
+has its characters read straight from pdfminer's layout, as the dicts pdfplumber would make of them with
+only the keys regkb reads (CHAR_KEYS): pdfplumber resolves every attribute of every object into its
+dicts, which took as long as pdfminer's interpretation of the page. Lines, rectangles and images decide
+tables and whether text is hidden, so a page with any of them goes through pdfplumber's objects whole."""
 from __future__ import annotations
 
 import os
 import re
 import stat
+from functools import lru_cache
 from pathlib import Path
 
 from ..models import DocumentError, Line, Page, RawDocument
@@ -124,14 +131,19 @@ def _read_pdf_pages_parallel(path: Path, page_count: int, workers: int) -> list[
 def _read_pdf_page(page, number: int) -> Page:
     """One page's lines in reading order: text a reader cannot see is left out, text set at an angle is
     read in its own direction (after the page's upright text), ruled tables become rows."""
-    chars = page.chars
-    if len(chars) > limits.MAX_PAGE_CHARS:
-        raise BudgetExceeded(f"page {number} holds {len(chars):,} characters; the limit for one page is "
+    text_only = _text_only(page)
+    count = len(text_only) if text_only is not None else len(page.chars)
+    if count > limits.MAX_PAGE_CHARS:
+        raise BudgetExceeded(f"page {number} holds {count:,} characters; the limit for one page is "
                              f"{limits.MAX_PAGE_CHARS:,}")
-    hidden = _hidden_chars(page, chars)
-    if hidden:
+    drawn = text_only is None
+    chars = page.chars if drawn else _char_dicts(page, text_only)
+    hidden = _hidden_chars(page, chars, drawn)
+    if hidden and drawn:
         page = page.filter(lambda obj: id(obj) not in hidden)  # tables are read without them too
         chars = page.chars
+    elif hidden:
+        chars = [char for char in chars if id(char) not in hidden]
     upright: list[dict] = []
     turned: dict[int, list[dict]] = {}
     for char in chars:
@@ -140,7 +152,7 @@ def _read_pdf_page(page, number: int) -> Page:
             turned.setdefault(angle, []).append(char)
         else:
             upright.append(char)
-    table_lines, table_boxes = _table_rows(page, number)
+    table_lines, table_boxes = _table_rows(page, number) if drawn else ([], [])
     if table_boxes:
         upright = [c for c in upright if not any(inside_box(c, box) for box in table_boxes)]
     lines, mixed_sizes = chars_to_lines(upright, number, page.width)
@@ -166,10 +178,70 @@ PAINTED_WITH = {0: ("non_stroking_color",), 1: ("stroking_color",), 2: ("non_str
                 6: ("non_stroking_color", "stroking_color"), 7: ()}
 
 
-def _hidden_chars(page, chars: list[dict]) -> set[int]:
+# what regkb reads of a character (layout, text_angle, _hidden_chars): the keys _char_dicts gives
+CHAR_KEYS = ("text", "x0", "x1", "top", "bottom", "size", "fontname", "matrix", "non_stroking_color",
+             "stroking_color", "ncs", "render_mode")
+
+
+def _text_only(page) -> list | None:
+    """The page's characters (pdfminer's LTChar objects, in pdfplumber's order) when the page draws nothing
+    else, or None: a page that draws a line, a rectangle, a curve or an image (or is read with options
+    _char_dicts does not reproduce) is read through pdfplumber's objects."""
+    from pdfminer.layout import LTChar, LTContainer
+
+    if page.pdf.laparams is not None or page.pdf.unicode_norm is not None:
+        return None
+    chars = []
+    pending = [iter(page.layout._objs)]  # pdfplumber's walk (containers' children in place), with a stack
+    while pending:
+        for obj in pending[-1]:
+            if isinstance(obj, LTChar):
+                if not isinstance(obj.fontname, str):
+                    return None  # pdfplumber repairs a byte-encoded font name
+                chars.append(obj)
+            elif isinstance(obj, LTContainer):
+                pending.append(iter(obj._objs))
+                break
+            else:
+                return None
+        else:
+            pending.pop()
+    return chars
+
+
+@lru_cache(maxsize=256)
+def _colour_space(name) -> str:
+    from pdfplumber.utils.pdfinternals import resolve_and_decode
+
+    return resolve_and_decode(name)
+
+
+def _char_dicts(page, chars: list) -> list[dict]:
+    """pdfplumber's Page.process_object for characters, only the CHAR_KEYS (tests/test_ingest.py holds
+    the two to the same values on real pages)."""
+    shift_x, shift_top = page.mediabox[:2]
+    height = page.height
+    out = []
+    for char in chars:
+        state = char.graphicstate
+        x0, x1 = (char.x0 + shift_x, char.x1 + shift_x) if shift_x != 0 else (char.x0, char.x1)
+        made = {"text": char.get_text(), "x0": x0, "x1": x1, "top": (height - char.y1) + shift_top,
+                "bottom": (height - char.y0) + shift_top, "size": char.size, "fontname": char.fontname,
+                "matrix": char.matrix,
+                "non_stroking_color": state.ncolor if isinstance(state.ncolor, tuple) else (state.ncolor,),
+                "stroking_color": state.scolor if isinstance(state.scolor, tuple) else (state.scolor,),
+                "ncs": _colour_space(char.ncs.name)}
+        if hasattr(char, "render_mode"):
+            made["render_mode"] = char.render_mode
+        out.append(made)
+    return out
+
+
+def _hidden_chars(page, chars: list[dict], drawn: bool = True) -> set[int]:
     """Ids of the characters a reader of the page cannot see: drawn outside the page, in an invisible
     rendering mode, or in white on a white page. Invisible text over an image is an OCR text layer (a
-    scanned letter made searchable), and white text on a dark box or an image is seen: both are kept."""
+    scanned letter made searchable), and white text on a dark box or an image is seen: both are kept.
+    `drawn` is False for a page that draws nothing but text (no image or box to be seen over)."""
     left, top, right, bottom = page.bbox
     hidden: set[int] = set()
     suspicious: list[tuple[dict, bool]] = []
@@ -185,9 +257,9 @@ def _hidden_chars(page, chars: list[dict]) -> set[int]:
         elif all(_is_white(char.get(key), char.get("ncs") if key == "non_stroking_color" else None) for key in painted):
             suspicious.append((char, False))
     if suspicious:
-        images = [(i["x0"], i["top"], i["x1"], i["bottom"]) for i in page.images]
+        images = [(i["x0"], i["top"], i["x1"], i["bottom"]) for i in page.images] if drawn else []
         dark = images + [(r["x0"], r["top"], r["x1"], r["bottom"]) for r in page.rects + page.curves
-                         if r.get("fill") and not _is_white(r.get("non_stroking_color"), None)]
+                         if r.get("fill") and not _is_white(r.get("non_stroking_color"), None)] if drawn else []
         for char, invisible in suspicious:
             if not any(inside_box(char, box) for box in (images if invisible else dark)):
                 hidden.add(id(char))
