@@ -84,7 +84,10 @@ def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: 
         big = [(e, p) for e, p in jobs if workers > 1 and is_long_pdf(p)]
         rest = [job for job in jobs if job not in big]
         # the small documents go to the pool first, so they parse while the long PDFs are read
-        with process_pool(min(workers, max(len(rest), 1))) if workers > 1 and rest else nullcontext() as pool:
+        # one document parses in this process: starting a pool (the forkserver imports and builds the
+        # pipelines, then forks) would cost more than the document (a 15-page letter alone: 8.6 s)
+        pooled = workers > 1 and len(rest) > 1
+        with process_pool(min(workers, len(rest))) if pooled else nullcontext() as pool:
             futures = [pool.submit(parse_one, entry, path) for entry, path in rest] if pool else []
             for entry, path in big:
                 finished(parse_one(entry, path, workers))

@@ -39,6 +39,34 @@ print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
         "importing the read side (query, tables, report, cite, the datasette plugin) loaded these"
 
 
+def test_parsing_does_not_import_torch_and_torch_still_imports_after():
+    """The parse side builds blank spaCy pipelines; thinc would import torch for them (2-5 s and some
+    300 MB in every worker). A real letter parsed in a fresh interpreter leaves torch unloaded, and
+    torch imports normally afterwards (the reference embedder needs it)."""
+    docket = PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
+    letter = docket / "Intel-AI-RFI-2025.txt"
+    probe = f"""
+import json, sys
+from pathlib import Path
+from pipeline.document import parse_document
+from pipeline.models import ManifestEntry
+from pipeline.link.relevance import content_words
+entry = ManifestEntry(id="intel", title="Intel", doc_type="comment", author_org="Intel", date="2025-03-15",
+                      language="en", file="{letter.name}")
+document, paragraphs, extracted = parse_document(Path({str(letter)!r}), entry)
+content_words("export controls")  # spaCy's stop words, in the link stage
+loaded = "torch" in sys.modules
+import torch
+print(json.dumps([len(paragraphs), len(extracted.get("positions", [])), loaded, torch.tensor([1]).item()]))
+"""
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    paragraphs, positions, loaded, one = json.loads(result.stdout.splitlines()[-1])
+    assert paragraphs > 20 and positions > 0 and one == 1
+    assert not loaded, "parsing a letter imported torch"
+
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PROJECT_ROOT).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)

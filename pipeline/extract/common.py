@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 import re
 
+from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch (see nlp)
+
+# isort: split
+
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 

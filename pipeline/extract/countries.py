@@ -8,6 +8,11 @@ import re
 from functools import lru_cache
 
 import pycountry
+
+from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch (see nlp)
+
+# isort: split
+
 from spacy.language import Language
 from spacy.tokens import Doc
 

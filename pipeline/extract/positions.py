@@ -10,6 +10,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch (see nlp)
+
+# isort: split
+
 from spacy.language import Language
 from spacy.tokens import Doc
 

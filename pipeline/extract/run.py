@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import spacy
+from .nlp import spacy  # first, so that spaCy loads without torch (see nlp)
+
+# isort: split
+
 from spacy.language import Language
 
 from ..models import ManifestEntry, Paragraph
-from . import contract
-from . import countries, definitions, positions, thresholds  # noqa: F401  (registers the factories)
+from . import contract, countries, definitions, positions, thresholds  # noqa: F401  (registers the factories)
 from .common import caption, findings, root_of
 from .contract import COMPONENTS
 

@@ -14,6 +14,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch (see nlp)
+
+# isort: split
+
 from spacy.language import Language
 from spacy.tokens import Doc
 

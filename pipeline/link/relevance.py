@@ -139,6 +139,7 @@ _STEMS: dict[str, str | None] = {}  # word → its stem (None: not a content wor
 
 
 def _stem(word: str) -> str | None:
+    from ..extract.nlp import spacy  # noqa: F401 - spaCy without torch
     from spacy.lang.en.stop_words import STOP_WORDS
 
     if len(word) <= 2 or word in STOP_WORDS:
