@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .models import RegkbError
+from .readmodel import TABLES, TITLES
 
 DB_OPTION = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                          help="Knowledge base file (default outputs/regkb.db).")
@@ -341,8 +342,7 @@ def evaluate(db_path, annotations_dir, as_json):
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["definitions", "countries", "thresholds", "positions", "claims", "dates",
-                                           "diff", "contradictions"]))
+@click.argument("name", type=click.Choice(TABLES))
 @DB_OPTION
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json", "xlsx"]), default="md", show_default=True)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -354,7 +354,7 @@ def table(name, db_path, fmt, out_dir):
     from .workspace import current
     from .query import connect_readonly
     from .store import write_table_file
-    from .tables import TITLES, build_table, render
+    from .tables import build_table, render
 
     folder = out_dir or current().outputs / "tables"
     with connect_readonly(_db(db_path)) as conn:

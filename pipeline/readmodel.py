@@ -18,8 +18,6 @@ import re
 import sqlite3
 from functools import lru_cache
 
-import pycountry
-
 from .paths import root_of
 from .patterns import load_patterns
 
@@ -121,6 +119,8 @@ def country_name(code: str | None) -> str | None:
     """The common name of an ISO 3166-1 alpha-2 code (the code itself when pycountry has none)."""
     if not code:
         return None
+    import pycountry  # here: `regkb --help` reads the table names from this module
+
     country = pycountry.countries.get(alpha_2=code)
     return getattr(country, "common_name", None) or (country.name if country else code)
 

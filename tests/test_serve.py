@@ -1,7 +1,7 @@
 """`regkb serve` end to end: the real rule with the letters (real and synthetic) served by datasette
 on a free loopback port, driven in headless Chromium (Debian's chromium and chromium-driver) through
 search → paragraph page → its neighbour → positions matrix, with screenshots in outputs/screenshots/;
-the canned queries against the comparison tables they stand for; every write refused."""
+the comparison views and canned queries against the tables `regkb table` makes; every write refused."""
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +22,8 @@ import yaml
 
 from pipeline.models import RegkbError
 from pipeline.serve import METADATA, datasette_args, free_port, run
-from pipeline.tables import _number, build_table
+from pipeline.readmodel import ALL_VIEWS, DATASETTE_TEXT, VIEWS
+from pipeline.tables import build_table
 from pipeline.build import build
 from tests.conftest import PROJECT_ROOT, write_manifest
 
@@ -151,7 +152,7 @@ def test_search_open_a_paragraph_follow_its_context_and_see_the_positions_matrix
     assert browser.find_element(By.CSS_SELECTOR, ".regkb-section").text.startswith("§ 740.29(a) ·")
 
     browser.get(server)
-    _follow(browser, browser.find_element(By.LINK_TEXT, "Positions: organisation × topic"))
+    _follow(browser, browser.find_element(By.LINK_TEXT, DATASETTE_TEXT["positions_matrix"][0]))
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns th")]
     assert headers[:6] == ["org", "positions", "oppose", "request_change", "support", "copies"]
     assert {"country_caps", "tiers", "process", "model_weights"} <= set(headers)
@@ -253,29 +254,22 @@ def test_country_matrix_is_the_countries_table(server, tables):
     assert [list(row.values()) for row in matrix] == rows
 
 
-def test_thresholds_and_definitions_queries_are_their_tables(server, tables):
-    columns, rows = tables["thresholds"]
-    served = [[row["quantity"], row["provision"], row["section_path"], row["comparator"], _number(row["value"]),
-               row["unit"], row["subject"], row["matched_text"], row["pin_cite"], row["document"]]
-              for row in _rows(server, "thresholds_by_provision")]
-    assert sorted(served, key=repr) == sorted(rows, key=repr)
-    # in the same groups, in the same order (rows equal on every sort key may come in either order)
-    assert [row[:3] for row in served] == [row[:3] for row in rows]
-
-    columns, rows = tables["definitions"]
-    served = [[row["term"], row["kind"], row["scope"], row["defined_in"], row["pin_cite"], row["uses"], row["document"]]
-              for row in _rows(server, "definitions_with_scope")]
-    assert sorted(served, key=repr) == sorted((row[:6] + [row[7]] for row in rows), key=repr)
-    assert [(row[6], row[0].lower()) for row in served] == [(row[7], row[0].lower()) for row in rows]
+def test_the_comparison_views_are_their_tables_row_for_row(server, tables):
+    for name in ("definitions", "thresholds", "claims"):
+        columns, rows = tables[name]
+        served = _rows(server, VIEWS[name])
+        assert [list(row)[:len(columns)] for row in served[:1]] == [columns], name
+        assert [[row[column] for column in columns] for row in served] == rows and rows, name
+    verdicts = {row[7] for row in tables["claims"][1]}
+    assert {"only in the document", "counts differ", "no provision states this"} <= verdicts
+    assert any(verdict.startswith("differs (rule: ") for verdict in verdicts), "a figure compared with the rule's"
 
 
-def test_claims_query_is_the_country_part_of_the_claims_table(server, tables):
-    columns, rows = tables["claims"]
-    expected = [(row[0], row[2], row[3], row[4], row[6], row[7]) for row in rows if row[3].startswith("country")]
-    served = [(row["document"], row["claim_pin_cite"], row["kind"], row["the_document_says"], row["rule_pin_cite"],
-               row["verdict"]) for row in _rows(server, "claims_vs_rule")]
-    assert expected and served == expected
-    assert ("only in the document" in {row[5] for row in served}) and ("counts differ" in {row[5] for row in served})
+def test_the_positions_cells_are_the_positions_table(server, tables):
+    columns, rows = tables["positions"]
+    cells = {(row["organisation"], row["topic"]): row["cell"] for row in _rows(server, VIEWS["positions"])}
+    assert [[org] + [cells.get((org, topic), "") for topic in columns[1:]] for org in sorted({o for o, _ in cells})] \
+        == rows
 
 
 def test_every_row_from_a_paragraph_links_to_its_page(server):
@@ -284,7 +278,8 @@ def test_every_row_from_a_paragraph_links_to_its_page(server):
         page = urllib.request.urlopen(f"{server}/{table}?_size=20", timeout=30).read().decode()
         rows = page.count("<tr>") - 1
         assert rows > 0 and len(paragraph_link.findall(page)) >= rows, table
-    for query, params in (("thresholds_by_provision", {}), ("definitions_with_scope", {}), ("claims_vs_rule", {}),
+    for query, params in ((VIEWS["thresholds"], {}), (VIEWS["definitions"], {}), (VIEWS["claims"], {}),
+                          (VIEWS["positions"], {}), (VIEWS["countries"], {}),
                           ("search", {"words": "model weights"}), ("paragraph_context", {})):
         if query == "paragraph_context":
             params = {"id": _rows(server, "positions", _size=1)[0]["paragraph_id"]}
@@ -385,7 +380,8 @@ def test_hostile_values_in_every_datasette_parameter_answer_and_change_nothing(s
     canned = metadata["databases"]["regkb"]["queries"]
     named = {name: re.findall(r"(?<!:):(\w+)", query["sql"]) for name, query in canned.items()}
     assert set(named["search"]) == {"words"} and set(named["paragraph_context"]) == {"id"}
-    for name, parameters in [*named.items(), ("positions_matrix", ["x"]), ("country_matrix", ["x"])]:
+    views = [(view, ["_sort", "_where", "_facet", "_size", "_next", "kind__contains"]) for view in ALL_VIEWS]
+    for name, parameters in [*named.items(), ("positions_matrix", ["x"]), ("country_matrix", ["x"]), *views]:
         for parameter in set(parameters) | {"_shape", "_hide_sql", "_timelimit"}:
             for value in HOSTILE_VALUES:
                 answered(f"{server}/{name}.json?" + urllib.parse.urlencode({parameter: value}))

@@ -2,13 +2,15 @@
 
 - the knowledge base is published as /regkb whatever its file is called, so the metadata, the
   templates and every link can name it;
-- SQL functions that let canned queries use regkb's own logic: `fts_match` (the search syntax of
-  `regkb search`), `provision` (the provision a section path belongs to), `country_name`;
-- the two canned queries whose columns come from the data: the positions matrix (one column per
-  topic of the taxonomy in pipeline/patterns/topics.jsonl) and the country × list matrix (one
-  column per list found in this build);
-- cells: a paragraph id or pin cite in query results links to the paragraph's page, an organisation
-  to its positions, search snippets show their highlights;
+- SQL functions: `fts_match` (the search syntax of `regkb search`) for the search query, and the
+  functions the comparison views call (pipeline.readmodel.register: `provision`, `country_name`,
+  `clip`, `number_text`), so that the views `regkb table` and the report read are served as they are;
+- the views' titles and descriptions, from pipeline.readmodel (one wording for every surface);
+- the two canned queries whose columns come from the data, over the views: the positions matrix
+  counted (one column per topic of the taxonomy in pipeline/patterns/topics.jsonl) and the country ×
+  list matrix (one column per list found in this build: `regkb table countries`);
+- cells: a paragraph id or pin cite in query results and views links to the paragraph's page, a
+  position or list id to its row, an organisation to its positions, search snippets show their highlights;
 - the paragraph page's context: its document (source, licence) and neighbouring paragraphs;
 - errors answered with their own status (see the note on rich below), and a bad query-string value
   answered 400, not 500;
@@ -16,7 +18,8 @@
   answered 405 Method Not Allowed, not datasette 0.65's 500;
 - arbitrary SQL (the ?sql= page, a table's _where, anything but a canned query) stopped after
   ARBITRARY_SQL_TIME_LIMIT_MS: the server's sql_time_limit_ms (5 s, see pipeline/serve.py) is raised
-  for the canned matrices only, so a recursive CTE cannot burn seconds of CPU per request.
+  for the canned queries and the comparison views' pages (without a `_where`) only, so a recursive CTE
+  cannot burn seconds of CPU per request.
 """
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ import contextvars
 import json
 import re
 import sqlite3
-from urllib.parse import unquote, urlencode
+from urllib.parse import parse_qs, unquote, urlencode
 
 import markupsafe
 import datasette.handle_exception as default_errors  # a module, so pluggy does not take its hook as ours
@@ -33,22 +36,23 @@ from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import BadRequest
 from datasette.views.base import DatasetteError
 
-from pipeline.paths import root_of
-from pipeline.patterns import load_patterns
 from pipeline.query import _terms, _unspace
-from pipeline.tables import _clip, _country
+from pipeline.readmodel import (ALL_VIEWS, CHECK, COUNTRY_LIST_COLUMNS, COUNTRY_MATRIX_LABELS, DATASETTE_TEXT, VIEWS,
+                                register, topics)
 
 KB = "regkb"
 INTERNAL = ("_internal", "_memory")
-# what any SQL but a canned query's may take (datasette's own default): the server's limit is raised for
-# the canned matrices, which join thousands of rows
+# what any SQL but a canned query's or a comparison view's may take (datasette's own default): the server's
+# limit is raised for those, which join thousands of rows
 ARBITRARY_SQL_TIME_LIMIT_MS = 1000
 # the canned queries this plugin adds (the others are in metadata.yaml)
 PLUGIN_QUERIES = ("positions_matrix", "country_matrix")
 # /regkb/<table or canned query>[.json|.csv]: the pages a POST can reach a view through
 PAGE = re.compile(r"^/regkb/([^/]+?)(?:\.(?:json|csv))?$")
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-# whether the request being answered is a canned query's (each request runs in its own context)
+# a result column naming a row of another table than paragraphs (views and queries know no foreign keys)
+ROW_LINKS = {"position_id": "positions", "list_id": "country_lists", "threshold_id": "thresholds"}
+# whether the request being answered is a canned query's or a view's (each request runs in its own context)
 _CANNED_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("regkb_canned_request", default=False)
 
 # datasette 0.65 logs every error with rich when rich is installed (regkb depends on it), also outside an
@@ -75,8 +79,15 @@ def _bad_parameter(request, exception: Exception) -> bool:
         return "null character" in str(exception) and "\x00" in unquote(request.query_string)
     if isinstance(exception, (ValueError, TypeError, KeyError)):  # json.JSONDecodeError is a ValueError
         return (_unparsable(request.args.get("_timelimit"), int)
-                or _unparsable(request.args.get("_through"), _through_object))
+                or _unparsable(request.args.get("_through"), _through_object)
+                # a view's pages are counted by offset: its `_next` is a number (a table's is a key)
+                or (_is_view(request.path) and _unparsable(request.args.get("_next"), int)))
     return False
+
+
+def _is_view(path: str) -> bool:
+    page = PAGE.match(path)
+    return page is not None and tilde_decode(page.group(1)) in ALL_VIEWS
 
 
 def _through_object(value: str) -> dict:
@@ -155,7 +166,7 @@ def asgi_wrapper(datasette):
                                         (b"content-length", str(len(body)).encode())]})
                 await send({"type": "http.response.body", "body": body})
                 return
-            token = _CANNED_REQUEST.set(canned is not None)
+            token = _CANNED_REQUEST.set(canned is not None or (page is not None and _view_page(page, scope)))
             try:
                 return await app(scope, receive, send)
             finally:
@@ -164,13 +175,27 @@ def asgi_wrapper(datasette):
     return wrap
 
 
+def _view_page(page: re.Match, scope) -> bool:
+    """A comparison view's page without SQL of the request's own (`_where`): the view's SQL is ours."""
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return _is_view(page.group(0)) and not {"_where", "sql"} & query.keys()
+
+
 @hookimpl
 def prepare_connection(conn):
     # an empty search matches nothing rather than failing: FTS5 rejects an empty expression
     conn.create_function("fts_match", 1, lambda words: " AND ".join(_terms(words or "")) or '""',
                          deterministic=True)
-    conn.create_function("provision", 1, lambda path: root_of(path or ""), deterministic=True)
-    conn.create_function("country_name", 1, lambda code: _country(code) if code else None, deterministic=True)
+    register(conn)  # what the comparison views call
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """The comparison views' titles and descriptions, as the report and `regkb table` word them; the
+    metadata file's own say (it has none for the views) would come first."""
+    views = {name: {"title": title, "description": description}
+             for name, (title, description) in DATASETTE_TEXT.items() if name in ALL_VIEWS}
+    return {"databases": {KB: {"tables": views}}}
 
 
 def _literal(text: str) -> str:
@@ -182,45 +207,42 @@ def _name(text: str) -> str:
 
 
 def positions_matrix() -> dict:
-    topics = [row["topic"] for row in load_patterns("topics") if "topic" in row] + ["other"]
-    per_topic = ",\n  ".join(f"sum(topic = {_literal(t)}) as {_name(t)}" for t in topics)
+    """Positions counted by organisation, stance and topic (one column per topic of the taxonomy), from the
+    view positions_by_topic, whose cells `regkb table positions` shows."""
+    per_topic = ",\n  ".join(f"sum(case when topic = {_literal(t)} then positions else 0 end) as {_name(t)}"
+                             for t in topics())
+    title, description = DATASETTE_TEXT["positions_matrix"]
     return {
-        "title": "Positions: organisation × topic",
-        "description": "How many positions (objections, requested changes, support) each organisation takes "
-                       "on each topic. A form-letter campaign counts once; its copies are tallied in `copies`. "
-                       "Click an organisation for its positions and quotes.",
+        "title": title,
+        "description": description,
         "hide_sql": True,
-        "sql": f"""select org,
-  count(*) as positions,
-  sum(stance = 'oppose') as oppose,
-  sum(stance = 'request_change') as request_change,
-  sum(stance = 'support') as support,
-  sum((select count(*) from positions c where c.duplicate_of = o.id)) as copies,
+        "sql": f"""select organisation as org,
+  sum(positions) as positions,
+  sum(oppose) as oppose,
+  sum(request_change) as request_change,
+  sum(support) as support,
+  sum(copies) as copies,
   {per_topic}
-from positions o
-where duplicate_of is null
-group by org
-order by org""",
+from {VIEWS["positions"]}
+group by organisation
+order by organisation""",
     }
 
 
 async def country_matrix(db) -> dict:
-    lists = (await db.execute("""
-        select l.id, l.label, l.doc_id, p.section_path, p.pin_cite from country_lists l
-        join paragraphs p on p.id = l.paragraph_id order by l.doc_id, p.ordinal""")).rows
-    from pipeline.tables import country_list_columns  # one naming of the columns for both surfaces
-
-    per_list = "".join(
-        f",\n  max(case when list_id = {_literal(l['id'])} then '✓' else '' end) as " + _name(name)
-        for l, name in zip(lists, country_list_columns(lists)))
+    """`regkb table countries`: the view countries_by_list pivoted, one column per list of
+    country_list_columns."""
+    lists = (await db.execute(f"select list_id, list from {COUNTRY_LIST_COLUMNS} order by position")).rows
+    per_list = "".join(f",\n  max(case when list_id = {_literal(l['list_id'])} then {_literal(CHECK)} else '' end) as "
+                       + _name(l["list"]) for l in lists)
+    code, country = COUNTRY_MATRIX_LABELS
+    title, description = DATASETTE_TEXT["country_matrix"]
     return {
-        "title": "Countries × lists",
-        "description": "One row per country (ISO 3166-1 alpha-2) named in any detected country list, one column "
-                       "per list (its label, document, section and pin cite); ✓ where the list names the country. "
-                       "Supplement No. 5 to Part 740(a) beside a letter's list shows what the letter adds or leaves out.",
+        "title": title,
+        "description": description,
         "hide_sql": True,
-        "sql": f"""select iso2, country_name(iso2) as country{per_list}
-from (select distinct list_id, iso2 from country_list_members where iso2 is not null)
+        "sql": f"""select iso2 as {_name(code)}, country as {_name(country)}{per_list}
+from {VIEWS["countries"]}
 group by iso2
 order by iso2""",
     }
@@ -244,18 +266,23 @@ def _paragraph_link(datasette, database: str, paragraph_id: str, label: str) -> 
 
 @hookimpl
 def render_cell(row, value, column, table, database, datasette):
-    """Query results only: table pages already link paragraph_id through its foreign key."""
-    if table is not None or database != KB or not isinstance(value, str) or not value:
+    """Query results and the comparison views: table pages already link their foreign keys. A view's
+    columns are named as `regkb table` prints them ("pin cite", "claim pin cite")."""
+    if (table is not None and table not in ALL_VIEWS) or database != KB or not isinstance(value, str) or not value:
         return None
+    column = column.replace(" ", "_")
     if column == "snippet":
         # the snippet marks matches with <mark>; everything else in it is the source's text
         escaped = str(markupsafe.escape(_unspace(value)))
         return markupsafe.Markup(escaped.replace("&lt;mark&gt;", "<mark>").replace("&lt;/mark&gt;", "</mark>"))
-    if column == "org":
+    if column in ("org", "organisation"):
         href = datasette.urls.table(database, "positions") + "?" + urlencode({"org": value, "duplicate_of__isnull": 1})
         return markupsafe.Markup('<a href="{}">{}</a>').format(href, value)
     if column == "paragraph_id" or column.endswith("_paragraph_id"):
         return _paragraph_link(datasette, database, value, value)
+    if column in ROW_LINKS:
+        href = datasette.urls.row(database, ROW_LINKS[column], tilde_encode(value))
+        return markupsafe.Markup('<a href="{}">{}</a>').format(href, value)
     if column == "pin_cite" or column.endswith("_pin_cite"):
         paragraph_column = column[: -len("pin_cite")] + "paragraph_id"
         if paragraph_column in row.keys() and row[paragraph_column]:
