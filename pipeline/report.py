@@ -1,8 +1,10 @@
 """Report: the knowledge base as one self-contained HTML page (CSS inline, figures embedded, nothing
 fetched) and its Markdown twin (figures as SVG files beside it): the corpus inventory with sources
-and licences, every comparison table of pipeline/tables.py, each organisation's positions with cited
-quotes, and figures (organisation × topic heatmap, country-list membership) with captions saying
-what data they show. The same knowledge base gives the same bytes."""
+and licences, every comparison table of pipeline/tables.py (read from the knowledge base's views, as
+`regkb table` and datasette read them; titles and leads from pipeline/readmodel.py), each
+organisation's positions with cited quotes, and figures (organisation × topic heatmap, country-list
+membership, from the same views) with captions saying what data they show. The same knowledge base
+gives the same bytes."""
 from __future__ import annotations
 
 import base64
@@ -18,48 +20,18 @@ from pathlib import Path
 import yaml
 
 from .models import RegkbError
-from .patterns import load_patterns
 from .progress import Progress
 from .cite import as_text, lookup
 from .query import connect_readonly
+from .readmodel import COUNTRY_LIST_COLUMNS, TABLE_TEXT, TABLES, VIEWS, missing_views, provision, register
+from .readmodel import topics as taxonomy
 from .serve import METADATA
-from .tables import TABLES, build_table, render
+from .tables import build_table, render
 
 FORMATS = ("html", "md")
 NEEDED_TABLES = ("documents", "paragraphs", "definitions", "term_usages", "country_lists", "country_list_members",
                  "thresholds", "positions", "document_clusters", "build_info")
 STANCES = ("oppose", "request_change", "support", "neutral")
-TABLE_TEXT = {
-    "positions": ("Positions: organisation × topic",
-                  "How many positions each organisation takes on each topic, with the first objection or request "
-                  "of each cell quoted and pin-cited; copies in a form-letter campaign are counted once and tallied."),
-    "countries": ("Countries × lists",
-                  "Every country list detected in the corpus as a column (label, document, section, pin cite), "
-                  "every country it names as a row (ISO 3166-1 alpha-2); ✓ marks membership."),
-    "claims": ("Claims against the rule",
-               "What a letter or report says the rule does against the rule's text: its country lists against "
-               "the rule's list they describe, country by country, and the figures it states against the rule's "
-               "figures in the same unit."),
-    "thresholds": ("Thresholds by quantity and provision",
-                   "Every number that sets a limit or states a quantity, grouped by what it measures and by the "
-                   "provision it sits in."),
-    "definitions": ("Definitions with scope",
-                    "Every defined term, the scope it applies to, where it is defined and how often it is used."),
-    "dates": ("Dates that govern something, resolved",
-              "Every date and period of a rule with what it governs, its provision and pin cite: a period counted "
-              "from publication resolved with the publication date (2025-01-15), one counted from an event flagged. "
-              "Only the rules' own dates: what letters and news say about them is a claim (the Chinese article's "
-              "“60天” after publication is no date of the rule; `regkb table claims`)."),
-    "diff": ("Public inspection vs. published text",
-             "Each published paragraph against its public-inspection counterpart (aligned by section path and text "
-             "similarity): unchanged, unchanged but for spacing or typography, changed (the word-level changes), or "
-             "only in one version. `regkb diff` lists only what differs."),
-    "contradictions": ("The rule against itself",
-                       "Where a rule disagrees with itself, found from the extracted figures, definitions and "
-                       "cross-references, each with both pin cites (`regkb contradictions`)."),
-}
-
-
 @dataclass
 class Figure:
     slug: str
@@ -126,12 +98,16 @@ def _check_tables(conn: sqlite3.Connection, db_path: Path) -> None:
     if missing:
         raise RegkbError(f"{db_path}: this knowledge base has no {', '.join(missing)} table "
                          f"(built by an older regkb?); run `regkb build` again")
+    views = missing_views(conn)
+    if views:
+        raise RegkbError(f"{db_path}: this knowledge base lacks the view{'s' * (len(views) > 1)} {', '.join(views)} "
+                         f"(built by an older regkb?); run `regkb build` again")
 
 
 def gather(db_path: Path, progress: Progress | None = None) -> Content:
     with closing(connect_readonly(db_path)) as conn:
         _check_tables(conn, db_path)
-        return _gather(conn, db_path, progress)
+        return _gather(register(conn), db_path, progress)
 
 
 def _citation(db_path: Path, position_id: str) -> str:
@@ -145,7 +121,7 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
     corpus_sql = yaml.safe_load(METADATA.read_text(encoding="utf-8"))["databases"]["regkb"]["queries"]["corpus"]["sql"]
     cursor = conn.execute(corpus_sql, {"doc": ""})
     inventory = ([column[0] for column in cursor.description], [list(row) for row in cursor])
-    topics = [row["topic"] for row in load_patterns("topics") if "topic" in row] + ["other"]
+    topics = list(taxonomy())
     quotes = [Quote(**dict(row), citation=_citation(db_path, row["id"])) for row in conn.execute("""
         select o.id, o.org, o.stance, o.topic, o.quote as text, o.doc_id,
                (select count(*) from positions c where c.duplicate_of = o.id) as copies,
@@ -171,7 +147,7 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
             tables[name], absent[name] = ([], []), str(exc)
         made(f"{name} table")
     # a figure of nothing says less than its table's "no rows" (and matplotlib warns on an empty image)
-    figures = {"positions": positions_heatmap(quotes, topics)} if quotes else {}
+    figures = {"positions": positions_heatmap(conn, quotes, topics)} if quotes else {}
     made("positions heatmap")
     chart = country_list_chart(conn)
     if chart:
@@ -196,15 +172,17 @@ def _svg(figure) -> str:
     return out.getvalue()
 
 
-def positions_heatmap(quotes: list[Quote], topics: list[str]) -> Figure:
+def positions_heatmap(conn: sqlite3.Connection, quotes: list[Quote], topics: list[str]) -> Figure:
+    """The positions table's counts (view positions_by_topic) as a heatmap."""
     # matplotlib's object API (no pyplot): no global figure state, no GUI backend
     import numpy as np
     from matplotlib.figure import Figure as MplFigure
 
-    counts = Counter((q.org, q.topic) for q in quotes)
-    orgs = sorted({q.org for q in quotes})
+    counts = {(org, topic): n for org, topic, n in
+              conn.execute(f"select organisation, topic, positions from {VIEWS['positions']}")}
+    orgs = sorted({org for org, _ in counts})
     used = [t for t in topics if any(topic == t for _, topic in counts)]
-    data = np.array([[counts[(org, topic)] for topic in used] for org in orgs]).reshape(len(orgs), len(used))
+    data = np.array([[counts.get((org, topic), 0) for topic in used] for org in orgs]).reshape(len(orgs), len(used))
     figure = MplFigure(figsize=(2.5 + 0.75 * len(used), 1.2 + 0.38 * len(orgs)), layout="constrained")
     axes = figure.subplots()
     image = axes.imshow(data, cmap="Blues", aspect="auto", vmin=0)
@@ -224,25 +202,24 @@ def positions_heatmap(quotes: list[Quote], topics: list[str]) -> Figure:
 
 
 def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
+    """The countries × lists table (views country_list_columns and countries_by_list) as a chart."""
     import numpy as np
     from matplotlib.colors import ListedColormap
     from matplotlib.figure import Figure as MplFigure
 
-    from .paths import root_of
-
-    lists = conn.execute("""
-        select l.id, l.doc_id, p.section_path from country_lists l join paragraphs p on p.id = l.paragraph_id
-        order by l.doc_id, p.ordinal, l.id""").fetchall()
-    members = {(row["list_id"], row["iso2"]) for row in conn.execute(
-        "select list_id, iso2 from country_list_members where iso2 is not null")}
+    lists = conn.execute(f"""select list_id, document, "section path" as section_path from {COUNTRY_LIST_COLUMNS}
+                             order by position""").fetchall()
+    members = {(row["list_id"], row["iso2"]) for row in conn.execute(f"select list_id, iso2 from {VIEWS['countries']}")}
     codes = sorted({code for _, code in members})
     if not codes:
         return None
-    data = np.array([[(l["id"], code) in members for l in lists] for code in codes], dtype=int).reshape(len(codes), len(lists))
+    data = np.array([[(l["list_id"], code) in members for l in lists] for code in codes],
+                    dtype=int).reshape(len(codes), len(lists))
     figure = MplFigure(figsize=(2.5 + 0.55 * len(lists), 1.5 + 0.2 * len(codes)), layout="constrained")
     axes = figure.subplots()
     axes.imshow(data, cmap=ListedColormap(["#eef1f5", "#1f4e79"]), aspect="auto", vmin=0, vmax=1)
-    labels = [f"L{i} {l['doc_id']}" + (f" · {root_of(l['section_path'])}" if l["section_path"].isascii() and l["section_path"] else "")
+    labels = [f"L{i} {l['document']}" + (f" · {provision(l['section_path'])}"
+                                        if l["section_path"] and l["section_path"].isascii() else "")
               for i, l in enumerate(lists, start=1)]
     axes.set_xticks(range(len(lists)), labels=labels, rotation=40, ha="right", fontsize=7)
     axes.set_yticks(range(len(codes)), labels=codes, fontsize=7)
@@ -250,12 +227,13 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     axes.set_yticks(np.arange(-0.5, len(codes)), minor=True)
     axes.grid(which="minor", color="white", linewidth=1.5)
     axes.tick_params(which="minor", length=0)
-    documents = len({l["doc_id"] for l in lists})
+    documents = len({l["document"] for l in lists})
     return Figure("country-lists", "Country-list membership", (
         f"Columns: the {len(lists)} country lists detected in {documents} documents (document and provision; "
         f"in the order of the countries × lists table, whose headers give each list's label and pin cite). "
         f"Rows: the {len(codes)} countries they name (ISO 3166-1 alpha-2). A filled square means the list names "
-        f"the country. Data: tables country_lists and country_list_members."), _svg(figure))
+        f"the country. Data: tables country_lists and country_list_members (views country_list_columns and "
+        f"countries_by_list)."), _svg(figure))
 
 
 def dates_timeline(conn: sqlite3.Connection) -> Figure | None:

@@ -14,8 +14,9 @@ from click.testing import CliRunner
 from pipeline.cite import lookup, render
 from pipeline.cli import main
 from pipeline.models import RegkbError
-from pipeline.report import TABLE_TEXT, write_report
-from pipeline.tables import TABLES, build_table
+from pipeline.readmodel import TABLE_TEXT, TABLES
+from pipeline.report import write_report
+from pipeline.tables import build_table
 from tests.test_serve import SCREENSHOTS, browser, letters_kb  # noqa: F401  (letters_kb: conftest's real_kb)
 
 pytestmark = pytest.mark.slow
