@@ -16,8 +16,9 @@ FORMATS = ("text", "markdown", "bibtex", "csl-json")
 # id prefix → (table, column holding the quoted text, what it is)
 KINDS = {"def": ("definitions", "matched_text", "definition"), "thr": ("thresholds", "matched_text", "threshold"),
          "pos": ("positions", "quote", "position"), "list": ("country_lists", "matched_text", "country list")}
-FR_CITE = re.compile(r"^(?P<volume>\d+) FR (?P<page>\d+)$")
-PUBLIC_INSPECTION = re.compile(r"^(?P<doc>\d{4}-\d{5}) \(public inspection\) at (?P<page>\S+)$")
+FR_CITE = re.compile(r"^(?P<volume>\d+) FR (?P<page>\d+)$")  # a document's citation (cite_as): "90 FR 4544"
+# a pin cite's source (paragraphs.pin_source) for the public-inspection version: "2025-00636 (public inspection)"
+PUBLIC_INSPECTION = " (public inspection)"
 
 
 @dataclass
@@ -36,8 +37,10 @@ class Citable:
     section_path: str
     page: int
     page_label: str | None
-    pin_cite: str
+    pin_cite: str  # the rendering of pin_source and pin_locator
     paragraph_id: str
+    pin_source: str = ""  # the pin cite as data: "90 FR", "2025-00636 (public inspection)", the letter's stem
+    pin_locator: str = ""  # where in it: "4559", "at 66–67", "at [3]", "§ 740.29"; "" when the source has no pages
 
 
 def lookup(db_path: str | Path, item_id: str) -> Citable:
@@ -52,7 +55,8 @@ def lookup(db_path: str | Path, item_id: str) -> Citable:
         else:
             row, kind, paragraph_id = None, "paragraph", item_id
         context = conn.execute("""
-            select p.id, p.section_path, p.page, p.page_label, p.pin_cite, p.text, d.id as doc_id, d.title,
+            select p.id, p.section_path, p.page, p.page_label, p.pin_cite, p.pin_source, p.pin_locator, p.text,
+                   d.id as doc_id, d.title,
                    d.author_org, d.doc_type, coalesce(nullif(d.published, ''), d.date) as date, d.source_url, d.cite_as
             from paragraphs p join documents d on d.id = p.doc_id where p.id = ?""", (paragraph_id,)).fetchone()
     if context is None or (prefix in KINDS and row is None):
@@ -63,7 +67,8 @@ def lookup(db_path: str | Path, item_id: str) -> Citable:
                    doc_id=context["doc_id"], title=context["title"], author_org=context["author_org"],
                    doc_type=context["doc_type"], date=context["date"] or "", url=context["source_url"] or "",
                    cite_as=context["cite_as"] or "", section_path=context["section_path"] or "", page=context["page"],
-                   page_label=context["page_label"], pin_cite=context["pin_cite"], paragraph_id=context["id"])
+                   page_label=context["page_label"], pin_cite=context["pin_cite"], paragraph_id=context["id"],
+                   pin_source=context["pin_source"] or "", pin_locator=context["pin_locator"] or "")
 
 
 def _long_date(iso: str) -> str:
@@ -81,19 +86,25 @@ def _plain_title(item: Citable) -> str:
 
 
 def _where(item: Citable) -> str:
-    """The pin: Federal Register page, public-inspection page, printed page, with the section."""
+    """The pin, from the pin cite's source and locator: Federal Register page, public-inspection page,
+    printed page, with the section."""
     section = item.section_path if item.section_path.startswith(("§", "Supplement", "ECCN", "Part")) else ""
-    pin = PUBLIC_INSPECTION.match(item.pin_cite or "")
-    if pin:
-        where = f"public-inspection version, FR Doc. {pin.group('doc')}, at {pin.group('page')}"
+    source, locator = item.pin_source, item.pin_locator
+    if source.endswith(PUBLIC_INSPECTION) and locator.startswith("at "):
+        where = f"public-inspection version, FR Doc. {source.removesuffix(PUBLIC_INSPECTION)}, {locator}"
         return f"{section}; {where}" if section else where
-    fr = FR_CITE.match(item.pin_cite or "")
-    if fr:
-        return ", ".join(filter(None, [fr.group("page"), section]))
-    if item.cite_as and item.pin_cite.startswith(item.cite_as):
-        return section or item.pin_cite[len(item.cite_as):].strip(", ")
+    if _is_volume(source) and locator.isdecimal():  # "90 FR" and its page
+        return ", ".join(filter(None, [locator, section]))
+    if item.cite_as and source == item.cite_as:  # the document's own citation: what the cite adds to it
+        return section or item.pin_cite[len(source):].strip(", ")
     label = item.page_label or (str(item.page) if item.page and item.page > 1 else "")
     return ", ".join(filter(None, [f"at {label}" if label else "", section]))
+
+
+def _is_volume(source: str) -> bool:
+    """A Federal Register volume as a pin cite's source: "90 FR"."""
+    volume, _, register = source.partition(" ")
+    return register == "FR" and volume.isdecimal()
 
 
 def _is_federal_register(item: Citable) -> bool:

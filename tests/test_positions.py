@@ -204,7 +204,7 @@ RULE_PARAGRAPH = Citable(
     author_org="Bureau of Industry and Security (BIS)", doc_type="rule", date="2025-01-15",
     url="https://public-inspection.federalregister.gov/2025-00636.pdf", cite_as="90 FR 4544",
     section_path="§ 740.29(h)(2)", page=59, page_label=None, pin_cite="2025-00636 (public inspection) at 59",
-    paragraph_id="bis-2025-00636-pi:63cc15de7ec4")
+    paragraph_id="bis-2025-00636-pi:63cc15de7ec4", pin_source="2025-00636 (public inspection)", pin_locator="at 59")
 REPORTED_POSITION = Citable(
     id="pos:1", kind="position", quote="匆忙制定规则可能会产生不利后果。", holder="ITI", doc_id="news",
     title="科技行业组织敦促拜登政府谨慎出台AI芯片出口限制", author_org="软荐 (news site)", doc_type="news",
