@@ -4,7 +4,7 @@ and licences, every comparison table of pipeline/tables.py (read from the knowle
 `regkb table` and datasette read them; titles and leads from pipeline/readmodel.py), each
 organisation's positions with cited quotes, and figures (organisation × topic heatmap, country-list
 membership, from the same views) with captions saying what data they show. The same knowledge base
-gives the same bytes."""
+gives the same bytes; the files are written whole or not at all (store.files)."""
 from __future__ import annotations
 
 import base64
@@ -26,6 +26,7 @@ from .query import connect_readonly
 from .readmodel import COUNTRY_LIST_COLUMNS, TABLE_TEXT, TABLES, VIEWS, missing_views, provision, register
 from .readmodel import topics as taxonomy
 from .serve import METADATA
+from .store.files import replace_file
 from .tables import build_table, render
 
 FORMATS = ("html", "md")
@@ -79,16 +80,11 @@ def write_report(db_path: Path, out_dir: Path, formats: tuple[str, ...], progres
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     if "html" in formats:
-        written.append(out_dir / "report.html")
-        written[-1].write_text(to_html(content), encoding="utf-8")
+        written.append(replace_file(out_dir / "report.html", to_html(content)))
     if "md" in formats:
-        figures_dir = out_dir / "figures"
-        figures_dir.mkdir(exist_ok=True)
         for figure in content.figures.values():
-            written.append(figures_dir / f"{figure.slug}.svg")
-            written[-1].write_text(figure.svg, encoding="utf-8")
-        written.append(out_dir / "report.md")
-        written[-1].write_text(to_markdown(content), encoding="utf-8")
+            written.append(replace_file(out_dir / "figures" / f"{figure.slug}.svg", figure.svg))
+        written.append(replace_file(out_dir / "report.md", to_markdown(content)))
     return written
 
 

@@ -203,6 +203,26 @@ def test_the_same_knowledge_base_gives_the_same_report(report, letters_kb, tmp_p
     assert [p.read_bytes() for p in again] == [p.read_bytes() for p in report[1]]
 
 
+def test_a_report_replaces_the_old_one_whole_keeping_its_mode_and_link(letters_kb, tmp_path):  # noqa: F811
+    """The report's files are written by the store's atomic writer: beside the old file, then renamed over
+    it (an interrupted write leaves the old report), with the old file's mode, through a symbolic link."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "report.html").write_text("old report", encoding="utf-8")
+    (out / "report.html").chmod(0o640)
+    (elsewhere / "report.md").write_text("old twin", encoding="utf-8")
+    (out / "report.md").symlink_to(elsewhere / "report.md")
+    written = write_report(letters_kb, out, ("html", "md"))
+    assert (out / "report.html").stat().st_mode & 0o777 == 0o640
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+    assert (out / "report.md").is_symlink()
+    assert (elsewhere / "report.md").read_text(encoding="utf-8").startswith("# regkb")
+    assert out / "report.md" in written
+    leftovers = [p.name for p in [*out.rglob(".*"), *elsewhere.glob(".*")]]
+    assert leftovers == [], "no temporary file is left beside the report"
+
+
 def test_one_format_writes_only_its_files(letters_kb, tmp_path):  # noqa: F811
     assert write_report(letters_kb, tmp_path / "h", ("html",)) == [tmp_path / "h" / "report.html"]
     assert not (tmp_path / "h" / "figures").exists()
