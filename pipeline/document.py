@@ -21,15 +21,16 @@ def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str,
     }
 
 
-def parse_document(path: Path, entry: ManifestEntry, workers: int | None = None
+def parse_document(path: Path, entry: ManifestEntry, pdf_pages: list | None = None
                    ) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
     """Ingest, segment and extract one file (no cache): the per-document unit of work. Whatever goes
     wrong with one document is a DocumentError naming its file, so the build reports it and goes on
     with the others: an exception from reading, segmenting or extracting (a bug a strange document
-    brings out, spaCy refusing a text, memory running out) as much as a document regkb refuses."""
+    brings out, spaCy refusing a text, memory running out) as much as a document regkb refuses.
+    pdf_pages: a long PDF's pages, read in page ranges by the engine's pool."""
     from .extract import extract  # spaCy loads only when a document has to be parsed
 
-    raw = _stage("reading", path, read_document, path, expected_sha256=entry.sha256, workers=workers)
+    raw = _stage("reading", path, read_document, path, expected_sha256=entry.sha256, pdf_pages=pdf_pages)
     paragraphs = _stage("segmenting", path, segment, raw, entry)
     if not paragraphs:
         raise DocumentError(str(path), "no paragraphs could be segmented from this document")

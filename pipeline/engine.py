@@ -5,15 +5,14 @@ and in manifest order, so every engine yields the same rows."""
 from __future__ import annotations
 
 import os
-from contextlib import nullcontext
 import tempfile
+from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .document import parse_document
-from .ingest import is_long_pdf
+from .ingest import long_pdf_pages, page_ranges, read_page_range
 from .models import DocumentError, ManifestEntry, Paragraph
 from .pool import process_pool
 
@@ -32,11 +31,12 @@ class Parsed:
     problem: str = ""
 
 
-def parse_one(entry: ManifestEntry, path: Path, workers: int | None = 1, embed_texts: bool = False) -> Parsed:
+def parse_one(entry: ManifestEntry, path: Path, pdf_pages: list | None = None, embed_texts: bool = False) -> Parsed:
     """The per-document unit of work. A bad document is a Parsed with its problem, not an exception:
-    exceptions with custom constructors do not survive pickling between processes."""
+    exceptions with custom constructors do not survive pickling between processes. pdf_pages: a long
+    PDF's pages, read in page ranges by the pool."""
     try:
-        document, paragraphs, extracted = parse_document(path, entry, workers)
+        document, paragraphs, extracted = parse_document(path, entry, pdf_pages)
     except DocumentError as exc:
         return Parsed(entry, problem=str(exc))
     vectors = {}
@@ -54,7 +54,7 @@ def parse_shipped(entry: ManifestEntry, name: str, content: bytes) -> Parsed:
     with tempfile.TemporaryDirectory(prefix="regkb-") as folder:
         path = Path(folder) / name
         path.write_bytes(content)
-        return parse_one(entry, path, workers=1, embed_texts=True)
+        return parse_one(entry, path, embed_texts=True)
 
 
 def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: int | None = None,
@@ -79,31 +79,57 @@ def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: 
         for parsed in _on_dask(jobs, scheduler, DASK_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout):
             finished(parsed)
     elif engine == "local":
-        # a long PDF (the rule) is read page by page across the pool; other documents share the pool
-        # one document per task
-        big = [(e, p) for e, p in jobs if workers > 1 and is_long_pdf(p)]
-        rest = [job for job in jobs if job not in big]
-        # the small documents go to the pool first, so they parse while the long PDFs are read
-        # one document parses in this process: starting a pool (the forkserver imports and builds the
-        # pipelines, then forks) would cost more than the document (a 15-page letter alone: 8.6 s)
-        pooled = workers > 1 and len(rest) > 1
-        with process_pool(min(workers, len(rest))) if pooled else nullcontext() as pool:
-            futures = [pool.submit(parse_one, entry, path) for entry, path in rest] if pool else []
-            for entry, path in big:
-                finished(parse_one(entry, path, workers))
-            for future in as_completed(futures):
-                finished(future.result())
-            if not pool:
-                for entry, path in rest:
-                    finished(parse_one(entry, path))
+        _on_local(jobs, workers, finished)
     else:
         raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     for entry, _ in jobs:
         yield results[entry.id]
 
 
+def _on_local(jobs: list[tuple[ManifestEntry, Path]], workers: int, finished: Callable[[Parsed], None]) -> None:
+    """One process pool for everything: a long PDF (the rule) is read in page ranges across it, first,
+    and the other documents are one task each; when every range of a PDF is in, its pages are
+    assembled, segmented and extracted here, while the pool goes on with the rest. One document alone
+    parses in this process: starting a pool (the forkserver imports and builds the pipelines, then
+    forks) would cost more than the document (a 15-page letter alone: 8.6 s)."""
+    long = {entry.id: long_pdf_pages(path) for entry, path in jobs} if workers > 1 else {}
+    big = [(entry, path) for entry, path in jobs if long.get(entry.id)]
+    rest = [job for job in jobs if not long.get(job[0].id)]
+    if not big and len(rest) <= 1 or workers <= 1:
+        for entry, path in jobs:
+            finished(parse_one(entry, path))
+        return
+    with process_pool(workers) as pool:
+        ranges: dict[object, tuple[ManifestEntry, Path, int]] = {}
+        for entry, path in big:
+            for index, (first, last) in enumerate(page_ranges(long[entry.id], workers)):
+                ranges[pool.submit(read_page_range, str(path), first, last)] = (entry, path, index)
+        tasks = {pool.submit(parse_one, entry, path): entry for entry, path in rest}
+        parts: dict[str, dict[int, list]] = {entry.id: {} for entry, _ in big}
+        waiting = {entry.id: len(page_ranges(long[entry.id], workers)) for entry, _ in big}
+        failed: set[str] = set()
+        for future in as_completed([*ranges, *tasks]):
+            if future in tasks:
+                finished(future.result())
+                continue
+            entry, path, index = ranges[future]
+            if future.exception() is not None:
+                failed.add(entry.id)
+            else:
+                parts[entry.id][index] = future.result()
+            waiting[entry.id] -= 1
+            if waiting[entry.id] == 0:
+                if entry.id in failed:  # read again here, page by page: the problem named as a serial read names it
+                    finished(parse_one(entry, path))
+                else:
+                    pages = [page for i in sorted(parts[entry.id]) for page in parts[entry.id][i]]
+                    finished(parse_one(entry, path, pages))
+                parts.pop(entry.id)
+
+
 def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None, timeout: float) -> Iterator[Parsed]:
-    from distributed import Client, as_completed as dask_completed
+    from distributed import Client
+    from distributed import as_completed as dask_completed
 
     from .models import RegkbError
 

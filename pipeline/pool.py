@@ -1,4 +1,4 @@
-"""Process pools for the build: over documents (engine) and over the pages of a long PDF (ingest)."""
+"""The build's one process pool (the engine's): documents and the page ranges of long PDFs, scheduled together."""
 from __future__ import annotations
 
 import ctypes

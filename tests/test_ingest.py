@@ -351,9 +351,9 @@ def test_a_text_only_page_reads_as_it_does_through_pdfplumber(tmp_path, monkeypa
         return [[(line.text, line.x0, line.x1, line.top, line.bottom, line.size, line.bold, line.starts_block,
                   line.after_short, line.kind) for line in page.lines] for page in raw.pages]
 
-    fast = read_document(path, workers=1)
+    fast = read_document(path)
     monkeypatch.setattr(pdf_mod, "_text_only", lambda page: None)
-    assert lines_of(read_document(path, workers=1)) == lines_of(fast)
+    assert lines_of(read_document(path)) == lines_of(fast)
     for page in fast.pages:
         texts = [line.text for line in page.lines]
         assert texts[:2] == ["Visible words on a page of text only, about the export of advanced chips.",

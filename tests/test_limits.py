@@ -144,14 +144,14 @@ def test_budgets_refuse_with_a_message(tmp_path, case):
 
 def test_pdf_page_budgets(tmp_path, monkeypatch):
     pdf = make_pdf(tmp_path / "memo.pdf", pages=3)
-    assert len(read_document(pdf, workers=1).pages) == 3
+    assert len(read_document(pdf).pages) == 3
     monkeypatch.setattr(ingest_limits, "MAX_PDF_PAGES", 2)
     with pytest.raises(DocumentError, match="PDF has 3 pages; the limit is 2"):
-        read_document(pdf, workers=1)
+        read_document(pdf)
     monkeypatch.setattr(ingest_limits, "MAX_PDF_PAGES", 3_000)
     monkeypatch.setattr(ingest_limits, "MAX_PAGE_CHARS", 500)
     with pytest.raises(DocumentError, match=r"page 1 holds 1,\d{3} characters; the limit for one page is 500"):
-        read_document(pdf, workers=1)
+        read_document(pdf)
 
 
 # ----------------------------------------------------------------------------- compressed streams
@@ -181,7 +181,7 @@ from pipeline.ingest import read_document
 from pipeline.models import DocumentError
 started = time.monotonic()
 try:
-    read_document(sys.argv[1], workers=1)
+    read_document(sys.argv[1])
     print("READ")
 except DocumentError as exc:
     print("ERROR", exc)
@@ -222,19 +222,19 @@ def test_inflation_budgets_for_every_decoder(tmp_path, monkeypatch):
         path.write_bytes(pdf_with_streams(streams))
         started = time.process_time()
         with pytest.raises(DocumentError, match=problem):
-            read_document(path, workers=1)
+            read_document(path)
         assert time.process_time() - started < 20, name
     # many streams, each within the limit for one, past the limit for a document
     monkeypatch.setattr(ingest_limits, "MAX_INFLATED_BYTES", 3 << 20)
     path = tmp_path / "many.pdf"
     path.write_bytes(pdf_with_streams([(hostile._zeros_deflate(1 << 20), "/Filter /FlateDecode")] * 4))
     with pytest.raises(DocumentError, match="inflate to more than 3,145,728 bytes in all"):
-        read_document(path, workers=1)
+        read_document(path)
     # what the salvage is for: a small stream with a damaged checksum still reads
     path = tmp_path / "damaged-text.pdf"
     damaged = zlib.compress(TEXT_STREAM)[:-4] + b"\xde\xad\xbe\xef"
     path.write_bytes(pdf_with_streams([(damaged, "/Filter /FlateDecode")]))
-    assert [line.text for line in read_document(path, workers=1).pages[0].lines] == \
+    assert [line.text for line in read_document(path).pages[0].lines] == \
         ["Damaged streams still say what they can."]
 
 
@@ -531,10 +531,10 @@ def test_an_upper_case_sha256_still_uses_the_cache(env, monkeypatch):
     digest = hashlib.sha256(GOOD_LETTER.encode()).hexdigest().upper()
     (env / "corpus" / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt", "sha256": digest}])
-    first = build(manifest, env / "corpus", env / "kb.db", cache_dir=env / "cache", workers=1)
+    first = build(manifest, env / "corpus", env / "kb.db", cache_dir=env / "cache")
     assert first.ok and first.built == ["good-doc"]
     (env / "kb.db").unlink()  # not "up to date": the document must come from somewhere
-    second = build(manifest, env / "corpus", env / "kb.db", cache_dir=env / "cache", workers=1)
+    second = build(manifest, env / "corpus", env / "kb.db", cache_dir=env / "cache")
     assert second.ok and second.cached == ["good-doc"] and second.built == []
 
 
@@ -677,7 +677,7 @@ def hidden_and_rotated_pdf(path: Path) -> Path:
 
 
 def test_hidden_text_is_not_text_and_rotated_text_is_read(tmp_path):
-    raw = read_document(hidden_and_rotated_pdf(tmp_path / "hidden.pdf"), workers=1)
+    raw = read_document(hidden_and_rotated_pdf(tmp_path / "hidden.pdf"))
     pages = [[line.text for line in page.lines] for page in raw.pages]
     assert pages[0] == ["VISIBLE text about export controls and licence exceptions.", "BANNER white on a black box",
                         "OCRLAYER words over their scan", "ROTATED sidebar reads upward"]
@@ -695,7 +695,7 @@ def test_an_all_rotated_pdf_is_not_a_scan(tmp_path):
     pdf.drawString(-300, 0, "A landscape table set sideways on a portrait page.")
     pdf.showPage()
     pdf.save()
-    raw = read_document(tmp_path / "landscape.pdf", workers=1)
+    raw = read_document(tmp_path / "landscape.pdf")
     assert [line.text for line in raw.pages[0].lines] == ["A landscape table set sideways on a portrait page."]
 
 

@@ -52,7 +52,7 @@ def cpu(work, repeats: int = 3) -> float:
 
 
 def read_and_segment(path: Path):
-    return segment(read_document(path, workers=1), ENTRY)
+    return segment(read_document(path), ENTRY)
 
 
 def written(folder: Path, made: tuple[str, bytes]) -> Path:
@@ -143,9 +143,9 @@ def test_the_wrapped_1500_line_text_is_read_segmented_and_extracted_in_under_5_s
     in paragraphs of at most make_blocks' size."""
     path = written(tmp_path, hostile.wrapped_block(1_500))
     assert 80_000 < path.stat().st_size < 90_000
-    parse_document(written(tmp_path, hostile.wrapped_block(20)), ENTRY, workers=1)  # spaCy loaded beforehand
+    parse_document(written(tmp_path, hostile.wrapped_block(20)), ENTRY)  # spaCy loaded beforehand
     started = time.process_time()
-    _, paragraphs, _ = parse_document(path, ENTRY, workers=1)
+    _, paragraphs, _ = parse_document(path, ENTRY)
     assert time.process_time() - started < 5.0
     assert all(len(p.text) <= 10_500 for p in paragraphs)
     words = path.read_text().split()
@@ -159,9 +159,9 @@ def test_large_documents_build_in_time_linear_in_their_size(tmp_path, make, size
     """The whole per-document unit, extraction included, at a size and twice it (the bench goes on to
     100,000 lines and 10,000 rows)."""
     small, large = written(tmp_path, make(size)), written(tmp_path, make(2 * size))
-    parse_document(written(tmp_path, make(50)), ENTRY, workers=1)
-    once = cpu(lambda: parse_document(small, ENTRY, workers=1), 1)
-    twice = cpu(lambda: parse_document(large, ENTRY, workers=1), 1)
+    parse_document(written(tmp_path, make(50)), ENTRY)
+    once = cpu(lambda: parse_document(small, ENTRY), 1)
+    twice = cpu(lambda: parse_document(large, ENTRY), 1)
     assert twice <= SLACK * once, (once, twice)
 
 

@@ -39,7 +39,7 @@ from .limits import (
     BudgetExceeded,
 )
 from .markdown import MARKDOWN_EMPHASIS, MARKDOWN_HEADING, MARKDOWN_LINK, markdown_heading, markdown_inline
-from .pdf import is_long_pdf
+from .pdf import is_long_pdf, long_pdf_pages, page_ranges, read_page_range
 from .reader import media_of, read_document
 from .text import text_pages
 
@@ -54,6 +54,7 @@ __all__ = [
     "MARKDOWN_EMPHASIS", "MARKDOWN_HEADING", "MARKDOWN_LINK", "MAX_FILE_BYTES", "MAX_HTML_DEPTH",
     "MAX_INFLATED_BYTES", "MAX_LINE_CHARS", "MAX_PAGE_CHARS", "MAX_PDF_PAGES", "MAX_STREAM_BYTES", "MAX_TEXT_BYTES",
     "PARALLEL_MIN_PAGES", "BudgetExceeded", "chars_to_lines", "file_kind", "is_long_pdf", "line_from_chars",
+    "long_pdf_pages", "page_ranges", "read_page_range",
     "markdown_heading", "markdown_inline", "media_of", "open_regular", "page_number", "read_document", "sha256_file",
     "text_pages",
 ]

@@ -1,4 +1,4 @@
-"""PDF I/O: opening a PDF with pdfplumber, its pages read one by one or page ranges in a process pool,
+"""PDF I/O: opening a PDF with pdfplumber, its pages read one by one or in page ranges (the engine's pool's tasks),
 and of each page what pdfplumber knows: its characters, which of them a reader can see, its ruled
 tables. The geometry that turns characters into lines is layout's; headers and footers are furniture's.
 
@@ -16,7 +16,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..models import DocumentError, Line, Page, RawDocument
-from ..pool import process_pool
 from . import limits
 from .furniture import lift_margins
 from .guards import INFLATED, start_inflate_budget
@@ -50,42 +49,55 @@ def _regular_pdf(path: Path) -> bool:
         return False
 
 
-def is_long_pdf(path: Path) -> bool:
-    """A PDF with enough pages to be worth reading page-parallel. Counting pages walks the page
-    tree only; a file that cannot even be opened is not long (its parse reports the problem)."""
+def long_pdf_pages(path: Path) -> int:
+    """The page count of a PDF with enough pages to be worth reading in page ranges across the
+    engine's pool (limits.PARALLEL_MIN_PAGES), else 0. Counting pages walks the page tree only; a file
+    that cannot even be opened is not long (its parse reports the problem)."""
     if path.suffix.lower() != ".pdf" or not _regular_pdf(path) or path.stat().st_size > limits.MAX_FILE_BYTES:
-        return False  # too large (or a pipe, a device): the parse refuses it without pdfminer scanning it
+        return 0  # too large (or a pipe, a device): the parse refuses it without pdfminer scanning it
     import pdfplumber
 
     start_inflate_budget()
     try:
         with pdfplumber.open(path) as pdf:
-            return len(pdf.pages) >= limits.PARALLEL_MIN_PAGES
+            count = len(pdf.pages)
     except Exception:  # noqa: BLE001 - pdfminer raises many types; the real parse names the problem
-        return False
+        return 0
+    return count if limits.PARALLEL_MIN_PAGES <= count <= limits.MAX_PDF_PAGES else 0
 
 
-def read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
+def is_long_pdf(path: Path) -> bool:
+    return long_pdf_pages(path) > 0
+
+
+def page_ranges(page_count: int, workers: int) -> list[tuple[int, int]]:
+    """Contiguous slices of a long PDF's pages, three per worker (each worker parses the document's
+    shared objects once per slice), as [first, last) page indices."""
+    workers = max(1, min(workers, page_count // 8))
+    chunk = -(-page_count // (workers * 3))
+    return [(start, min(start + chunk, page_count)) for start in range(0, page_count, chunk)]
+
+
+def read_pdf(path: Path, digest: str, pages: list[Page] | None = None) -> RawDocument:
+    """A PDF's pages, read here one by one, or given: read in page ranges (read_page_range) by the
+    engine's pool, which schedules them with the other documents."""
     import pdfplumber
 
     start_inflate_budget()
-    try:
-        with pdfplumber.open(path) as pdf:
-            page_count = len(pdf.pages)
-            if page_count == 0:
-                raise DocumentError(str(path), "PDF has no pages")
-            if page_count > limits.MAX_PDF_PAGES:
-                raise DocumentError(str(path), f"PDF has {page_count:,} pages; the limit is {limits.MAX_PDF_PAGES:,}")
-            if page_count < limits.PARALLEL_MIN_PAGES or workers == 1:
-                pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(page_count)]
-            else:
-                pages = None
-    except DocumentError:
-        raise
-    except Exception as exc:  # pdfminer raises many unrelated types for broken files
-        raise _pdf_error(path, exc) from exc
     if pages is None:
-        pages = _read_pdf_pages_parallel(path, page_count, workers or os.cpu_count() or 1)
+        try:
+            with pdfplumber.open(path) as pdf:
+                page_count = len(pdf.pages)
+                if page_count == 0:
+                    raise DocumentError(str(path), "PDF has no pages")
+                if page_count > limits.MAX_PDF_PAGES:
+                    raise DocumentError(str(path), f"PDF has {page_count:,} pages; the limit is "
+                                                   f"{limits.MAX_PDF_PAGES:,}")
+                pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(page_count)]
+        except DocumentError:
+            raise
+        except Exception as exc:  # pdfminer raises many unrelated types for broken files
+            raise _pdf_error(path, exc) from exc
     if INFLATED["refused"]:  # refused inside pdfminer, which carried on without the stream
         raise DocumentError(str(path), INFLATED["refused"])
     if not any(line for page in pages for line in page.lines):
@@ -96,7 +108,9 @@ def read_pdf(path: Path, digest: str, workers: int | None) -> RawDocument:
     return document
 
 
-def _read_pdf_page_range(path: str, first: int, last: int) -> list[Page]:
+def read_page_range(path: str, first: int, last: int) -> list[Page]:
+    """Pages [first, last) of a PDF (a task of the engine's pool). A problem travels as a plain
+    exception naming it: DocumentError's two-argument constructor does not survive unpickling."""
     import pdfplumber
 
     start_inflate_budget()
@@ -104,28 +118,11 @@ def _read_pdf_page_range(path: str, first: int, last: int) -> list[Page]:
         with pdfplumber.open(path) as pdf:
             pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(first, last)]
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many types
-        # the problem is worked out here (the inflation budget is this process's) and travels as a plain
-        # exception: DocumentError's two-argument constructor does not survive unpickling
+        # the problem is worked out here (the inflation budget is this process's)
         raise BudgetExceeded(_pdf_error(Path(path), exc).problem) from None
     if INFLATED["refused"]:
         raise BudgetExceeded(INFLATED["refused"])
     return pages
-
-
-def _read_pdf_pages_parallel(path: Path, page_count: int, workers: int) -> list[Page]:
-    workers = max(1, min(workers, page_count // 8))
-    # contiguous slices: each worker parses the document's shared objects once
-    chunk = -(-page_count // (workers * 3))
-    bounds = [(start, min(start + chunk, page_count)) for start in range(0, page_count, chunk)]
-    try:
-        with process_pool(workers) as pool:
-            parts = list(pool.map(_read_pdf_page_range, [str(path)] * len(bounds),
-                                  [b[0] for b in bounds], [b[1] for b in bounds]))
-    except DocumentError:
-        raise
-    except Exception as exc:
-        raise _pdf_error(path, exc) from exc
-    return [page for part in parts for page in part]
 
 
 def _read_pdf_page(page, number: int) -> Page:

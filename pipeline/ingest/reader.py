@@ -7,7 +7,7 @@ import os
 import re
 from pathlib import Path
 
-from ..models import DocumentError, RawDocument
+from ..models import DocumentError, Page, RawDocument
 from . import limits
 from .decode import decode_text
 from .files import open_regular, sha256_file
@@ -30,8 +30,9 @@ def media_of(path: Path, head: bytes) -> str:
     return "text"
 
 
-def read_document(path: Path | str, expected_sha256: str = "", workers: int | None = None) -> RawDocument:
-    """Read one source file. Raises DocumentError naming the file and the problem."""
+def read_document(path: Path | str, expected_sha256: str = "", pdf_pages: list[Page] | None = None) -> RawDocument:
+    """Read one source file. Raises DocumentError naming the file and the problem. pdf_pages: a PDF's
+    pages already read (in page ranges by the engine's pool), to assemble instead of reading."""
     path = Path(path)
     with open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
@@ -56,7 +57,7 @@ def read_document(path: Path | str, expected_sha256: str = "", workers: int | No
         )
     try:
         if media == "pdf":
-            return read_pdf(path, digest, workers)
+            return read_pdf(path, digest, pdf_pages)
         text = decode_text(data, str(path))
         del data
         if media == "html":
