@@ -7,7 +7,7 @@ inspection PDF (corpus/manifest.toml), CPU seconds of
   segment      segment() over what read gave
   extract      extract() over the paragraphs (spaCy pipelines built beforehand)
 
-each on one core (workers=1, no process pool), best of --runs, the sides interleaved so that a busy
+each on one core (read_document reads page by page: no process pool), best of --runs, the sides interleaved so that a busy
 machine slows all of them alike; then the ratios to bare pdfplumber. Issue 15's acceptance: the parse
 stage (read + segment; extraction is spaCy's, not the PDF's) at most 1.3 × pdfplumber.
 
@@ -86,14 +86,14 @@ def main() -> None:
     entry, path = rule_pdf()
     print(f"{path.name} ({path.stat().st_size:,} bytes), regkb from {Path(pipeline.__file__).parent}")
     # first uses out of the measurement: imports, pdfminer's font tables, spaCy's pipelines
-    raw = read_document(path, workers=1)
+    raw = read_document(path)
     paragraphs = segment(raw, entry)
     extract(paragraphs[:20], entry.language, entry)
 
     sides = {
         "pdfplumber": lambda: pdfplumber_text(path),
         "pypdfium2": lambda: pdfium_text(path),
-        "read": lambda: read_document(path, workers=1),
+        "read": lambda: read_document(path),
         "segment": lambda: segment(raw, entry),
         "extract": lambda: extract(paragraphs, entry.language, entry),
     }
@@ -118,7 +118,7 @@ def main() -> None:
 
     if args.profile:
         profile = cProfile.Profile()
-        profile.runcall(read_document, path, workers=1)
+        profile.runcall(read_document, path)
         print()
         pstats.Stats(profile).sort_stats("cumulative").print_stats(args.profile)
 

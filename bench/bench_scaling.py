@@ -46,7 +46,7 @@ entry = ManifestEntry(id="bench", title="bench", doc_type="comment", author_org=
                       language="en", file=path.name)
 started = time.process_time()
 try:
-    raw = read_document(path, workers=1)
+    raw = read_document(path)
 except DocumentError as exc:
     print(json.dumps({"read": time.process_time() - started, "error": exc.problem}))
     raise SystemExit
