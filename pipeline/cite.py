@@ -61,7 +61,8 @@ def lookup(db_path: str | Path, item_id: str) -> Citable:
             from paragraphs p join documents d on d.id = p.doc_id where p.id = ?""", (paragraph_id,)).fetchone()
     if context is None or (prefix in KINDS and row is None):
         raise RegkbError(f"nothing to cite with id {item_id!r}: give a paragraph, definition (def:…), threshold "
-                         f"(thr:…), country list (list:…) or position (pos:…) id as `regkb search`, `regkb table` show them")
+                         f"(thr:…), country list (list:…) or position (pos:…) id as `regkb search`, "
+                         f"`regkb table` show them")
     return Citable(id=item_id, kind=kind, quote=row["quote"] if row else context["text"],
                    holder=(row["org"] if row is not None and "org" in row.keys() else "") or context["author_org"],
                    doc_id=context["doc_id"], title=context["title"], author_org=context["author_org"],

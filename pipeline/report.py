@@ -69,12 +69,14 @@ class Content:
 STEPS = (*(f"{name} table" for name in TABLES), "positions heatmap", "country-list chart", "dates timeline")
 
 
-def write_report(db_path: Path, out_dir: Path, formats: tuple[str, ...], progress: Progress | None = None) -> list[Path]:
+def write_report(db_path: Path, out_dir: Path, formats: tuple[str, ...],
+                 progress: Progress | None = None) -> list[Path]:
     """Write report.html and/or report.md (with figures/) into out_dir; return the paths written.
     progress(step, done, total) is called after each table and figure is made."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise RegkbError(f"report format must be one or more of {', '.join(FORMATS)}, not {', '.join(unknown) or 'none'}")
+        raise RegkbError(f"report format must be one or more of {', '.join(FORMATS)}, "
+                         f"not {', '.join(unknown) or 'none'}")
     content = gather(db_path, progress)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -271,7 +273,8 @@ def dates_timeline(conn: sqlite3.Connection) -> Figure | None:
 CSS = """
 body { font: 15px/1.5 -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1b1f24; margin: 0 auto;
        max-width: 1200px; padding: 1em 2em 4em; }
-h1 { font-size: 1.9em; margin-bottom: 0.2em; } h2 { border-bottom: 2px solid #1f4e79; padding-bottom: 0.2em; margin-top: 2em; }
+h1 { font-size: 1.9em; margin-bottom: 0.2em; }
+h2 { border-bottom: 2px solid #1f4e79; padding-bottom: 0.2em; margin-top: 2em; }
 nav ol { columns: 2; } .lead { color: #444; }
 .table-wrapper { overflow-x: auto; margin: 1em 0; }
 table { border-collapse: collapse; font-size: 0.82em; }
@@ -303,10 +306,13 @@ def _summary(quotes: list[Quote], topics: list[str]) -> tuple[str, list[tuple[st
     letter_copies = {q.doc_id: q.letter_copies for q in quotes}
     documents = letter_copies.keys()
     copies = sum(letter_copies.values())
-    text = (f"{len(quotes)} position{'s' * (len(quotes) != 1)} in {len(documents)} document{'s' * (len(documents) != 1)}: "
+    text = (f"{len(quotes)} position{'s' * (len(quotes) != 1)} in "
+            f"{len(documents)} document{'s' * (len(documents) != 1)}: "
             + ", ".join(f"{stances[s]} {s.replace('_', ' ')}" for s in STANCES if stances[s])
-            + (f"; a form-letter campaign: {copies} more copies of the letter, signed by others" if copies else "") + ".")
-    return text, sorted(by_topic.items(), key=lambda item: (-item[1], topics.index(item[0]) if item[0] in topics else 99))
+            + (f"; a form-letter campaign: {copies} more copies of the letter, signed by others" if copies else "")
+            + ".")
+    return text, sorted(by_topic.items(),
+                        key=lambda item: (-item[1], topics.index(item[0]) if item[0] in topics else 99))
 
 
 def _by_org(content: Content) -> dict[str, list[Quote]]:
@@ -327,7 +333,8 @@ def _info_line(content: Content) -> str:
 
 
 def to_html(content: Content) -> str:
-    sections = [("corpus", "Corpus"), ("positions", TABLE_TEXT["positions"][0]), ("organisations", "Positions by organisation")]
+    sections = [("corpus", "Corpus"), ("positions", TABLE_TEXT["positions"][0]),
+                ("organisations", "Positions by organisation")]
     sections += [(name, TABLE_TEXT[name][0]) for name in ("countries", "claims", "thresholds", "definitions", "dates",
                                                           "diff", "contradictions")]
     parts = [
@@ -339,7 +346,8 @@ def to_html(content: Content) -> str:
         "<p class='lead'>The BIS interim final rule <em>Framework for Artificial Intelligence Diffusion</em> "
         "(FR Doc. 2025-00636, 90 FR 4544, RIN 0694-AJ90) and the comment letters, statements and news around it.</p>",
         f"<p class='lead'>{_e(_info_line(content))}</p>",
-        "<nav><h2>Contents</h2><ol>" + "".join(f"<li><a href='#{slug}'>{_e(title)}</a></li>" for slug, title in sections)
+        "<nav><h2>Contents</h2><ol>"
+        + "".join(f"<li><a href='#{slug}'>{_e(title)}</a></li>" for slug, title in sections)
         + "</ol></nav>",
         "<section id='corpus'><h2>Corpus</h2>",
         "<p>The documents, their sources and licences. The rule is a work of the U.S. Government (public domain); "
@@ -360,7 +368,8 @@ def to_html(content: Content) -> str:
             parts.append(f"<p class='absent' id='table-{slug}'>{_e(_absent_note(content.absent[slug]))}</p></section>")
             continue
         columns, rows = content.tables[slug]
-        parts.append(f"<div class='table-wrapper' id='table-{slug}'>{_bare_table(columns, rows, 'html')}</div></section>")
+        parts.append(f"<div class='table-wrapper' id='table-{slug}'>{_bare_table(columns, rows, 'html')}</div>"
+                     "</section>")
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -372,7 +381,8 @@ def _absent_note(reason: str) -> str:
 def _figure_html(figure: Figure, number: int) -> str:
     data = base64.b64encode(figure.svg.encode("utf-8")).decode("ascii")
     return (f"<figure id='figure-{figure.slug}'><img src='data:image/svg+xml;base64,{data}' alt='{_e(figure.title)}'>"
-            f"<figcaption><strong>Figure {number}. {_e(figure.title)}.</strong> {_e(figure.caption)}</figcaption></figure>")
+            f"<figcaption><strong>Figure {number}. {_e(figure.title)}.</strong> {_e(figure.caption)}</figcaption>"
+            "</figure>")
 
 
 def _organisations_html(content: Content) -> str:
@@ -428,9 +438,11 @@ def _organisations_md(content: Content) -> list[str]:
              "organisation, document, date, pin cite.", ""]
     for org, quotes in _by_org(content).items():
         text, topics = _summary(quotes, content.topics)
-        lines += [f"### {org}", "", f"{text} Topics: " + ", ".join(f"{t.replace('_', ' ')} {n}" for t, n in topics) + ".", ""]
+        lines += [f"### {org}", "",
+                  f"{text} Topics: " + ", ".join(f"{t.replace('_', ' ')} {n}" for t, n in topics) + ".", ""]
         for quote in quotes:
             copies = f" · +{quote.copies} copies" if quote.copies else ""
             lines += [f"> “{' '.join(quote.text.split())}”", ">",
-                      f"> — {quote.citation} · {quote.stance.replace('_', ' ')}, {quote.topic.replace('_', ' ')}{copies}", ""]
+                      f"> — {quote.citation} · {quote.stance.replace('_', ' ')}, "
+                      f"{quote.topic.replace('_', ' ')}{copies}", ""]
     return lines
