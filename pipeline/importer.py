@@ -205,21 +205,29 @@ def make_id(stem: str, taken: set[str]) -> str:
 
 def _head_and_hash(path: Path) -> tuple[str, str, int]:
     """The file's first HEAD_BYTES as text, its sha256 and its count of non-space characters (up
-    to MIN_CHARACTERS), in one read."""
+    to MIN_CHARACTERS), in one read. A text file with NUL bytes that is not UTF-16 is refused here,
+    as the build would refuse it (RegkbError naming the file): a docket's one binary file among
+    10,000 is said at import, not left to fail every build."""
     import hashlib
 
     from .ingest import open_regular
+    from .ingest.decode import decode_text
 
     digest = hashlib.sha256()
     head = b""
+    nul = False
     with open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             if len(head) < HEAD_BYTES:
                 head += block[:HEAD_BYTES - len(head)]
+            nul = nul or b"\x00" in block
             digest.update(block)
     text = head.decode("utf-8", errors="replace")
     if path.suffix.lower() == ".pdf" or head.startswith(b"%PDF"):
         text = ""
+    elif nul:  # rare: read it whole, as the build would, and decode it (UTF-16 has NULs and is text)
+        with open_regular(path) as handle:
+            text = decode_text(handle.read(), str(path))[:HEAD_BYTES]
     return text, digest.hexdigest(), len(re.sub(rb"\s+", b"", head[:4096]))
 
 

@@ -85,6 +85,20 @@ def test_rerunning_adds_only_what_is_new_and_keeps_what_was_there(docs, tmp_path
     assert len(entries(manifest)) == 7
 
 
+def test_a_binary_file_among_the_letters_is_skipped_and_said_utf16_text_is_not(docs, tmp_path):
+    """Jobi-Abraham-AI-RFI-2025.txt in the real docket is binary data with a .txt name: the build would
+    refuse it every time, so import skips it and says why; a UTF-16 letter has NUL bytes too and is text."""
+    shutil.copyfile(DOCKET / "Jobi-Abraham-AI-RFI-2025.txt", docs / "Jobi-Abraham-AI-RFI-2025.txt")
+    (docs / "utf16-letter.txt").write_bytes(
+        (DOCKET / "Google-RFI-2025.txt").read_text(encoding="utf-8").encode("utf-16"))
+    manifest = tmp_path / "manifest.toml"
+    report = import_folder(docs, manifest)
+    why = dict(report.skipped)
+    assert "binary data (NUL bytes)" in why["Jobi-Abraham-AI-RFI-2025.txt"]
+    assert "Jobi-Abraham-AI-RFI-2025.txt" not in entries(manifest)
+    assert entries(manifest)["utf16-letter.txt"]["author_org"]
+
+
 def test_the_metadata_csv_names_the_organisation_and_a_bad_one_is_refused(docs, tmp_path):
     csv_file = tmp_path / "metadata.csv"
     csv_file.write_text("Document ID,Title,Organization Name,First Name,Last Name,Received Date\n"
