@@ -17,7 +17,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..paths import CJK as CJK_NAME
-from .common import add_span, load_patterns, span_scorer
+from .common import add_span, load_patterns, span_scorer, text_of
 
 MENTIONS, LISTS, GROUPS = "countries", "country_lists", "country_groups"
 # what may join two parts of one enumeration across clauses
@@ -193,7 +193,7 @@ class CountryFinder:
     def __call__(self, doc: Doc) -> Doc:
         for group in (MENTIONS, LISTS, GROUPS):
             doc.spans[group] = []
-        text = doc.text
+        text = text_of(doc)
         mentions = []
         for match in mention_pattern().finditer(text):
             iso2 = resolve(match.group(0))
@@ -217,7 +217,7 @@ class CountryFinder:
         """A list of official long names run together with semicolons: "The People's Republic of
         China, including the Hong Kong Special Administrative Region (China); Republic of Cuba
         (Cuba); …; and Venezuelan politician Nicolás Maduro (Maduro Regime)"."""
-        text = doc.text
+        text = text_of(doc)
         intro = re.search(r":\s*", text)
         start = intro.end() if intro and intro.end() < len(text) // 2 else 0
         pieces, offset = [], start
@@ -240,7 +240,7 @@ class CountryFinder:
 
     def _line_list(self, doc: Doc) -> None:
         """A heading line and one name per line under it."""
-        lines = doc.text.split("\n")
+        lines = text_of(doc).split("\n")
         if len(lines) < 4:
             return
         offset = len(lines[0]) + 1
@@ -249,11 +249,11 @@ class CountryFinder:
             members.append({"name": line.strip(), "iso2": resolve(line), "start": offset, "end": offset + len(line)})
             offset += len(line) + 1
         if sum(1 for m in members if m["iso2"]) >= 3:
-            add_span(doc, LISTS, 0, len(doc.text), "LIST",
+            add_span(doc, LISTS, 0, len(text_of(doc)), "LIST",
                      {"label": lines[0].strip(), "members": members, "style": "lines"})
 
     def _inline_lists(self, doc: Doc, mentions: list[tuple[int, int, str, str]]) -> None:
-        text = doc.text
+        text = text_of(doc)
         runs: list[list[tuple[int, int, str, str]]] = []
         for mention in mentions:
             if runs and LIST_GLUE.match(text[runs[-1][-1][1]:mention[0]]) and "\n" not in text[runs[-1][-1][1]:mention[0]]:

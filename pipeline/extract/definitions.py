@@ -27,7 +27,7 @@ from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch 
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .common import add_span, caption, load_patterns, root_of, sentence_end, span_scorer
+from .common import add_span, caption, load_patterns, root_of, sentence_end, span_scorer, text_of
 
 GROUP = "definitions"
 EMBEDDED = {"short_form", "is_defined_in", "as_defined_by"}
@@ -179,7 +179,7 @@ class DefinitionFinder:
     def __call__(self, doc: Doc) -> Doc:
         doc.spans[GROUP] = []
         info = doc.user_data
-        text = doc.text
+        text = text_of(doc)
         path = info.get("section_path", "")
         definitional = is_definitional(text, path, info.get("parent_caption", ""))
         glossary = path.startswith("§ 772.1")

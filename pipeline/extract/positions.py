@@ -19,7 +19,7 @@ from spacy.tokens import Doc
 
 from ..models import Paragraph
 from ..paths import CJK
-from .common import add_span, load_patterns, span_scorer
+from .common import add_span, load_patterns, span_scorer, text_of
 
 GROUP = "positions"
 STANCE_ORDER = ("request_change", "oppose", "support")
@@ -328,12 +328,12 @@ class PositionFinder:
         info = doc.user_data
         if info.get("doc_type", "rule") == "rule" or not info.get("speaker") or info.get("off_subject"):
             return doc
-        spans = sentence_spans(doc.text)
+        spans = sentence_spans(text_of(doc))
         taken_until = -1
         for index, (start, end) in enumerate(spans):
             if start < taken_until:
                 continue  # joined to the position before it
-            sentence = doc.text[start:end]
+            sentence = text_of(doc)[start:end]
             lang = "zh" if CJK.search(sentence) else "en"
             found = stance_of(sentence, lang)
             if not found or not (info.get("rule_context") or about_the_rule(sentence)):
@@ -350,18 +350,18 @@ class PositionFinder:
             own_topic = topic_of(sentence)
             following = spans[index + 1] if index + 1 < len(spans) else None
             if own_topic is None and following and len(sentence) < (40 if lang == "zh" else 120) \
-                    and topic_of(doc.text[following[0]:following[1]]):
+                    and topic_of(text_of(doc)[following[0]:following[1]]):
                 # a short verdict ("The problems are many.", "It will be important to strike the right
                 # balance.") and the sentence that gives its substance are one position
                 end = following[1]
-                sentence = doc.text[start:end]
+                sentence = text_of(doc)[start:end]
                 own_topic = topic_of(sentence)
                 taken_until = end
             if own_topic is None and not about_the_rule(sentence) and not (
                     info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support"):
                 continue  # in a letter on a rule, or a section headed by it, a request or objection needs no topic cue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
-            topic = own_topic or topic_of(doc.text) or "other"
+            topic = own_topic or topic_of(text_of(doc)) or "other"
             add_span(doc, GROUP, start, end, "POSITION", {
                 "org": speaker_in(sentence) or info["speaker"], "stance": found[0], "topic": topic, "cue": found[1]})
         return doc

@@ -158,6 +158,7 @@ def extract(paragraphs: list[Paragraph], language: str = "en", entry: ManifestEn
     for paragraph, info in zip(paragraphs, infos):
         doc = nlp.make_doc(paragraph.text)
         doc.user_data.update(info)
+        doc.user_data["text"] = paragraph.text  # extract.common.text_of
         docs.append(doc)
     groups = [output for spec in contract.CONTRACTS for output in spec.outputs]
     for paragraph, doc in zip(paragraphs, nlp.pipe(docs)):

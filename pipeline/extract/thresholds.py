@@ -22,7 +22,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..paths import CJK_CLASS
-from .common import NUMBER, add_span, load_patterns, number_value, sentence_end, span_scorer
+from .common import NUMBER, add_span, load_patterns, number_value, sentence_end, span_scorer, text_of
 
 GROUP = "thresholds"
 RANGE_GLUE = re.compile(r"^\s*(?:or more\s+)?(?:and|to|through|–|-|—|和|到|至)\s*(?:less than|fewer than|not more than|up to|below)?\s*$", re.I)
@@ -264,7 +264,7 @@ class ThresholdFinder:
         if info.get("kind") == "table":
             self._table_row(doc)
             return doc
-        text = doc.text
+        text = text_of(doc)
         examples = _example_spans(text)
         # the day and year of a date ("January 15, 2026") limit nothing; the date itself may (_dates)
         dates = [d.span() for d in DATE.finditer(text)]
@@ -345,8 +345,8 @@ class ThresholdFinder:
         """A row of a table whose header names the unit: "2025 Q1 | 633,000,000" under
         "Quarter | Cumulative Per-Company Per-Country Allocation in TPP"."""
         header = doc.user_data.get("table_header", "")
-        cells = doc.text.split(" | ")
-        if doc.text == header or len(cells) < 2:
+        cells = text_of(doc).split(" | ")
+        if text_of(doc) == header or len(cells) < 2:
             return
         header_cells = header.split(" | ")
         unit = next((row for row in unit_patterns() if row.get("after_re") and row["unit"] == "TPP"), None)
