@@ -11,6 +11,7 @@ and size.
 output) to see how each grows towards the 10,000-response docket; scale 1 is the real set. Queries are
 real paragraphs' vectors (the nearest neighbour of a paragraph's own vector is itself: recall counts
 the whole top 10). Writes outputs/bench_ann.json."""
+
 from __future__ import annotations
 
 import argparse
@@ -63,6 +64,7 @@ def run(matrix: np.ndarray, queries: np.ndarray) -> dict:
     out["exact_numpy"]["load_s"] = round(time.perf_counter() - started, 3)
 
     from usearch.index import Index
+
     started = time.perf_counter()
     index = Index(ndim=matrix.shape[1], metric="cos", dtype="f32")
     index.add(np.arange(len(matrix)), matrix, threads=2)
@@ -83,10 +85,15 @@ def run(matrix: np.ndarray, queries: np.ndarray) -> dict:
     data = bytes(index.save())
     loaded = Index.restore(bytearray(data))
     stats, found = timed(lambda q: loaded.search(q, K).keys, queries)
-    out["usearch_i8"] = {**stats, "build_s": round(built, 2), "mb": round(len(data) / 2**20, 1),
-                         "recall_at_10": recall(found, queries, matrix)}
+    out["usearch_i8"] = {
+        **stats,
+        "build_s": round(built, 2),
+        "mb": round(len(data) / 2**20, 1),
+        "recall_at_10": recall(found, queries, matrix),
+    }
 
     import hnswlib
+
     started = time.perf_counter()
     h = hnswlib.Index(space="cosine", dim=matrix.shape[1])
     h.init_index(max_elements=len(matrix), ef_construction=200, M=16)
@@ -107,9 +114,12 @@ def run(matrix: np.ndarray, queries: np.ndarray) -> dict:
         out["hnswlib"][f"ef{ef}"] = {**stats, "recall_at_10": recall(found, queries, matrix)}
 
     import sqlite_vec
+
     if not hasattr(sqlite3.Connection, "enable_load_extension"):
-        out["sqlite_vec"] = {"unavailable": "this Python's sqlite3 was built without loadable extensions "
-                                            "(no enable_load_extension): sqlite-vec cannot be loaded"}
+        out["sqlite_vec"] = {
+            "unavailable": "this Python's sqlite3 was built without loadable extensions "
+            "(no enable_load_extension): sqlite-vec cannot be loaded"
+        }
         return out
     with tempfile.TemporaryDirectory() as tmp:
         conn = sqlite3.connect(Path(tmp) / "v.db")
@@ -117,16 +127,25 @@ def run(matrix: np.ndarray, queries: np.ndarray) -> dict:
         sqlite_vec.load(conn)
         started = time.perf_counter()
         conn.execute(f"create virtual table v using vec0(embedding float[{matrix.shape[1]}] distance_metric=cosine)")
-        conn.executemany("insert into v(rowid, embedding) values (?, ?)",
-                         ((i, row.tobytes()) for i, row in enumerate(matrix)))
+        conn.executemany(
+            "insert into v(rowid, embedding) values (?, ?)", ((i, row.tobytes()) for i, row in enumerate(matrix))
+        )
         conn.commit()
         built = time.perf_counter() - started
-        stats, found = timed(lambda q: [r for (r,) in conn.execute(
-            "select rowid from v where embedding match ? and k = ?", (q.tobytes(), K))], queries)
+        stats, found = timed(
+            lambda q: [
+                r for (r,) in conn.execute("select rowid from v where embedding match ? and k = ?", (q.tobytes(), K))
+            ],
+            queries,
+        )
         conn.close()
         size = (Path(tmp) / "v.db").stat().st_size
-    out["sqlite_vec"] = {**stats, "build_s": round(built, 2), "mb": round(size / 2**20, 1),
-                         "recall_at_10": recall(found, queries, matrix)}
+    out["sqlite_vec"] = {
+        **stats,
+        "build_s": round(built, 2),
+        "mb": round(size / 2**20, 1),
+        "recall_at_10": recall(found, queries, matrix),
+    }
     return out
 
 
@@ -151,7 +170,9 @@ def main() -> None:
         queries = matrix[rng.choice(len(real), size=min(args.queries, len(real)), replace=False)]
         label = "real" if scale == 1 else f"SYNTHETIC x{scale}"
         results[f"{len(matrix)} vectors ({label})"] = run(np.ascontiguousarray(matrix, dtype=np.float32), queries)
-        print(json.dumps({f"{len(matrix)} ({label})": results[f"{len(matrix)} vectors ({label})"]}, indent=1), flush=True)
+        print(
+            json.dumps({f"{len(matrix)} ({label})": results[f"{len(matrix)} vectors ({label})"]}, indent=1), flush=True
+        )
     target = ROOT / "outputs" / "bench_ann.json"
     target.parent.mkdir(exist_ok=True)
     target.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

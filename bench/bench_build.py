@@ -6,6 +6,7 @@ no-change rebuild, BM25 / semantic / hybrid search latency, peak memory.
 Writes outputs/bench.json and prints a table. Targets (this 2-core machine): cold build including
 embeddings <= 45 s (issue 4; <= 20 s before embeddings, issue 2), no-change rebuild <= 1 s,
 BM25 search p50 <= 20 ms, hybrid search p50 <= 60 ms."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,16 +21,62 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = [
-    "low processing performance license exception", "model weights", "country allocation", "TPP",
-    "total processing performance", "Supplement No. 5", "Macau", "Country Group D:5", "validated end user",
-    "UVEU", "NVEU", "data center", "FedRAMP", "4E091", "3A090", "10^26 operations", "published",
-    "license exception AIA", "advanced compute manufacturing", "ultimate consignee", "cumulative TPP",
-    "red flag", "infrastructure as a service", "compliance date", "interim final rule", "comments",
-    "national security", "foreign direct product", "headquartered", "presumption of approval",
-    "presumption of denial", "semiconductor", "integrated circuits", "reexport", "transfer in-country",
-    "security requirements", "personnel vetting", "NIST 800-53", "quarterly allocation", "2027",
-    "diffusion", "China", "country caps", "tiers", "export controls", "OpenAI", "PRC", "democratic AI",
-    "出口管制", "人工智能", "美国", "ITIF", "arms embargo", "closed-weight", "open-weight", "fine-tuning",
+    "low processing performance license exception",
+    "model weights",
+    "country allocation",
+    "TPP",
+    "total processing performance",
+    "Supplement No. 5",
+    "Macau",
+    "Country Group D:5",
+    "validated end user",
+    "UVEU",
+    "NVEU",
+    "data center",
+    "FedRAMP",
+    "4E091",
+    "3A090",
+    "10^26 operations",
+    "published",
+    "license exception AIA",
+    "advanced compute manufacturing",
+    "ultimate consignee",
+    "cumulative TPP",
+    "red flag",
+    "infrastructure as a service",
+    "compliance date",
+    "interim final rule",
+    "comments",
+    "national security",
+    "foreign direct product",
+    "headquartered",
+    "presumption of approval",
+    "presumption of denial",
+    "semiconductor",
+    "integrated circuits",
+    "reexport",
+    "transfer in-country",
+    "security requirements",
+    "personnel vetting",
+    "NIST 800-53",
+    "quarterly allocation",
+    "2027",
+    "diffusion",
+    "China",
+    "country caps",
+    "tiers",
+    "export controls",
+    "OpenAI",
+    "PRC",
+    "democratic AI",
+    "出口管制",
+    "人工智能",
+    "美国",
+    "ITIF",
+    "arms embargo",
+    "closed-weight",
+    "open-weight",
+    "fine-tuning",
 ]
 
 
@@ -53,10 +100,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         db = Path(work) / "regkb.db"
         cache = Path(work) / "cache"
-        build_cmd = [sys.executable, "-c",
-                     "import json, sys; from pipeline.build import build; "
-                     f"r = build(corpus={args.corpus!r}, db_path={str(db)!r}, cache_dir={str(cache)!r}); "
-                     "print(json.dumps(r.to_dict())); sys.exit(0 if r.ok else 1)"]
+        build_cmd = [
+            sys.executable,
+            "-c",
+            "import json, sys; from pipeline.build import build; "
+            f"r = build(corpus={args.corpus!r}, db_path={str(db)!r}, cache_dir={str(cache)!r}); "
+            "print(json.dumps(r.to_dict())); sys.exit(0 if r.ok else 1)",
+        ]
         cold, output = run(build_cmd)
         stages = json.loads(output)["stages"]
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

@@ -14,6 +14,7 @@ parse runs in-process, so its functions are seen) and prints the top functions b
 time, per stage where a function belongs to one.
 
 Prints the figures and writes outputs/bench_docket-<N>.json (or into --keep's folder)."""
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,9 @@ def tree_pss(process: psutil.Process) -> int:
     return total
 
 
-def measured(cmd: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
-             ) -> tuple[float, str, list[tuple[float, int]]]:
+def measured(
+    cmd: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
+) -> tuple[float, str, list[tuple[float, int]]]:
     """Run cmd; its wall time, stdout and (seconds since start, tree PSS) samples. ok: the exit codes
     that are no failure (a build that reports a document it could not read exits 1 and still builds)."""
     started = time.perf_counter()
@@ -80,15 +82,35 @@ def peak(samples: list[tuple[float, int]], start: float = 0.0, end: float = floa
 
 
 QUERIES = [
-    "AI diffusion rule", "Framework for Artificial Intelligence Diffusion", "export controls on AI chips",
-    "rescind the diffusion rule tiers", "country caps on advanced computing", "model weights export controls",
-    "ECCN 4E091", "§ 740.27", "validated end user program", "Tier 2 countries", "open-source models",
-    "open-weight models national security", "copyright fair use training data", "energy grid data centers",
-    "nuclear power for data centers", "federal procurement of AI", "state AI laws preemption",
-    "workforce training AI literacy", "healthcare AI regulation FDA", "privacy and personal data",
-    "China competition DeepSeek", "semiconductor manufacturing CHIPS Act", "NIST AI Safety Institute",
-    "small business compliance burden", "deepfakes election integrity", "K-12 education",
-    "liability for AI harms", "critical infrastructure cybersecurity", "immigration high-skilled talent",
+    "AI diffusion rule",
+    "Framework for Artificial Intelligence Diffusion",
+    "export controls on AI chips",
+    "rescind the diffusion rule tiers",
+    "country caps on advanced computing",
+    "model weights export controls",
+    "ECCN 4E091",
+    "§ 740.27",
+    "validated end user program",
+    "Tier 2 countries",
+    "open-source models",
+    "open-weight models national security",
+    "copyright fair use training data",
+    "energy grid data centers",
+    "nuclear power for data centers",
+    "federal procurement of AI",
+    "state AI laws preemption",
+    "workforce training AI literacy",
+    "healthcare AI regulation FDA",
+    "privacy and personal data",
+    "China competition DeepSeek",
+    "semiconductor manufacturing CHIPS Act",
+    "NIST AI Safety Institute",
+    "small business compliance burden",
+    "deepfakes election integrity",
+    "K-12 education",
+    "liability for AI harms",
+    "critical infrastructure cybersecurity",
+    "immigration high-skilled talent",
     "stop AI art theft protect artists",
 ]
 PASSES = 2
@@ -144,8 +166,12 @@ def measure_size(documents: int, work: Path) -> dict:
 
     seconds, out, samples = measured(regkb + ["import", str(letters), "--json"])
     listed = json.loads(out)
-    results["import"] = {"seconds": round(seconds, 2), "listed": listed["added"], "skipped": len(listed["skipped"]),
-                         "peak_pss_mb": peak(samples)}
+    results["import"] = {
+        "seconds": round(seconds, 2),
+        "listed": listed["added"],
+        "skipped": len(listed["skipped"]),
+        "peak_pss_mb": peak(samples),
+    }
 
     seconds, out, samples = measured(regkb + ["build", "--json"], ok=(0, 1))
     report = json.loads(out)
@@ -160,16 +186,29 @@ def measure_size(documents: int, work: Path) -> dict:
         stages[name] = {"seconds": round(length, 1), "peak_pss_mb": peak(samples, start, end + 0.1)}
         at = end - launch
     db = ws / "regkb.db"
-    results["build"] = {"seconds": round(seconds, 1), "paragraphs": report["paragraphs"], "built": len(report["built"]),
-                        "problems": len(report["problems"]), "peak_pss_mb": peak(samples), "stages": stages,
-                        "db_mb": round(db.stat().st_size / 2**20, 1), "load_after": load()}
+    results["build"] = {
+        "seconds": round(seconds, 1),
+        "paragraphs": report["paragraphs"],
+        "built": len(report["built"]),
+        "problems": len(report["problems"]),
+        "peak_pss_mb": peak(samples),
+        "stages": stages,
+        "db_mb": round(db.stat().st_size / 2**20, 1),
+        "load_after": load(),
+    }
     conn = sqlite3.connect(db)
-    sizes = dict(conn.execute("select copies, count(*) from (select cluster_id, max(copies) as copies "
-                              "from document_clusters group by cluster_id) group by copies"))
+    sizes = dict(
+        conn.execute(
+            "select copies, count(*) from (select cluster_id, max(copies) as copies "
+            "from document_clusters group by cluster_id) group by copies"
+        )
+    )
     conn.close()
-    results["campaigns"] = {"clusters_of_2_or_more": sum(n for copies, n in sizes.items() if copies > 1),
-                            "letters_in_them": sum(copies * n for copies, n in sizes.items() if copies > 1),
-                            "largest": max(sizes, default=0)}
+    results["campaigns"] = {
+        "clusters_of_2_or_more": sum(n for copies, n in sizes.items() if copies > 1),
+        "letters_in_them": sum(copies * n for copies, n in sizes.items() if copies > 1),
+        "largest": max(sizes, default=0),
+    }
 
     seconds, out, _ = measured([sys.executable, "-c", LATENCY, str(db), json.dumps(QUERIES), str(PASSES)])
     results["search"] = {**json.loads(out), "process_s": round(seconds, 2), "load": load()}
@@ -178,15 +217,24 @@ def measure_size(documents: int, work: Path) -> dict:
     results["no_change_rebuild"] = {"seconds": round(seconds, 2), "up_to_date": json.loads(out)["up_to_date"]}
 
     # one more real response, not among those built: import it and build (the incremental path)
-    extra = next(path for path in sorted(DOCKET.glob("*.txt"), key=lambda f: f.stat().st_size)
-                 if path not in set(chosen) and path.stat().st_size > 20_000)
+    extra = next(
+        path
+        for path in sorted(DOCKET.glob("*.txt"), key=lambda f: f.stat().st_size)
+        if path not in set(chosen) and path.stat().st_size > 20_000
+    )
     shutil.copyfile(extra, letters / extra.name)
     imported, _, _ = measured(regkb + ["import", str(letters), "--json"])
     seconds, out, samples = measured(regkb + ["build", "--json"], ok=(0, 1))
     report = json.loads(out)
-    results["add_one_letter"] = {"file": extra.name, "import_s": round(imported, 2), "build_s": round(seconds, 1),
-                                 "built": report["built"], "write": report.get("write"), "peak_pss_mb": peak(samples),
-                                 "stages": {k: round(v, 1) for k, v in report.get("stages", {}).items()}}
+    results["add_one_letter"] = {
+        "file": extra.name,
+        "import_s": round(imported, 2),
+        "build_s": round(seconds, 1),
+        "built": report["built"],
+        "write": report.get("write"),
+        "peak_pss_mb": peak(samples),
+        "stages": {k: round(v, 1) for k, v in report.get("stages", {}).items()},
+    }
 
     seconds, out, samples = measured(regkb + ["triage", "--limit", "5", "--json"])
     results["triage"] = {"seconds": round(seconds, 1), "peak_pss_mb": peak(samples)}
@@ -223,8 +271,10 @@ def profile(documents: int, work: Path, top: int = 40) -> str:
     wall = time.perf_counter() - started
     profiler.dump_stats(str(work / "build.prof"))
     text = io.StringIO()
-    text.write(f"cold build of {len(chosen)} responses + the rule, one worker, in-process: {wall:.1f} s wall, "
-               f"load {load()}\nstages: {json.dumps({k: round(v, 1) for k, v in report.stages.items()})}\n")
+    text.write(
+        f"cold build of {len(chosen)} responses + the rule, one worker, in-process: {wall:.1f} s wall, "
+        f"load {load()}\nstages: {json.dumps({k: round(v, 1) for k, v in report.stages.items()})}\n"
+    )
     stats = pstats.Stats(profiler, stream=text)
     stats.sort_stats("tottime").print_stats(top)
     stats.sort_stats("cumulative").print_stats(top)

@@ -19,6 +19,7 @@ Artefacts (ONNX files, distilled static models) are built from the installed mod
 --artefacts (default outputs/bench-embed/) when missing; nothing is downloaded (HF_HUB_OFFLINE=1).
 The model2vec distillation needs `model2vec[distill]`; without it that row is skipped.
 Figures go to outputs/bench_embed.json, with the machine's load average beside them."""
+
 from __future__ import annotations
 
 import argparse
@@ -33,11 +34,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "outputs"
-QUERIES = ["data center validated end user authorization", "model weights export controls",
-           "Tier 1 countries allied", "compute thresholds total processing performance",
-           "license exception for low processing performance", "security requirements for data centers",
-           "impact on American competitiveness", "diversion to China", "what counts as a frontier model",
-           "annual country allocation of computing power"]
+QUERIES = [
+    "data center validated end user authorization",
+    "model weights export controls",
+    "Tier 1 countries allied",
+    "compute thresholds total processing performance",
+    "license exception for low processing performance",
+    "security requirements for data centers",
+    "impact on American competitiveness",
+    "diversion to China",
+    "what counts as a frontier model",
+    "annual country allocation of computing power",
+]
 
 # One embedder, in a fresh process: argv = root, kind, artefact, data pickle, vectors out.
 WORKER = textwrap.dedent("""
@@ -80,12 +88,14 @@ WORKER = textwrap.dedent("""
 
 # ----------------------------------------------------------------------------- the embedders
 
+
 class Runner:
     """pipeline.embed's runners as the build and the query use them: the torch reference
     (sentence-transformers, 64 word pieces, batches of 64) or the ONNX graph in onnxruntime."""
 
     def __init__(self, kind: str, path: str):
         from pipeline import embed
+
         self.runner = embed.TorchRunner() if kind == "st" else embed.OnnxRunner(Path(path))
 
     def query(self, text):
@@ -100,6 +110,7 @@ class StaticEmbedder:
 
     def __init__(self, path: str):
         from model2vec import StaticModel
+
         self.model = StaticModel.from_pretrained(path)
 
     def query(self, text):
@@ -107,6 +118,7 @@ class StaticEmbedder:
 
     def batch(self, texts):
         import numpy as np
+
         vectors = self.model.encode(texts, batch_size=1024)
         return (vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)).astype(np.float32)
 
@@ -118,6 +130,7 @@ def load(kind: str, artefact: str):
 
 
 # ----------------------------------------------------------------------------- artefacts
+
 
 def export_onnx(directory: Path) -> dict[str, float]:
     """MiniLM → ONNX (fp32, pipeline.embed's own export into the model cache) and its dynamic int8
@@ -133,6 +146,7 @@ def export_onnx(directory: Path) -> dict[str, float]:
     if not int8.exists():
         mark = time.perf_counter()
         from onnxruntime.quantization import QuantType, quantize_dynamic
+
         quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8)
         spent["quantize_int8_s"] = time.perf_counter() - mark
     return spent
@@ -149,8 +163,12 @@ def distill_static(directory: Path, dims: int | None) -> tuple[Path | None, floa
                 device="cpu").save_pretrained({str(target)!r})
     """)
     mark = time.perf_counter()
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+    )
     if done.returncode:
         print(f"model2vec distill (pca {dims}) failed, row skipped: {done.stderr.strip().splitlines()[-1]}")
         return None, None
@@ -158,6 +176,7 @@ def distill_static(directory: Path, dims: int | None) -> tuple[Path | None, floa
 
 
 # ----------------------------------------------------------------------------- data and scoring
+
 
 def corpus_data(path: Path) -> dict:
     """Paragraph texts, the rule's regulatory paragraphs (as link_corpus picks them) and the gold."""
@@ -178,8 +197,11 @@ def corpus_data(path: Path) -> dict:
             rules.append((max((p.page for p in these), default=0), entry.id))
         paragraphs.extend((p.doc_id, p.section_path, p.text) for p in these)
     rule = max(rules)[1]
-    regulatory = [i for i, (doc, section, _) in enumerate(paragraphs)
-                  if doc == rule and section.startswith(("§", "Supplement", "ECCN"))]
+    regulatory = [
+        i
+        for i, (doc, section, _) in enumerate(paragraphs)
+        if doc == rule and section.startswith(("§", "Supplement", "ECCN"))
+    ]
     gold = []
     for file in [ROOT / "annotations/positions.jsonl", *sorted((ROOT / "annotations/docket").glob("*.jsonl"))]:
         for line in file.read_text().splitlines():
@@ -195,6 +217,7 @@ def gold_accuracy(texts, quotes, data) -> tuple[float, float]:
     import numpy as np
 
     from pipeline.link import within
+
     targets = texts[data["regulatory"]]
     sections = [data["paragraphs"][i][1] for i in data["regulatory"]]
     top1 = top3 = 0
@@ -213,6 +236,7 @@ def neighbour_agreement(texts, reference, sample) -> float:
         scores = matrix[sample] @ matrix.T
         scores[np.arange(len(sample)), sample] = -np.inf
         return np.argsort(-scores, axis=1)[:, :5]
+
     ours, theirs = top5(texts), top5(reference)
     return float(np.mean([len(set(a) & set(b)) / 5 for a, b in zip(ours, theirs)]))
 
@@ -230,12 +254,16 @@ def main() -> None:
     mark = time.perf_counter()
     data = corpus_data(args.artefacts / "paragraphs.pickle")
     texts = [text for _, _, text in data["paragraphs"]]
-    print(f"{len(texts)} paragraphs, {len(data['regulatory'])} regulatory, {len(data['gold'])} gold positions "
-          f"with links (read in {time.perf_counter() - mark:.1f} s)")
+    print(
+        f"{len(texts)} paragraphs, {len(data['regulatory'])} regulatory, {len(data['gold'])} gold positions "
+        f"with links (read in {time.perf_counter() - mark:.1f} s)"
+    )
     one_off = export_onnx(args.artefacts)
     embedders = [("sentence-transformers (torch)", "st", "")]
-    embedders += [("onnx fp32", "onnx", str(embed.onnx_path())),
-                  ("onnx int8", "onnx", str(args.artefacts / "minilm-int8.onnx"))]
+    embedders += [
+        ("onnx fp32", "onnx", str(embed.onnx_path())),
+        ("onnx int8", "onnx", str(args.artefacts / "minilm-int8.onnx")),
+    ]
     for dims in (None, 256):
         target, seconds = distill_static(args.artefacts, dims)
         if seconds:
@@ -251,8 +279,13 @@ def main() -> None:
     for name, kind, artefact in embedders:
         out = str(args.artefacts / f"vectors-{kind}-{Path(artefact).stem or 'st'}")
         load_before = os.getloadavg()[0]
-        done = subprocess.run([sys.executable, "-W", "ignore", "-c", WORKER, str(ROOT), kind, artefact, str(job), out],
-                              check=True, capture_output=True, text=True, cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore", "-c", WORKER, str(ROOT), kind, artefact, str(job), out],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         vectors, quotes = np.load(out + ".texts.npy"), np.load(out + ".quotes.npy")
         if reference is None:
@@ -262,19 +295,32 @@ def main() -> None:
         figures["load_avg"] = load_before
         rows.append({"embedder": name, **figures})
     print(f"\none-off artefact cost: {', '.join(f'{k} {v:.1f}' for k, v in one_off.items()) or 'cached'}")
-    header = f"{'embedder':32} {'corpus s':>8} {'load s':>7} {'first s':>7} {'q p50 ms':>8} {'RSS MB':>7} " \
-             f"{'torch':>5} {'top-1':>6} {'top-3':>6} {'nn@5':>5} {'load':>5}"
+    header = (
+        f"{'embedder':32} {'corpus s':>8} {'load s':>7} {'first s':>7} {'q p50 ms':>8} {'RSS MB':>7} "
+        f"{'torch':>5} {'top-1':>6} {'top-3':>6} {'nn@5':>5} {'load':>5}"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
-        print(f"{r['embedder']:32} {r['corpus_s']:8.1f} {r['load_s']:7.2f} {r['first_s']:7.2f} "
-              f"{r['query_p50_ms']:8.1f} "
-              f"{r['peak_rss_mb']:7.0f} {'yes' if r['torch_loaded'] else 'no':>5} {r['top1']:6.3f} {r['top3']:6.3f} "
-              f"{r['nn5_agreement']:5.2f} {r['load_avg']:5.2f}")
+        print(
+            f"{r['embedder']:32} {r['corpus_s']:8.1f} {r['load_s']:7.2f} {r['first_s']:7.2f} "
+            f"{r['query_p50_ms']:8.1f} "
+            f"{r['peak_rss_mb']:7.0f} {'yes' if r['torch_loaded'] else 'no':>5} {r['top1']:6.3f} {r['top3']:6.3f} "
+            f"{r['nn5_agreement']:5.2f} {r['load_avg']:5.2f}"
+        )
     OUT.mkdir(exist_ok=True)
-    (OUT / "bench_embed.json").write_text(json.dumps({"paragraphs": len(texts), "gold": len(data["gold"]),
-                                                      "one_off": one_off, "rows": rows,
-                                                      "uptime": os.getloadavg()}, indent=2))
+    (OUT / "bench_embed.json").write_text(
+        json.dumps(
+            {
+                "paragraphs": len(texts),
+                "gold": len(data["gold"]),
+                "one_off": one_off,
+                "rows": rows,
+                "uptime": os.getloadavg(),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ published text, the other rules, the letters and news of corpus/manifest.toml).
 The documents are read and segmented once, with this tree's code, and pickled; each side then runs
 only extract() over them in a fresh process (so neither warms the other's caches), best of N runs.
 Issue 11's target: the general extractors add no more than 5 s to the cold build of the corpus."""
+
 from __future__ import annotations
 
 import argparse
@@ -59,8 +60,9 @@ def segmented(path: Path) -> None:
 def timed(tree: Path, data: Path, runs: int) -> tuple[float, str]:
     best, counts = float("inf"), ""
     for _ in range(runs):
-        out = subprocess.run([sys.executable, "-c", TIMER, str(tree), str(data)], check=True, capture_output=True,
-                             text=True, cwd=tree).stdout.strip()
+        out = subprocess.run(
+            [sys.executable, "-c", TIMER, str(tree), str(data)], check=True, capture_output=True, text=True, cwd=tree
+        ).stdout.strip()
         seconds, _, counts = out.partition(" ")
         best = min(best, float(seconds))
     return best, counts
@@ -75,8 +77,12 @@ def main() -> None:
         data = Path(work) / "paragraphs.pickle"
         segmented(data)
         baseline = Path(work) / "baseline"
-        subprocess.run(["git", "worktree", "add", "--detach", str(baseline), args.baseline], cwd=ROOT, check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["git", "worktree", "add", "--detach", str(baseline), args.baseline],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        )
         paragraphs = sum(len(rows) for _, _, rows in pickle.loads(data.read_bytes()))
         try:
             before, before_counts = timed(baseline, data, args.runs)

@@ -15,6 +15,7 @@ stage (read + segment; extraction is spaCy's, not the PDF's) at most 1.3 × pdfp
 
 --profile N prints the N functions of read_document with the most cumulative time (cProfile).
 PYTHONPATH=OTHER_CHECKOUT measures another version of regkb over the same file."""
+
 from __future__ import annotations
 
 import argparse
@@ -112,9 +113,19 @@ def main() -> None:
     print(f"  {'parse':<11} {parse:7.2f} s   {parse / base:5.2f} × pdfplumber (read + segment; target ≤ 1.30)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"file": str(path), "pages": len(raw.pages), "runs": args.runs,
-                                         "seconds": best, "parse_seconds": parse,
-                                         "parse_vs_pdfplumber": parse / base}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "file": str(path),
+                    "pages": len(raw.pages),
+                    "runs": args.runs,
+                    "seconds": best,
+                    "parse_seconds": parse,
+                    "parse_vs_pdfplumber": parse / base,
+                },
+                indent=2,
+            )
+        )
 
     if args.profile:
         profile = cProfile.Profile()

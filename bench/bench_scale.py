@@ -22,6 +22,7 @@ scaling exponent between sizes (1.0 = linear) and a least-squares line through a
 machine's load (load average, and cores kept busy by other processes) is recorded with every
 build, because the figures mean little without it. Build progress goes to
 outputs/bench-docket-N/build.log."""
+
 from __future__ import annotations
 
 import argparse
@@ -48,14 +49,36 @@ from make_docket import generator_hash, make_docket, toml_entry  # noqa: E402
 
 RESULTS = ROOT / "outputs" / "bench_scale.json"
 QUERIES = [
-    "country caps", "per-country limits on computing power", "§ 742.6(b)(10)", "Supplement No. 5 to part 740",
-    "License Exception LPP threshold", "§ 740.29", "UVEU security requirements", "FedRAMP", "ISO 27001 certification",
-    "model weights ECCN 4E091", "open-weight models fine-tuning", "interim final rule comment period",
-    "withdraw and reissue as a proposed rule", "small business cloud costs", "NATO allies favored destinations",
-    "Brazil data center", "Malaysia", "Chinese competitors market share", "compliance burden reporting requirements",
-    "diversion through third countries", "790,000,000 TPP", "26,900,000 TPP", "validated end user",
-    "government-to-government arrangements", "American leadership in AI", "export controls",
-    "data center investment", "presumption of approval", "arms-embargoed destinations", "crop-disease detection",
+    "country caps",
+    "per-country limits on computing power",
+    "§ 742.6(b)(10)",
+    "Supplement No. 5 to part 740",
+    "License Exception LPP threshold",
+    "§ 740.29",
+    "UVEU security requirements",
+    "FedRAMP",
+    "ISO 27001 certification",
+    "model weights ECCN 4E091",
+    "open-weight models fine-tuning",
+    "interim final rule comment period",
+    "withdraw and reissue as a proposed rule",
+    "small business cloud costs",
+    "NATO allies favored destinations",
+    "Brazil data center",
+    "Malaysia",
+    "Chinese competitors market share",
+    "compliance burden reporting requirements",
+    "diversion through third countries",
+    "790,000,000 TPP",
+    "26,900,000 TPP",
+    "validated end user",
+    "government-to-government arrangements",
+    "American leadership in AI",
+    "export controls",
+    "data center investment",
+    "presumption of approval",
+    "arms-embargoed destinations",
+    "crop-disease detection",
 ]
 STAGES = ("parse", "term_usages", "embed", "dedupe", "link", "store")
 SAMPLE_SECONDS = 0.5
@@ -117,8 +140,12 @@ def ensure_docket(letters: int, seed: int, share: float) -> tuple[Path, dict, fl
     stamp = folder / "docket.json"
     if stamp.exists() and (folder / "manifest.toml").exists():
         summary = json.loads(stamp.read_text())
-        if (summary["letters"], summary["seed"], summary["campaign_share"], summary["generator"]) == \
-                (letters, seed, share, generator_hash()):
+        if (summary["letters"], summary["seed"], summary["campaign_share"], summary["generator"]) == (
+            letters,
+            seed,
+            share,
+            generator_hash(),
+        ):
             return folder, summary, None
     started = time.perf_counter()
     summary = make_docket(letters, folder, seed, share)
@@ -152,8 +179,13 @@ def run_build(params: dict, log: Path, timeout_s: float) -> dict:
     load_before = os.getloadavg()
     started = time.perf_counter()
     with open(log, "w", encoding="utf-8") as log_file:
-        child = subprocess.Popen([sys.executable, "-c", CHILD, json.dumps(params)], cwd=ROOT,
-                                 stdout=subprocess.PIPE, stderr=log_file, text=True)
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, json.dumps(params)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
         root = psutil.Process(child.pid)
         timed_out = False
         while child.poll() is None:
@@ -188,12 +220,19 @@ def run_build(params: dict, log: Path, timeout_s: float) -> dict:
     tree_cpu = sum(cpu_by_pid.values())
     others_busy = (busy_cpu_seconds() - machine_busy - tree_cpu) / wall
     result = {
-        "wall_s": round(wall, 2), "timed_out": timed_out, "exit_status": child.returncode,
-        "cpu_s": round(tree_cpu, 1), "peak_rss_tree_mb": round(peak_rss / 2**20, 1),
-        "peak_pss_tree_mb": round(peak_pss / 2**20, 1), "peak_processes": peak_processes,
-        "load": {"before": [round(x, 2) for x in load_before], "after": [round(x, 2) for x in os.getloadavg()],
-                 "mean_1min_during": round(statistics.mean(loads), 2) if loads else None,
-                 "other_processes_cores_busy": round(max(others_busy, 0.0), 2)},
+        "wall_s": round(wall, 2),
+        "timed_out": timed_out,
+        "exit_status": child.returncode,
+        "cpu_s": round(tree_cpu, 1),
+        "peak_rss_tree_mb": round(peak_rss / 2**20, 1),
+        "peak_pss_tree_mb": round(peak_pss / 2**20, 1),
+        "peak_processes": peak_processes,
+        "load": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+            "mean_1min_during": round(statistics.mean(loads), 2) if loads else None,
+            "other_processes_cores_busy": round(max(others_busy, 0.0), 2),
+        },
     }
     if not timed_out and output.strip():
         result.update(json.loads(output.strip().splitlines()[-1]))
@@ -202,13 +241,24 @@ def run_build(params: dict, log: Path, timeout_s: float) -> dict:
 
 def counts(db: Path, cache: Path) -> dict:
     with sqlite3.connect(db) as conn:
-        found = {table: conn.execute(f"select count(*) from {table}").fetchone()[0]
-                 for table in ("documents", "paragraphs", "positions", "position_links", "definitions", "thresholds",
-                               "term_usages")}
+        found = {
+            table: conn.execute(f"select count(*) from {table}").fetchone()[0]
+            for table in (
+                "documents",
+                "paragraphs",
+                "positions",
+                "position_links",
+                "definitions",
+                "thresholds",
+                "term_usages",
+            )
+        }
         found["letters_in_campaign_clusters"] = conn.execute(
-            "select count(*) from document_clusters where copies > 1").fetchone()[0]
+            "select count(*) from document_clusters where copies > 1"
+        ).fetchone()[0]
         found["campaign_clusters"] = conn.execute(
-            "select count(distinct cluster_id) from document_clusters where copies > 1").fetchone()[0]
+            "select count(distinct cluster_id) from document_clusters where copies > 1"
+        ).fetchone()[0]
     with sqlite3.connect(cache / "embeddings.sqlite") as conn:
         found["texts_embedded"] = conn.execute("select count(*) from vectors").fetchone()[0]
     return found
@@ -249,14 +299,22 @@ def measure(letters: int, args: argparse.Namespace, rule_manifest: Path | None, 
     else:
         log = work / "rule-only-build.log"
     db, cache = work / f"n{letters}" / "regkb.db", work / f"n{letters}" / "cache"
-    params = {"manifests": manifests, "corpus": str(args.corpus), "db": str(db), "cache": str(cache),
-              "workers": args.workers, "documents": letters + (2 if rule_manifest else 0)}
+    params = {
+        "manifests": manifests,
+        "corpus": str(args.corpus),
+        "db": str(db),
+        "cache": str(cache),
+        "workers": args.workers,
+        "documents": letters + (2 if rule_manifest else 0),
+    }
     print(f"N = {letters}: building ({len(manifests)} manifest(s)) …", file=sys.stderr, flush=True)
     run.update(run_build(params, log, args.timeout * 60))
     if run["timed_out"] or not db.exists():
         run["log_tail"] = log.read_text(encoding="utf-8").splitlines()[-15:]
-        print(f"N = {letters}: no knowledge base ({'timed out' if run['timed_out'] else 'failed'}); see {log}",
-              file=sys.stderr)
+        print(
+            f"N = {letters}: no knowledge base ({'timed out' if run['timed_out'] else 'failed'}); see {log}",
+            file=sys.stderr,
+        )
         return run
     run["db_mb"] = round(db.stat().st_size / 2**20, 2)
     run["counts"] = counts(db, cache)
@@ -267,6 +325,7 @@ def measure(letters: int, args: argparse.Namespace, rule_manifest: Path | None, 
 
 # ----------------------------------------------------------------------------- analysis
 
+
 def linear_fit(points: list[tuple[float, float]]) -> dict:
     """Least-squares line y = a + b x, with R²."""
     xs, ys = zip(*points)
@@ -276,8 +335,11 @@ def linear_fit(points: list[tuple[float, float]]) -> dict:
     intercept = mean_y - slope * mean_x
     total = sum((y - mean_y) ** 2 for y in ys)
     residual = sum((y - intercept - slope * x) ** 2 for x, y in points)
-    return {"intercept": round(intercept, 3), "per_letter": round(slope, 5),
-            "r2": round(1 - residual / total, 4) if total else 1.0}
+    return {
+        "intercept": round(intercept, 3),
+        "per_letter": round(slope, 5),
+        "r2": round(1 - residual / total, 4) if total else 1.0,
+    }
 
 
 def linearity(runs: list[dict]) -> dict:
@@ -289,40 +351,63 @@ def linearity(runs: list[dict]) -> dict:
     def marginal(run: dict, value) -> float:
         return value(run) - (value(base) if base else 0.0)
 
-    measures = {"wall_s": lambda r: r["wall_s"], "cpu_s": lambda r: r["cpu_s"],
-                "db_mb": lambda r: r["db_mb"], "peak_pss_tree_mb": lambda r: r["peak_pss_tree_mb"],
-                **{f"stage_{s}_s": (lambda r, s=s: r["stages"].get(s, 0.0)) for s in STAGES}}
+    measures = {
+        "wall_s": lambda r: r["wall_s"],
+        "cpu_s": lambda r: r["cpu_s"],
+        "db_mb": lambda r: r["db_mb"],
+        "peak_pss_tree_mb": lambda r: r["peak_pss_tree_mb"],
+        **{f"stage_{s}_s": (lambda r, s=s: r["stages"].get(s, 0.0)) for s in STAGES},
+    }
     sized = [r for r in done if r["letters"]]
-    per_letter = {str(r["letters"]): {name: round(marginal(r, value) / r["letters"], 5)
-                                      for name, value in measures.items()} for r in sized}
+    per_letter = {
+        str(r["letters"]): {name: round(marginal(r, value) / r["letters"], 5) for name, value in measures.items()}
+        for r in sized
+    }
     exponents = {}
     for small, large in zip(sized, sized[1:]):
         ratio = math.log(large["letters"] / small["letters"])
         exponents[f"{small['letters']}->{large['letters']}"] = {
             name: round(math.log(marginal(large, value) / marginal(small, value)) / ratio, 2)
-            if marginal(small, value) > 0 and marginal(large, value) > 0 else None
-            for name, value in measures.items()}
-    fits = {name: linear_fit([(r["letters"], value(r)) for r in done]) for name, value in measures.items()
-            if len(done) >= 2}
+            if marginal(small, value) > 0 and marginal(large, value) > 0
+            else None
+            for name, value in measures.items()
+        }
+    fits = {
+        name: linear_fit([(r["letters"], value(r)) for r in done]) for name, value in measures.items() if len(done) >= 2
+    }
     extrapolation = None
     if len(done) >= 3:  # the largest size against the line through the smaller ones
         line = linear_fit([(r["letters"], r["wall_s"]) for r in done[:-1]])
         predicted = line["intercept"] + line["per_letter"] * done[-1]["letters"]
-        extrapolation = {"letters": done[-1]["letters"], "predicted_wall_s": round(predicted, 1),
-                         "measured_wall_s": done[-1]["wall_s"], "measured_over_predicted": round(done[-1]["wall_s"] / predicted, 2)}
-    return {"baseline": "rule only (N = 0)" if base else "none", "per_letter": per_letter,
-            "scaling_exponent": exponents, "fit": fits, "largest_vs_smaller_sizes_line": extrapolation}
+        extrapolation = {
+            "letters": done[-1]["letters"],
+            "predicted_wall_s": round(predicted, 1),
+            "measured_wall_s": done[-1]["wall_s"],
+            "measured_over_predicted": round(done[-1]["wall_s"] / predicted, 2),
+        }
+    return {
+        "baseline": "rule only (N = 0)" if base else "none",
+        "per_letter": per_letter,
+        "scaling_exponent": exponents,
+        "fit": fits,
+        "largest_vs_smaller_sizes_line": extrapolation,
+    }
 
 
 def table(runs: list[dict]) -> str:
-    head = ("| N | paragraphs | wall s | " + " | ".join(STAGES) + " | letters/s | ¶/s | CPU s | peak RSS MB (PSS) "
-            "| db MB | bm25 p50/p95 ms | hybrid p50/p95 ms | first hybrid s | load 1-min | others' cores |")
+    head = (
+        "| N | paragraphs | wall s | " + " | ".join(STAGES) + " | letters/s | ¶/s | CPU s | peak RSS MB (PSS) "
+        "| db MB | bm25 p50/p95 ms | hybrid p50/p95 ms | first hybrid s | load 1-min | others' cores |"
+    )
     lines = [head, "|" + "|".join("---" for _ in range(head.count("|") - 1)) + "|"]
     for r in sorted(runs, key=lambda r: r["letters"]):
         if "stages" not in r:
-            lines.append(f"| {r['letters']} | — | > {r['wall_s']:.0f} (stopped) | " + " | ".join("—" for _ in STAGES)
-                         + f" | — | — | {r['cpu_s']} | {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) | — | — | — | — "
-                         f"| {r['load']['mean_1min_during']} | {r['load']['other_processes_cores_busy']} |")
+            lines.append(
+                f"| {r['letters']} | — | > {r['wall_s']:.0f} (stopped) | "
+                + " | ".join("—" for _ in STAGES)
+                + f" | — | — | {r['cpu_s']} | {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) | — | — | — | — "
+                f"| {r['load']['mean_1min_during']} | {r['load']['other_processes_cores_busy']} |"
+            )
             continue
         s, q = r["stages"], r["search"]
         letters_per_s = f"{r['letters'] / r['wall_s']:.1f}" if r["letters"] else "—"
@@ -330,33 +415,45 @@ def table(runs: list[dict]) -> str:
             f"| {r['letters']} | {r['paragraphs']} | {r['wall_s']:.1f} | "
             + " | ".join(f"{s.get(stage, 0.0):.1f}" for stage in STAGES)
             + f" | {letters_per_s} | {r['paragraphs'] / r['wall_s']:.0f} | {r['cpu_s']:.0f} "
-              f"| {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) | {r['db_mb']:.1f} "
-              f"| {q['bm25_p50_ms']}/{q['bm25_p95_ms']} | {q['hybrid_p50_ms']}/{q['hybrid_p95_ms']} "
-              f"| {q['first_hybrid_query_s']} | {r['load']['mean_1min_during']} | {r['load']['other_processes_cores_busy']} |")
+            f"| {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) | {r['db_mb']:.1f} "
+            f"| {q['bm25_p50_ms']}/{q['bm25_p95_ms']} | {q['hybrid_p50_ms']}/{q['hybrid_p95_ms']} "
+            f"| {q['first_hybrid_query_s']} | {r['load']['mean_1min_during']} | {r['load']['other_processes_cores_busy']} |"
+        )
     return "\n".join(lines)
 
 
 def linearity_table(analysis: dict) -> str:
-    rows = ["| N | wall s/letter | CPU s/letter | " + " | ".join(f"{s} s/letter" for s in STAGES)
-            + " | db MB/1k letters | PSS MB/1k letters |",
-            "|" + "|".join("---" for _ in range(5 + len(STAGES))) + "|"]
+    rows = [
+        "| N | wall s/letter | CPU s/letter | "
+        + " | ".join(f"{s} s/letter" for s in STAGES)
+        + " | db MB/1k letters | PSS MB/1k letters |",
+        "|" + "|".join("---" for _ in range(5 + len(STAGES))) + "|",
+    ]
     for letters, m in analysis["per_letter"].items():
-        rows.append(f"| {letters} | {m['wall_s']:.4f} | {m['cpu_s']:.4f} | "
-                    + " | ".join(f"{m[f'stage_{s}_s']:.4f}" for s in STAGES)
-                    + f" | {m['db_mb'] * 1000:.1f} | {m['peak_pss_tree_mb'] * 1000:.0f} |")
+        rows.append(
+            f"| {letters} | {m['wall_s']:.4f} | {m['cpu_s']:.4f} | "
+            + " | ".join(f"{m[f'stage_{s}_s']:.4f}" for s in STAGES)
+            + f" | {m['db_mb'] * 1000:.1f} | {m['peak_pss_tree_mb'] * 1000:.0f} |"
+        )
     for step, k in analysis["scaling_exponent"].items():
-        rows.append(f"| exponent {step} | {k['wall_s']} | {k['cpu_s']} | "
-                    + " | ".join(str(k[f"stage_{s}_s"]) for s in STAGES)
-                    + f" | {k['db_mb']} | {k['peak_pss_tree_mb']} |")
+        rows.append(
+            f"| exponent {step} | {k['wall_s']} | {k['cpu_s']} | "
+            + " | ".join(str(k[f"stage_{s}_s"]) for s in STAGES)
+            + f" | {k['db_mb']} | {k['peak_pss_tree_mb']} |"
+        )
     return "\n".join(rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
-    parser.add_argument("--with-rule", action=argparse.BooleanOptionalAction, default=True,
-                        help="build the letters with the rule documents of corpus/manifest.toml, and the rule "
-                             "alone as N = 0 (default: on)")
+    parser.add_argument(
+        "--with-rule",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="build the letters with the rule documents of corpus/manifest.toml, and the rule "
+        "alone as N = 0 (default: on)",
+    )
     parser.add_argument("--corpus", type=Path, default=ROOT.parent / "shared" / "corpus")
     parser.add_argument("--workers", type=int, default=None, help="build workers (default: every core)")
     parser.add_argument("--seed", type=int, default=1)
@@ -365,31 +462,55 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=45.0, help="minutes after which a build is stopped")
     args = parser.parse_args()
 
-    settings = {"with_rule": args.with_rule, "seed": args.seed, "campaign_share": args.campaign_share,
-                "workers": args.workers or os.cpu_count(), "generator": generator_hash()}
+    settings = {
+        "with_rule": args.with_rule,
+        "seed": args.seed,
+        "campaign_share": args.campaign_share,
+        "workers": args.workers or os.cpu_count(),
+        "generator": generator_hash(),
+    }
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     runs = {r["letters"]: r for r in previous.get("runs", [])} if previous.get("settings") == settings else {}
     sizes = sorted(set(args.sizes) | ({0} if args.with_rule else set()))
     with tempfile.TemporaryDirectory(prefix="regkb-bench-scale-") as folder:
         work = Path(folder)
-        rule_manifest = write_rule_manifest(ROOT / "corpus" / "manifest.toml", args.corpus,
-                                            work / "rule-manifest.toml") if args.with_rule else None
+        rule_manifest = (
+            write_rule_manifest(ROOT / "corpus" / "manifest.toml", args.corpus, work / "rule-manifest.toml")
+            if args.with_rule
+            else None
+        )
         for letters in sizes:
             if letters == 0 and 0 in runs and 0 not in args.sizes:
                 continue  # the rule alone was measured by an earlier run of these settings
-            runs[letters] = {**measure(letters, args, rule_manifest, work), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+            runs[letters] = {
+                **measure(letters, args, rule_manifest, work),
+                "measured_at": time.strftime("%Y-%m-%d %H:%M:%S"),
+            }
             analysis = linearity(list(runs.values()))
             RESULTS.parent.mkdir(exist_ok=True)
-            RESULTS.write_text(json.dumps({"settings": settings, "machine": {"cpus": os.cpu_count(),
-                                           "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)},
-                                           "runs": [runs[n] for n in sorted(runs)], "linearity": analysis},
-                                          indent=2) + "\n")
+            RESULTS.write_text(
+                json.dumps(
+                    {
+                        "settings": settings,
+                        "machine": {
+                            "cpus": os.cpu_count(),
+                            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+                        },
+                        "runs": [runs[n] for n in sorted(runs)],
+                        "linearity": analysis,
+                    },
+                    indent=2,
+                )
+                + "\n"
+            )
     analysis = linearity(list(runs.values()))
     print(table(list(runs.values())))
     print()
     print(linearity_table(analysis))
-    print(f"\nfit wall_s = a + b·N over all sizes: {analysis['fit'].get('wall_s')}; "
-          f"largest size against the smaller sizes' line: {analysis['largest_vs_smaller_sizes_line']}")
+    print(
+        f"\nfit wall_s = a + b·N over all sizes: {analysis['fit'].get('wall_s')}; "
+        f"largest size against the smaller sizes' line: {analysis['largest_vs_smaller_sizes_line']}"
+    )
     print(f"written: {RESULTS}")
 
 

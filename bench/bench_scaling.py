@@ -7,6 +7,7 @@ child process with a time limit, side by side, with the ratio to the size before
 PYTHONPATH=OTHER_CHECKOUT runs the same inputs against another version of the pipeline (how the
 "before" figures of the issue were measured). Writes outputs/bench_scaling.json unless --json says
 otherwise."""
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,9 @@ print(json.dumps({"read": read, "segment": time.process_time() - started - read,
 def measure(path: Path, timeout: float) -> dict:
     try:
         # run from the file's folder: the installed pipeline (or PYTHONPATH's), never a checkout in the cwd
-        done = subprocess.run([sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True,
-                              timeout=timeout, cwd=path.parent)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(path)], capture_output=True, text=True, timeout=timeout, cwd=path.parent
+        )
     except subprocess.TimeoutExpired:
         return {"timeout": timeout}
     if done.returncode:
@@ -76,8 +78,10 @@ def main() -> None:
     parser.add_argument("--json", default=str(ROOT / "outputs" / "bench_scaling.json"))
     args = parser.parse_args()
     results = []
-    print(f"{'case':<22} {'size':>9} {'unit':<10} {'bytes':>9} {'read s':>8} {'segment s':>9} {'total s':>8} "
-          f"{'× prev':>6}  paragraphs / note")
+    print(
+        f"{'case':<22} {'size':>9} {'unit':<10} {'bytes':>9} {'read s':>8} {'segment s':>9} {'total s':>8} "
+        f"{'× prev':>6}  paragraphs / note"
+    )
     with tempfile.TemporaryDirectory() as work:
         for name in args.cases:
             make, sizes, unit = CASES[name]
@@ -94,12 +98,18 @@ def main() -> None:
                 elif "failed" in result:
                     cells, note = ("", "", ""), result["failed"]
                 else:
-                    cells = (f"{result['read']:.3f}", f"{result['segment']:.3f}" if "segment" in result else "",
-                             f"{total:.3f}")
+                    cells = (
+                        f"{result['read']:.3f}",
+                        f"{result['segment']:.3f}" if "segment" in result else "",
+                        f"{total:.3f}",
+                    )
                     note = result.get("error") or f"{result['paragraphs']} (longest {result['longest']:,} chars)"
                 ratio = f"{total / previous:.2f}" if previous and total and "timeout" not in result else ""
-                print(f"{name:<22} {size:>9,} {unit:<10} {len(data):>9,} {cells[0]:>8} {cells[1]:>9} {cells[2]:>8} "
-                      f"{ratio:>6}  {note}", flush=True)
+                print(
+                    f"{name:<22} {size:>9,} {unit:<10} {len(data):>9,} {cells[0]:>8} {cells[1]:>9} {cells[2]:>8} "
+                    f"{ratio:>6}  {note}",
+                    flush=True,
+                )
                 results.append({"case": name, "size": size, "unit": unit, "bytes": len(data), **result})
                 previous = total if "timeout" not in result and "failed" not in result else None
                 if "timeout" in result:

@@ -2,14 +2,15 @@
 
 A document that cannot be read is reported (file and problem) and the others still build; if the
 old knowledge base had it, its rows are carried over so nothing already there is lost."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from . import embed, store, triage, workspace
 from . import manifest as manifest_mod
@@ -45,11 +46,18 @@ class BuildReport:
 
     def to_dict(self) -> dict:
         return {
-            "db": str(self.db_path), "ok": self.ok, "up_to_date": self.up_to_date,
-            "built": self.built, "cached": self.cached, "carried_over": self.carried_over,
+            "db": str(self.db_path),
+            "ok": self.ok,
+            "up_to_date": self.up_to_date,
+            "built": self.built,
+            "cached": self.cached,
+            "carried_over": self.carried_over,
             "missing": [{"id": e.id, "url": e.url, "file": e.file} for e in self.missing],
-            "problems": self.problems, "paragraphs": self.paragraphs, "seconds": round(self.seconds, 3),
-            "stages": {name: round(value, 3) for name, value in self.stages.items()}, "write": self.write,
+            "problems": self.problems,
+            "paragraphs": self.paragraphs,
+            "seconds": round(self.seconds, 3),
+            "stages": {name: round(value, 3) for name, value in self.stages.items()},
+            "write": self.write,
         }
 
 
@@ -58,10 +66,18 @@ def _merge(into: dict[str, list[dict]], rows: dict[str, list[dict]]) -> None:
         into.setdefault(table, []).extend(table_rows)
 
 
-def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path | None = None,
-          db_path: str | Path | None = None, cache_dir: str | Path | None = None, force: bool = False,
-          workers: int | None = None, progress: Callable[[str, int, int], None] | None = None,
-          engine: str = "local", scheduler: str | None = None, embed_letters: str = "auto") -> BuildReport:
+def build(
+    manifest_path: manifest_mod.ManifestPaths = None,
+    corpus: str | Path | None = None,
+    db_path: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    force: bool = False,
+    workers: int | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
+    embed_letters: str = "auto",
+) -> BuildReport:
     """Build the knowledge base. Documents are parsed by the engine ("local": a process pool over
     documents on this machine; "dask": the cluster at `scheduler`), then linked and written here."""
     started = time.perf_counter()
@@ -87,8 +103,7 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
         elif entry.url:
             report.missing.append(entry)  # fetchable: `regkb fetch` can bring it
         else:
-            report.problems.append({"doc_id": entry.id, "file": entry.file,
-                                    "problem": f"{entry.file}: file not found"})
+            report.problems.append({"doc_id": entry.id, "file": entry.file, "problem": f"{entry.file}: file not found"})
 
     version = store.code_version()
     hashes: dict[str, str] = {}
@@ -99,8 +114,10 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
             report.problems.append({"doc_id": entry.id, "file": str(path), "problem": str(exc)})
         except OSError as exc:
             report.problems.append({"doc_id": entry.id, "file": str(path), "problem": f"{path}: {exc.strerror}"})
-    fingerprint = hashlib.sha256(json.dumps(
-        [version, sorted(hashes.items()), [e.__dict__ for e in entries], embed_letters], sort_keys=True).encode()
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [version, sorted(hashes.items()), [e.__dict__ for e in entries], embed_letters], sort_keys=True
+        ).encode()
     ).hexdigest()
 
     store.remove_unfinished_writes(db_path)
@@ -118,8 +135,11 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
             continue
         cached = None if force else store.load_cached(cache_dir, hashes[entry.id], version)
         if cached and (not entry.sha256 or entry.sha256 == hashes[entry.id]):
-            cached["document"].update(document_row(entry, hashes[entry.id], cached["document"]["page_count"],
-                                                   cached["document"]["media"], path.name))
+            cached["document"].update(
+                document_row(
+                    entry, hashes[entry.id], cached["document"]["page_count"], cached["document"]["media"], path.name
+                )
+            )
             by_id[entry.id] = cached["document"], cached["paragraphs"], cached["extracted"]
             report.cached.append(entry.id)
         else:
@@ -128,11 +148,13 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     model_loading = embed.preload() if jobs and engine == "local" else None
     for parsed in run_engine(jobs, engine, workers, scheduler, progress):
         if parsed.problem:
-            report.problems.append({"doc_id": parsed.entry.id, "file": str(dict(jobs)[parsed.entry]),
-                                    "problem": parsed.problem})
+            report.problems.append(
+                {"doc_id": parsed.entry.id, "file": str(dict(jobs)[parsed.entry]), "problem": parsed.problem}
+            )
             continue
-        store.save_cached(cache_dir, hashes[parsed.entry.id], version, parsed.document, parsed.paragraphs,
-                          parsed.extracted)
+        store.save_cached(
+            cache_dir, hashes[parsed.entry.id], version, parsed.document, parsed.paragraphs, parsed.extracted
+        )
         store.save_vectors(cache_dir, parsed.vectors)
         by_id[parsed.entry.id] = parsed.document, parsed.paragraphs, parsed.extracted
         report.built.append(parsed.entry.id)
@@ -162,17 +184,24 @@ def build(manifest_path: manifest_mod.ManifestPaths = None, corpus: str | Path |
     report.stages["term_usages"] = time.perf_counter() - mark
     link_corpus(documents, paragraphs, extracted, cache_dir, report.stages, embed_letters)
     mark = time.perf_counter()
-    extracted["triage"] = triage.kb_rows(documents, paragraphs, extracted, cache_dir)  # relevance to the rules (issue 13)
+    extracted["triage"] = triage.kb_rows(
+        documents, paragraphs, extracted, cache_dir
+    )  # relevance to the rules (issue 13)
     # what each figure is about, for the claims view (the one comparison SQL cannot make; readmodel)
     extracted["figure_subjects"] = figure_subject_rows(paragraphs, extracted.get("thresholds", []))
     report.stages["triage"] = time.perf_counter() - mark
     mark = time.perf_counter()
     report.paragraphs = len(paragraphs)
-    info = {"fingerprint": fingerprint if not report.problems else "", "code_version": version,
-            "paragraphs": str(len(paragraphs)), "built_at": store.now(),
-            "missing": json.dumps([e.id for e in report.missing])}
-    report.write = store.write_knowledge_base(db_path, documents, paragraphs, report.problems, info, extracted,
-                                              incremental=not force)
+    info = {
+        "fingerprint": fingerprint if not report.problems else "",
+        "code_version": version,
+        "paragraphs": str(len(paragraphs)),
+        "built_at": store.now(),
+        "missing": json.dumps([e.id for e in report.missing]),
+    }
+    report.write = store.write_knowledge_base(
+        db_path, documents, paragraphs, report.problems, info, extracted, incremental=not force
+    )
     report.stages["store"] = time.perf_counter() - mark
     if model_loading:
         # when every vector was cached the load may still run: a daemon thread cut off at exit prints

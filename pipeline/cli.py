@@ -1,4 +1,5 @@
 """The `regkb` command: parses options and calls the library, nothing more."""
+
 from __future__ import annotations
 
 import json
@@ -14,15 +15,29 @@ import click
 from .models import RegkbError
 from .readmodel import TABLES, TITLES
 
-DB_OPTION = click.option("--db", "db_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                         help="Knowledge base file (default outputs/regkb.db).")
-MANIFEST_OPTION = click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path),
-                               multiple=True, envvar="REGKB_MANIFEST",
-                               help="Corpus manifest (default corpus/manifest.toml, or $REGKB_MANIFEST); "
-                                    "give it again to add more, e.g. a folder of letters with its own manifest.")
-CORPUS_OPTION = click.option("--corpus", type=click.Path(file_okay=False, path_type=Path), default=None,
-                             help="Folder with the documents (default $REGKB_CORPUS, then ../shared/corpus; "
-                                  "corpus/files/ is always searched too).")
+DB_OPTION = click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Knowledge base file (default outputs/regkb.db).",
+)
+MANIFEST_OPTION = click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    multiple=True,
+    envvar="REGKB_MANIFEST",
+    help="Corpus manifest (default corpus/manifest.toml, or $REGKB_MANIFEST); "
+    "give it again to add more, e.g. a folder of letters with its own manifest.",
+)
+CORPUS_OPTION = click.option(
+    "--corpus",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder with the documents (default $REGKB_CORPUS, then ../shared/corpus; "
+    "corpus/files/ is always searched too).",
+)
 
 
 def _db(db_path: Path | None) -> Path:
@@ -46,6 +61,7 @@ def _db(db_path: Path | None) -> Path:
 def friendly_errors(command):
     """A RegkbError becomes one clear line on stderr and exit status 1, never a traceback; so does an
     operating-system error on a path the user gave (a name too long, a folder not allowed, a full disk)."""
+
     @wraps(command)
     def wrapper(*args, **kwargs):
         try:
@@ -56,14 +72,20 @@ def friendly_errors(command):
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"regkb: error: {where}{exc.strerror or exc}", err=True)
         sys.exit(1)
+
     return wrapper
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="regkb")
-@click.option("--workspace", type=click.Path(file_okay=False, path_type=Path), envvar="REGKB_HOME", default=None,
-              help="Folder for everything added, fetched, imported and built (default $REGKB_HOME, else "
-                   "./regkb-workspace/, or the checkout's own corpus/ and outputs/ when run in it).")
+@click.option(
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="REGKB_HOME",
+    default=None,
+    help="Folder for everything added, fetched, imported and built (default $REGKB_HOME, else "
+    "./regkb-workspace/, or the checkout's own corpus/ and outputs/ when run in it).",
+)
 def main(workspace):
     """regkb: the AI Diffusion rule and the reaction to it as a searchable, pin-cited knowledge base."""
     from .workspace import choose
@@ -75,19 +97,40 @@ def main(workspace):
 @MANIFEST_OPTION
 @CORPUS_OPTION
 @DB_OPTION
-@click.option("--cache", "cache_dir", type=click.Path(file_okay=False, path_type=Path), envvar="REGKB_CACHE",
-              help="Folder of the per-document cache (default outputs/cache, or $REGKB_CACHE).")
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="REGKB_CACHE",
+    help="Folder of the per-document cache (default outputs/cache, or $REGKB_CACHE).",
+)
 @click.option("--force", is_flag=True, help="Rebuild every document, ignoring the cache.")
-@click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Processes for documents and PDF pages (default: all cores).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="Where documents are parsed: this machine, or a Dask distributed cluster.")
-@click.option("--scheduler", metavar="ADDRESS", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786.")
-@click.option("--embed", "embed_letters", type=click.Choice(["auto", "all", "engaging"]), default="auto",
-              show_default=True,
-              help="Which letters' paragraphs get embeddings for semantic search: all; only those engaging with a "
-                   "rule (naming it, its provisions or export controls, or holding a position); auto = all up to "
-                   "20,000 letter paragraphs, else engaging. The rules' paragraphs always do.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes for documents and PDF pages (default: all cores).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where documents are parsed: this machine, or a Dask distributed cluster.",
+)
+@click.option(
+    "--scheduler", metavar="ADDRESS", help="Dask scheduler address for --engine dask, e.g. tcp://10.0.0.5:8786."
+)
+@click.option(
+    "--embed",
+    "embed_letters",
+    type=click.Choice(["auto", "all", "engaging"]),
+    default="auto",
+    show_default=True,
+    help="Which letters' paragraphs get embeddings for semantic search: all; only those engaging with a "
+    "rule (naming it, its provisions or export controls, or holding a position); auto = all up to "
+    "20,000 letter paragraphs, else engaging. The rules' paragraphs always do.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 @friendly_errors
 def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, scheduler, embed_letters, as_json):
@@ -95,20 +138,35 @@ def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, sch
     from .build import build as run_build
     from .progress import on_terminal, progress_bar
 
-    with progress_bar("parsing documents", on_terminal(as_json),
-                      then="linking and writing the knowledge base") as progress:
-        report = run_build(manifest_path, corpus, _db(db_path), cache_dir, force=force, workers=workers,
-                           progress=progress, engine=engine, scheduler=scheduler, embed_letters=embed_letters)
+    with progress_bar(
+        "parsing documents", on_terminal(as_json), then="linking and writing the knowledge base"
+    ) as progress:
+        report = run_build(
+            manifest_path,
+            corpus,
+            _db(db_path),
+            cache_dir,
+            force=force,
+            workers=workers,
+            progress=progress,
+            engine=engine,
+            scheduler=scheduler,
+            embed_letters=embed_letters,
+        )
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
         if report.up_to_date:
             click.echo(f"up to date: {report.db_path} ({report.paragraphs} paragraphs, nothing changed)")
         else:
-            click.echo(f"built {report.db_path}: {report.paragraphs} paragraphs in {report.seconds:.1f} s "
-                       f"(parsed {len(report.built)}, from cache {len(report.cached)})")
+            click.echo(
+                f"built {report.db_path}: {report.paragraphs} paragraphs in {report.seconds:.1f} s "
+                f"(parsed {len(report.built)}, from cache {len(report.cached)})"
+            )
         for entry in report.missing:
-            click.echo(f"missing: {entry.id} ({entry.file}) not on this machine; `regkb fetch` downloads it from {entry.url}")
+            click.echo(
+                f"missing: {entry.id} ({entry.file}) not on this machine; `regkb fetch` downloads it from {entry.url}"
+            )
         for doc_id in report.carried_over:
             click.echo(f"kept: {doc_id} from the previous build (this build could not read it)")
     for problem in report.problems:
@@ -123,8 +181,13 @@ def build(manifest_path, corpus, db_path, cache_dir, force, workers, engine, sch
 @click.option("--doc", help="Only this document id.")
 @click.option("--section", help="Only section paths starting with this, e.g. '§ 740.29'.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
-@click.option("--mode", type=click.Choice(["bm25", "hybrid", "semantic"]), default="bm25", show_default=True,
-              help="bm25: words; semantic: meaning (embeddings); hybrid: both, fused by reciprocal rank.")
+@click.option(
+    "--mode",
+    type=click.Choice(["bm25", "hybrid", "semantic"]),
+    default="bm25",
+    show_default=True,
+    help="bm25: words; semantic: meaning (embeddings); hybrid: both, fused by reciprocal rank.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print hits as JSON.")
 @friendly_errors
 def search(query, db_path, doc, section, limit, mode, as_json):
@@ -139,8 +202,7 @@ def search(query, db_path, doc, section, limit, mode, as_json):
         click.echo(f"no paragraph matches {query!r}")
         return
     for rank, hit in enumerate(hits, start=1):
-        click.echo(click.style(f"{rank}. {hit.section_path or '(no section)'}", bold=True)
-                   + f"  —  {hit.pin_cite}")
+        click.echo(click.style(f"{rank}. {hit.section_path or '(no section)'}", bold=True) + f"  —  {hit.pin_cite}")
         click.echo(f"   {hit.id}  [{hit.doc_id}]")
         snippet = re.sub(r"\[([^\]]*)\]", lambda m: click.style(m.group(1), fg="yellow", bold=True), hit.snippet)
         click.echo(f"   {snippet}\n")
@@ -163,7 +225,9 @@ def show(paragraph_id, db_path, as_json):
         click.echo(json.dumps(row, indent=2, ensure_ascii=False))
         return
     click.echo(click.style(row["section_path"] or "(no section)", bold=True) + f"  —  {row['pin_cite']}")
-    click.echo(f"{row['doc_title']} · page {row['page']}" + (f" (printed {row['page_label']})" if row["page_label"] else ""))
+    click.echo(
+        f"{row['doc_title']} · page {row['page']}" + (f" (printed {row['page_label']})" if row["page_label"] else "")
+    )
     click.echo("")
     click.echo(row["text"])
 
@@ -181,8 +245,11 @@ def docs(db_path, as_json):
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for row in rows:
-        click.echo(f"{row['id']:<44} {row['doc_type']:<9} {row['date']:<10} {row['page_count']:>4} pp "
-                   f"{row['paragraphs']:>5} ¶  {row['author_org']}" + ("" if row["status"] == "built" else f"  [{row['status']}]"))
+        click.echo(
+            f"{row['id']:<44} {row['doc_type']:<9} {row['date']:<10} {row['page_count']:>4} pp "
+            f"{row['paragraphs']:>5} ¶  {row['author_org']}"
+            + ("" if row["status"] == "built" else f"  [{row['status']}]")
+        )
 
 
 @main.command()
@@ -205,8 +272,11 @@ def fetch(manifest_path, corpus, timeout, as_json):
             click.echo(f"{result.status:<8} {result.id}  {result.detail}")
     failed = [r for r in results if r.status == "failed"]
     if failed:
-        click.echo(f"regkb: error: {len(failed)} document(s) could not be downloaded; "
-                   "the build uses the documents that are present", err=True)
+        click.echo(
+            f"regkb: error: {len(failed)} document(s) could not be downloaded; "
+            "the build uses the documents that are present",
+            err=True,
+        )
         sys.exit(1)
 
 
@@ -214,8 +284,13 @@ def fetch(manifest_path, corpus, timeout, as_json):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--org", required=True, help="Author organisation, e.g. 'ITI'.")
 @click.option("--date", required=True, help="Date of the document, YYYY-MM-DD.")
-@click.option("--type", "doc_type", type=click.Choice(["rule", "comment", "statement", "news", "analysis"]),
-              default="comment", show_default=True)
+@click.option(
+    "--type",
+    "doc_type",
+    type=click.Choice(["rule", "comment", "statement", "news", "analysis"]),
+    default="comment",
+    show_default=True,
+)
 @click.option("--title", help="Title (default: the file name).")
 @click.option("--id", "doc_id", help="Document id (default: from org, date and file name).")
 @click.option("--language", default="en", show_default=True)
@@ -228,23 +303,40 @@ def add(file, org, date, doc_type, title, doc_id, language, url, manifest_path):
 
 
 # how `regkb add` names the manifest's fields in its messages
-ADD_LABELS = {"id": "--id", "title": "--title", "doc_type": "--type", "author_org": "--org", "date": "--date",
-              "language": "--language", "url": "--url", "file": "the file name"}
+ADD_LABELS = {
+    "id": "--id",
+    "title": "--title",
+    "doc_type": "--type",
+    "author_org": "--org",
+    "date": "--date",
+    "language": "--language",
+    "url": "--url",
+    "file": "the file name",
+}
 
 
-def add_document(file: Path, org: str, date: str, doc_type: str, title: str | None, doc_id: str | None,
-                 language: str, url: str, manifest: Path | None) -> None:
+def add_document(
+    file: Path,
+    org: str,
+    date: str,
+    doc_type: str,
+    title: str | None,
+    doc_id: str | None,
+    language: str,
+    url: str,
+    manifest: Path | None,
+) -> None:
     """All or nothing: every field is checked (types, an existing date, the id's form, control
     characters, text that is not UTF-8), the document read and segmented as the build would, and the
     manifest checked, before anything is written; then the file is copied into corpus/files/ and the
     manifest rewritten in one swap. Any failure leaves neither a copied file nor a changed manifest."""
     from dataclasses import replace
 
+    from . import manifest as manifest_mod
     from .document import _stage
     from .ingest import read_document, sha256_file
-    from .store.files import copy_file
-    from . import manifest as manifest_mod
     from .manifest import append_entry, manifest_with
+    from .store.files import copy_file
     from .workspace import current, files_for
 
     if manifest is None:
@@ -257,8 +349,16 @@ def add_document(file: Path, org: str, date: str, doc_type: str, title: str | No
     from .segment import segment
 
     default_id = re.sub(r"[^a-z0-9]+", "-", f"{org}-{date}-{file.stem}".lower()).strip("-")[:80].strip("-")
-    entry = ManifestEntry(id=doc_id or default_id, title=title or file.stem, doc_type=doc_type, author_org=org,
-                          date=date, language=language, url=url, file=file.name)
+    entry = ManifestEntry(
+        id=doc_id or default_id,
+        title=title or file.stem,
+        doc_type=doc_type,
+        author_org=org,
+        date=date,
+        language=language,
+        url=url,
+        file=file.name,
+    )
     if not doc_id and not re.fullmatch(r"[a-z0-9][a-z0-9._-]{1,80}", entry.id):
         raise RegkbError(f"cannot make a document id from --org, --date and the file name ({entry.id!r}); give --id")
     manifest_with(entry, manifest, ADD_LABELS)  # the fields and the manifest, before the file is even read
@@ -290,20 +390,27 @@ def add_document(file: Path, org: str, date: str, doc_type: str, title: str | No
 
 @main.command()
 @DB_OPTION
-@click.option("--annotations", "annotations_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder of gold annotations (default annotations/).")
+@click.option(
+    "--annotations",
+    "annotations_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of gold annotations (default annotations/).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full report (misses, spurious rows, health) as JSON.")
 @friendly_errors
 def evaluate(db_path, annotations_dir, as_json):
     """Score the extractors against the gold annotations; exit 1 below the F1 floors."""
     from .evaluate import evaluate as run_evaluate
     from .manifest import PROJECT_ROOT
-    from .query import connect_readonly
     from .patterns import read_jsonl
+    from .query import connect_readonly
 
     folder = annotations_dir or PROJECT_ROOT / "annotations"
-    gold = {path.relative_to(folder).with_suffix("").as_posix(): read_jsonl(path)
-            for path in sorted(folder.rglob("*.jsonl"))}
+    gold = {
+        path.relative_to(folder).with_suffix("").as_posix(): read_jsonl(path)
+        for path in sorted(folder.rglob("*.jsonl"))
+    }
     if not gold:
         raise RegkbError(f"{folder}: no *.jsonl gold annotations found")
     with connect_readonly(_db(db_path)) as conn:
@@ -313,20 +420,26 @@ def evaluate(db_path, annotations_dir, as_json):
     else:
         click.echo(f"{'extractor':<15} {'precision':>9} {'recall':>7} {'F1':>6} {'floor':>6}   tp  fp  fn")
         for name, score in report["scores"].items():
-            click.echo(f"{name:<15} {score['precision']:>9.3f} {score['recall']:>7.3f} {score['f1']:>6.3f} "
-                       f"{report['floors'].get(name, 0):>6.2f} {score['tp']:>4} {score['fp']:>3} {score['fn']:>3}"
-                       + ("  BELOW FLOOR" if name in report["failing"] else ""))
+            click.echo(
+                f"{name:<15} {score['precision']:>9.3f} {score['recall']:>7.3f} {score['f1']:>6.3f} "
+                f"{report['floors'].get(name, 0):>6.2f} {score['tp']:>4} {score['fp']:>3} {score['fn']:>3}"
+                + ("  BELOW FLOOR" if name in report["failing"] else "")
+            )
             notes = {k: v for k, v in score["notes"].items() if not isinstance(v, list)}
             if notes:
                 click.echo("                " + ", ".join(f"{k}={v}" for k, v in notes.items()))
         click.echo("\nby gold set (documents nobody tuned for: other-rules, docket)")
         for set_name, scores in report["by_set"].items():
             for name, score in scores.items():
-                click.echo(f"  {set_name:<12} {name:<14} P {score['precision']:.3f}  R {score['recall']:.3f}  "
-                           f"F1 {score['f1']:.3f}  ({score['tp']} found, {score['fn']} missed, {score['fp']} spurious)")
+                click.echo(
+                    f"  {set_name:<12} {name:<14} P {score['precision']:.3f}  R {score['recall']:.3f}  "
+                    f"F1 {score['f1']:.3f}  ({score['tp']} found, {score['fn']} missed, {score['fp']} spurious)"
+                )
         health = report["health"]
         click.echo("\nparse health")
-        click.echo(f"  sections about definitions with no definition: {len(health['definition_sections_without_definitions'])}")
+        click.echo(
+            f"  sections about definitions with no definition: {len(health['definition_sections_without_definitions'])}"
+        )
         click.echo(f"  numeric limits with no unit extracted:         {health['numeric_limits_without_unit_count']}")
         click.echo(f"  country names that did not resolve:            {len(health['unresolved_country_names'])}")
         click.echo(f"  paragraphs without a page:                     {health['paragraphs_without_page']}")
@@ -334,8 +447,10 @@ def evaluate(db_path, annotations_dir, as_json):
         click.echo(f"  preamble headings out of sequence:             {len(health['preamble_outline_breaks'])}")
         for item in health["preamble_outline_breaks"][:5]:
             click.echo(f"    {item['doc_id']}: {item['section_path'].rsplit(' > ', 1)[-1][:70]} ({item['problem']})")
-        click.echo(f"  table of contents against headings found:      "
-                   f"{len(health['table_of_contents_disagreements'])} disagreements")
+        click.echo(
+            f"  table of contents against headings found:      "
+            f"{len(health['table_of_contents_disagreements'])} disagreements"
+        )
     if report["failing"]:
         click.echo(f"regkb: error: F1 below the floor for {', '.join(report['failing'])}", err=True)
         sys.exit(1)
@@ -344,42 +459,58 @@ def evaluate(db_path, annotations_dir, as_json):
 @main.command()
 @click.argument("name", type=click.Choice(TABLES))
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "html", "json", "xlsx"]), default="md", show_default=True)
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to write into (default outputs/tables/).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "csv", "html", "json", "xlsx"]), default="md", show_default=True
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write into (default outputs/tables/).",
+)
 @friendly_errors
 def table(name, db_path, fmt, out_dir):
     """Write a comparison table (definitions, countries matrix, thresholds, positions matrix, claims vs rule,
     dates, diff of the two versions, contradictions) to outputs/tables/."""
-    from .workspace import current
     from .query import connect_readonly
     from .store import write_table_file
     from .tables import build_table, render
+    from .workspace import current
 
     folder = out_dir or current().outputs / "tables"
     with connect_readonly(_db(db_path)) as conn:
         columns, rows = build_table(conn, name)
         if fmt == "xlsx":
             from .xlsx import write_workbook
+
             path = write_workbook(conn, folder / f"{name}.xlsx", [name])
         else:
             path = write_table_file(folder / f"{name}.{fmt}", render(columns, rows, fmt, TITLES[name]))
         claimed = []
         if name == "dates":
             from .dates import claimed_dates
+
             claimed = claimed_dates(conn)
     click.echo(f"wrote {path} ({len(rows)} rows × {len(columns)} columns)")
     for claim in claimed:
-        click.echo(f"not a date of the rule: {claim['document']} says “{claim['says']}” after publication "
-                   f"({claim['pin cite'][:60]}); " + ("the rule has such a date" if claim["in the rule"] else
-                   "no date of the rule is that long after publication"))
+        click.echo(
+            f"not a date of the rule: {claim['document']} says “{claim['says']}” after publication "
+            f"({claim['pin cite'][:60]}); "
+            + (
+                "the rule has such a date"
+                if claim["in the rule"]
+                else "no date of the rule is that long after publication"
+            )
+        )
 
 
 @main.command()
 @click.argument("item_id", metavar="ID")
 @DB_OPTION
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "bibtex", "csl-json"]), default="text",
-              show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "markdown", "bibtex", "csl-json"]), default="text", show_default=True
+)
 @friendly_errors
 def cite(item_id, db_path, fmt):
     """Cite a paragraph, definition (def:…), threshold (thr:…), country list (list:…) or position (pos:…)."""
@@ -402,21 +533,32 @@ def serve(db_path, host, port):
 
 @main.command()
 @DB_OPTION
-@click.option("--format", "formats", type=click.Choice(["html", "md"]), multiple=True,
-              help="Report format(s) to write (default both).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to write into (default outputs/report/).")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["html", "md"]),
+    multiple=True,
+    help="Report format(s) to write (default both).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to write into (default outputs/report/).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the files written as a JSON list.")
 @friendly_errors
 def report(db_path, formats, out_dir, as_json):
     """Write a self-contained report (tables, per-organisation positions with citations, figures)."""
-    from .workspace import current
     from .progress import on_terminal, progress_bar
     from .report import write_report
+    from .workspace import current
 
     with progress_bar("making the report", on_terminal(as_json), then="writing the files") as progress:
-        written = write_report(_db(db_path), out_dir or current().outputs / "report",
-                               formats or ("html", "md"), progress)
+        written = write_report(
+            _db(db_path), out_dir or current().outputs / "report", formats or ("html", "md"), progress
+        )
     if as_json:
         click.echo(json.dumps([str(path) for path in written], indent=2))
     else:
@@ -450,19 +592,24 @@ def diff_command(doc_a, doc_b, db_path, section, show_all, as_json):
         comparison = compare(conn, doc_a, doc_b, section)
     counts = comparison.counts()
     if as_json:
-        click.echo(json.dumps({"counts": counts, "rows": [r.to_dict() for r in comparison.rows]}, indent=2,
-                              ensure_ascii=False))
+        click.echo(
+            json.dumps({"counts": counts, "rows": [r.to_dict() for r in comparison.rows]}, indent=2, ensure_ascii=False)
+        )
         return
-    click.echo(f"{doc_b} against {doc_a}" + (f" under {section}" if section else "") + f": {counts['b_paragraphs']} "
-               f"paragraphs: {counts['identical']} identical, {counts['unchanged']} differ only in spacing, "
-               f"{counts['typography']} only in typography (quotes, dashes, case, broken words), {counts['changed']} "
-               f"changed, {counts['only_in_b']} only in {doc_b}; {counts['only_in_a']} only in {doc_a} "
-               f"({counts['outside_b']} more of {doc_a} are in provisions {doc_b} does not contain)")
+    click.echo(
+        f"{doc_b} against {doc_a}" + (f" under {section}" if section else "") + f": {counts['b_paragraphs']} "
+        f"paragraphs: {counts['identical']} identical, {counts['unchanged']} differ only in spacing, "
+        f"{counts['typography']} only in typography (quotes, dashes, case, broken words), {counts['changed']} "
+        f"changed, {counts['only_in_b']} only in {doc_b}; {counts['only_in_a']} only in {doc_a} "
+        f"({counts['outside_b']} more of {doc_a} are in provisions {doc_b} does not contain)"
+    )
     for row in comparison.rows:
         if row.status in ("identical", "unchanged", "typography") and not show_all:
             continue
-        click.echo(f"\n{status_label(row, doc_a, doc_b)}  {row.section_path}  —  "
-                   + " / ".join(p for p in (row.a_pin_cite, row.b_pin_cite) if p))
+        click.echo(
+            f"\n{status_label(row, doc_a, doc_b)}  {row.section_path}  —  "
+            + " / ".join(p for p in (row.a_pin_cite, row.b_pin_cite) if p)
+        )
         click.echo("   " + (describe(row) or " ".join((row.b_text or row.a_text).split())[:300]))
 
 
@@ -488,15 +635,20 @@ def provision(provision, db_path, doc_id, as_json):
         click.echo(f"  {p['section_path']}  —  {p['pin_cite']}\n    {_one_line(p['text'], 240)}")
     click.echo(f"\ndefinitions it uses ({len(story['uses'])})")
     for d in story["uses"]:
-        click.echo(f"  {d['term']} [{d['kind']}, scope {d['scope']}] {d['uses']}×  — defined at {d['pin_cite']} ({d['id']})")
+        click.echo(
+            f"  {d['term']} [{d['kind']}, scope {d['scope']}] {d['uses']}×  — defined at {d['pin_cite']} ({d['id']})"
+        )
     if story["defines"]:
         click.echo(f"\ndefinitions it gives ({len(story['defines'])})")
         for d in story["defines"]:
             click.echo(f"  {d['term']} [{d['kind']}]: {_one_line(d['definition'], 160)}  — {d['pin_cite']}")
     click.echo(f"\nthresholds ({len(story['thresholds'])})")
     for t in story["thresholds"]:
-        click.echo(f"  {t['quantity']} {t['comparator']} {t['value_text'] or t['value']:g} {t['unit']}: “{t['matched_text']}”  — {t['pin_cite']}"
-                   if t["value"] is not None else f"  {t['quantity']}: “{t['matched_text']}”  — {t['pin_cite']}")
+        click.echo(
+            f"  {t['quantity']} {t['comparator']} {t['value_text'] or t['value']:g} {t['unit']}: “{t['matched_text']}”  — {t['pin_cite']}"
+            if t["value"] is not None
+            else f"  {t['quantity']}: “{t['matched_text']}”  — {t['pin_cite']}"
+        )
     if story["country_lists"] or story["country_groups"]:
         click.echo("\ncountry lists and groups")
         for cl in story["country_lists"]:
@@ -506,15 +658,19 @@ def provision(provision, db_path, doc_id, as_json):
     click.echo(f"\nwhat the preamble says about it ({len(story['preamble'])} paragraphs)")
     for p in story["preamble"][:12]:
         click.echo(f"  {p['pin_cite']} ({p['why']}): {_one_line(p['text'], 200)}")
-    click.echo(f"\nchanges between versions ({len(story['changes'])})" if story["changes"] else
-               "\nchanges between versions: none (every paragraph the published text has is unchanged)")
+    click.echo(
+        f"\nchanges between versions ({len(story['changes'])})"
+        if story["changes"]
+        else "\nchanges between versions: none (every paragraph the published text has is unchanged)"
+    )
     for c in story["changes"]:
         click.echo(f"  {c['status']}  {c['section_path']}: {_one_line(c['changes'], 200)}")
     total = sum(g["count"] for g in story["positions"])
     click.echo(f"\npositions linked to it ({total}, by stance and organisation)")
     for g in story["positions"]:
         extra = (f", +{g['copies']} copies" if g["copies"] else "") + (
-            f", a campaign of {g['campaign_documents']} letters" if g["campaign_documents"] > 1 else "")
+            f", a campaign of {g['campaign_documents']} letters" if g["campaign_documents"] > 1 else ""
+        )
         click.echo(click.style(f"  {g['stance']} · {g['org']} ({g['count']}{extra})", bold=True))
         for q in g["quotes"][:3]:
             click.echo(f"    “{_one_line(q['quote'], 200)}” — {q['pin_cite']} [{q['id']}]")
@@ -541,8 +697,10 @@ def _echo_term(term, db_path, as_json, highlight=None):
     if as_json:
         click.echo(json.dumps(story, indent=2, ensure_ascii=False))
         return
-    click.echo(click.style(f"“{story['term']}”", bold=True) + f": {len(story['definitions'])} definitions, "
-               f"{len(story['wordings'])} wordings, {len(story['usages'])} paragraphs use it")
+    click.echo(
+        click.style(f"“{story['term']}”", bold=True) + f": {len(story['definitions'])} definitions, "
+        f"{len(story['wordings'])} wordings, {len(story['usages'])} paragraphs use it"
+    )
     for n, wording in enumerate(story["wordings"], start=1):
         click.echo(f"\nwording {n}: {_one_line(wording[0]['definition'], 300)}")
         for d in wording:
@@ -589,14 +747,19 @@ def contradictions(db_path, doc_ids, as_json):
 
 @main.command()
 @DB_OPTION
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Workbook to write (default outputs/tables/regkb.xlsx).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Workbook to write (default outputs/tables/regkb.xlsx).",
+)
 @friendly_errors
 def xlsx(db_path, out_path):
     """Every comparison table in one Excel workbook: a sheet each, frozen header, pin cites as links."""
-    from .workspace import current
     from .query import connect_readonly
     from .tables import TABLES
+    from .workspace import current
     from .xlsx import write_workbook
 
     with connect_readonly(_db(db_path)) as conn:
@@ -606,10 +769,20 @@ def xlsx(db_path, out_path):
 
 @main.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--metadata", "metadata", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A regulations.gov bulk download's metadata CSV (organisation, date, title by Document ID).")
-@click.option("--manifest", "manifest_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Manifest to write (default the workspace's manifest.toml).")
+@click.option(
+    "--metadata",
+    "metadata",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A regulations.gov bulk download's metadata CSV (organisation, date, title by Document ID).",
+)
+@click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Manifest to write (default the workspace's manifest.toml).",
+)
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
 def import_(folder, metadata, manifest_path, as_json):
@@ -627,24 +800,40 @@ def import_(folder, metadata, manifest_path, as_json):
     with progress_bar("listing documents", on_terminal(as_json)) as progress:
         result = import_folder(folder, target, metadata, progress=progress, others=current().manifests())
     if as_json:
-        click.echo(json.dumps({"manifest": str(result.manifest), "folder": str(result.folder),
-                               "added": len(result.added), "already_listed": result.already,
-                               "skipped": [{"file": f, "why": why} for f, why in result.skipped],
-                               "seconds": round(result.seconds, 2)}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "manifest": str(result.manifest),
+                    "folder": str(result.folder),
+                    "added": len(result.added),
+                    "already_listed": result.already,
+                    "skipped": [{"file": f, "why": why} for f, why in result.skipped],
+                    "seconds": round(result.seconds, 2),
+                },
+                indent=2,
+            )
+        )
         return
     for _, why in result.skipped:
         click.echo(f"skipped: {why}", err=True)
-    click.echo(f"listed {len(result.added)} new documents of {result.folder} in {result.manifest} "
-               f"({result.already} already listed, {len(result.skipped)} skipped) in {result.seconds:.1f} s; "
-               "run `regkb build` to include them")
+    click.echo(
+        f"listed {len(result.added)} new documents of {result.folder} in {result.manifest} "
+        f"({result.already} already listed, {len(result.skipped)} skipped) in {result.seconds:.1f} s; "
+        "run `regkb build` to include them"
+    )
 
 
 @main.command()
 @DB_OPTION
 @MANIFEST_OPTION
 @CORPUS_OPTION
-@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="CSV of the whole ranking (default the workspace's outputs/tables/triage.csv).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV of the whole ranking (default the workspace's outputs/tables/triage.csv).",
+)
 @click.option("--limit", type=click.IntRange(1, 100_000), default=20, show_default=True, help="Rows to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print the shown rows as JSON.")
 @friendly_errors
@@ -663,13 +852,20 @@ def triage(db_path, manifest_path, corpus, out_path, limit, as_json):
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    counts = {label: sum(d.relevance == label for d in found) for label in ("names the rule", "discusses its provisions",
-                                                                              "export controls", "other")}
-    click.echo(f"triaged {len(found)} documents: " + ", ".join(f"{n} {label}" for label, n in counts.items())
-               + f"; wrote {target}")
+    counts = {
+        label: sum(d.relevance == label for d in found)
+        for label in ("names the rule", "discusses its provisions", "export controls", "other")
+    }
+    click.echo(
+        f"triaged {len(found)} documents: "
+        + ", ".join(f"{n} {label}" for label, n in counts.items())
+        + f"; wrote {target}"
+    )
     for row in rows:
-        click.echo(f"{row['rank']:>4}. {row['relevance_score']:>5.1f}  {row['relevance']:<24} {row['doc_id']}  "
-                   f"({_one_line(row['author_org'], 40)})")
+        click.echo(
+            f"{row['rank']:>4}. {row['relevance_score']:>5.1f}  {row['relevance']:<24} {row['doc_id']}  "
+            f"({_one_line(row['author_org'], 40)})"
+        )
         click.echo(f"        {_one_line(row['relevance_evidence'], 150)}")
 
 

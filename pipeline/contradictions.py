@@ -12,6 +12,7 @@ Built from the extracted facts, not from a list of known cases:
   subparagraphs, but not that one.
 
 Read side: no spaCy, no torch."""
+
 from __future__ import annotations
 
 import math
@@ -78,8 +79,9 @@ def find(conn: sqlite3.Connection, doc_ids: list[str] | None = None) -> list[Con
         docs = [d for d in docs if d in doc_ids]
     out: list[Contradiction] = []
     for doc in docs:
-        paragraphs = conn.execute("select id, section_path, pin_cite, text, ordinal from paragraphs where doc_id = ? "
-                                  "order by ordinal", (doc,)).fetchall()
+        paragraphs = conn.execute(
+            "select id, section_path, pin_cite, text, ordinal from paragraphs where doc_id = ? order by ordinal", (doc,)
+        ).fetchall()
         out += _quantities(conn, doc, paragraphs)
         out += _definitions(conn, doc)
         out += _cross_references(doc, paragraphs)
@@ -88,10 +90,13 @@ def find(conn: sqlite3.Connection, doc_ids: list[str] | None = None) -> list[Con
 
 def _quantities(conn, doc: str, paragraphs) -> list[Contradiction]:
     paths = [p["section_path"] or "" for p in paragraphs]
-    figures = conn.execute("""select t.id, t.quantity, t.unit, t.value, t.comparator, t.matched_text, t.char_start,
+    figures = conn.execute(
+        """select t.id, t.quantity, t.unit, t.value, t.comparator, t.matched_text, t.char_start,
                                      t.char_end, p.id as paragraph_id, p.section_path, p.pin_cite, p.text
                               from thresholds t join paragraphs p on p.id = t.paragraph_id
-                              where t.doc_id = ? and t.value is not null and t.unit != 'date'""", (doc,)).fetchall()
+                              where t.doc_id = ? and t.value is not null and t.unit != 'date'""",
+        (doc,),
+    ).fetchall()
     out, seen = [], set()
     for figure in figures:
         own = figure["section_path"] or ""
@@ -99,34 +104,55 @@ def _quantities(conn, doc: str, paragraphs) -> list[Contradiction]:
         for ref in references(around, root_of(own) if own else ""):
             if _under(own, ref) or not any(_under(p, ref) for p in paths):
                 continue
-            theirs = [f for f in figures if _under(f["section_path"] or "", ref) and f["unit"] == figure["unit"]
-                      and f["quantity"] == figure["quantity"] and f["paragraph_id"] != figure["paragraph_id"]]
+            theirs = [
+                f
+                for f in figures
+                if _under(f["section_path"] or "", ref)
+                and f["unit"] == figure["unit"]
+                and f["quantity"] == figure["quantity"]
+                and f["paragraph_id"] != figure["paragraph_id"]
+            ]
             if not theirs or any(_same(f["value"], figure["value"]) for f in theirs):
                 continue
-            nearest = min(theirs, key=lambda f: abs(math.log(abs(f["value"]) or 1e-12) - math.log(abs(figure["value"]) or 1e-12)))
-            if not nearest["value"] or not figure["value"] or max(nearest["value"] / figure["value"],
-                                                                  figure["value"] / nearest["value"]) > 10:
+            nearest = min(
+                theirs, key=lambda f: abs(math.log(abs(f["value"]) or 1e-12) - math.log(abs(figure["value"]) or 1e-12))
+            )
+            if (
+                not nearest["value"]
+                or not figure["value"]
+                or max(nearest["value"] / figure["value"], figure["value"] / nearest["value"]) > 10
+            ):
                 continue
             key = (figure["id"], nearest["paragraph_id"])
             if key in seen:
                 continue
             seen.add(key)
-            out.append(Contradiction(
-                "quantity", doc, f"{figure['quantity']} ({figure['unit']}) in {ref}",
-                f"{figure['comparator']} {_n(figure['value'])}: “{figure['matched_text']}” ({own or '—'})",
-                figure["pin_cite"], figure["paragraph_id"],
-                f"{nearest['comparator']} {_n(nearest['value'])}: “{nearest['matched_text']}” ({nearest['section_path']})",
-                nearest["pin_cite"], nearest["paragraph_id"],
-                f"the passage cites {ref}, which states {', '.join(sorted({_n(f['value']) for f in theirs}))} "
-                f"{figure['unit']}, never {_n(figure['value'])}"))
+            out.append(
+                Contradiction(
+                    "quantity",
+                    doc,
+                    f"{figure['quantity']} ({figure['unit']}) in {ref}",
+                    f"{figure['comparator']} {_n(figure['value'])}: “{figure['matched_text']}” ({own or '—'})",
+                    figure["pin_cite"],
+                    figure["paragraph_id"],
+                    f"{nearest['comparator']} {_n(nearest['value'])}: “{nearest['matched_text']}” ({nearest['section_path']})",
+                    nearest["pin_cite"],
+                    nearest["paragraph_id"],
+                    f"the passage cites {ref}, which states {', '.join(sorted({_n(f['value']) for f in theirs}))} "
+                    f"{figure['unit']}, never {_n(figure['value'])}",
+                )
+            )
     return out
 
 
 def _definitions(conn, doc: str) -> list[Contradiction]:
-    rows = conn.execute("""select d.id, d.term, d.kind, d.scope, d.definition, p.id as paragraph_id, p.pin_cite,
+    rows = conn.execute(
+        """select d.id, d.term, d.kind, d.scope, d.definition, p.id as paragraph_id, p.pin_cite,
                                   p.section_path from definitions d join paragraphs p on p.id = d.paragraph_id
                            where d.doc_id = ? and d.kind not in ('pointer', 'reference')
-                           order by p.ordinal""", (doc,)).fetchall()
+                           order by p.ordinal""",
+        (doc,),
+    ).fetchall()
     terms: dict[tuple[str, bool], list] = {}
     for row in rows:
         if _for_a_case(row["definition"]):
@@ -146,13 +172,25 @@ def _definitions(conn, doc: str) -> list[Contradiction]:
         for i in range(1, len(wordings)):
             a, b = wordings[0][0], wordings[i][0]
             same_scope = a["scope"] == b["scope"]
-            out.append(Contradiction(
-                "definition", doc, f"“{a['term']}”",
-                f"{a['definition']} (scope {a['scope'] or '—'})", a["pin_cite"], a["paragraph_id"],
-                f"{b['definition']} (scope {b['scope'] or '—'})", b["pin_cite"], b["paragraph_id"],
-                ("two wordings in the same scope" if same_scope else
-                 f"two wordings, scopes {a['scope'] or '—'} and {b['scope'] or '—'}")
-                + f"; {len(wordings[0])} and {len(wordings[i])} definition(s) use each"))
+            out.append(
+                Contradiction(
+                    "definition",
+                    doc,
+                    f"“{a['term']}”",
+                    f"{a['definition']} (scope {a['scope'] or '—'})",
+                    a["pin_cite"],
+                    a["paragraph_id"],
+                    f"{b['definition']} (scope {b['scope'] or '—'})",
+                    b["pin_cite"],
+                    b["paragraph_id"],
+                    (
+                        "two wordings in the same scope"
+                        if same_scope
+                        else f"two wordings, scopes {a['scope'] or '—'} and {b['scope'] or '—'}"
+                    )
+                    + f"; {len(wordings[0])} and {len(wordings[i])} definition(s) use each",
+                )
+            )
     return out
 
 
@@ -169,7 +207,7 @@ def _wording(d) -> str:
     text = (d["definition"] or "").strip().replace("(s)", "s")
     if d["kind"] in ("short_form", "abbreviation"):
         cut = re.search(r"\(\W?" + re.escape(d["term"]) + r"\W?\)", text)
-        text = text[:cut.start()] if cut else text
+        text = text[: cut.start()] if cut else text
         text = re.sub(r"^\d+\.\s*", "", text)
     text = re.sub(r"^for purposes of [^,]{3,80},\s*", "", text.lower())
     text = re.sub(r"[\W_]+", " ", text).strip()
@@ -199,22 +237,34 @@ def _cross_references(doc: str, paragraphs) -> list[Contradiction]:
                 continue
             if any(_under(q, ref) for q in paths):
                 continue
-            parent, marker = ref[: ref.rindex("(")], ref[ref.rindex("("):]
+            parent, marker = ref[: ref.rindex("(")], ref[ref.rindex("(") :]
             children = _children(parent, paths)
             if parent not in paths or not _complete(children):
                 # the rule does not set out that level whole (it revises (a) and (c) of a section): the
                 # reference is to the EAR as it stands
                 continue
-            if any(root_of(q) == root_of(ref) and q.endswith(marker) and (t or "").lstrip().startswith(marker)
-                   for q, t in texts):
+            if any(
+                root_of(q) == root_of(ref) and q.endswith(marker) and (t or "").lstrip().startswith(marker)
+                for q, t in texts
+            ):
                 continue  # that paragraph is there, filed at another path
             if (ref, p["id"]) in seen:
                 continue
             seen.add((ref, p["id"]))
-            out.append(Contradiction(
-                "cross-reference", doc, ref, f"cites {ref}: “{_clip(text, 200)}”", p["pin_cite"], p["id"],
-                f"{parent} has {', '.join(children)} only", "", "",
-                f"no paragraph at {ref} in this document"))
+            out.append(
+                Contradiction(
+                    "cross-reference",
+                    doc,
+                    ref,
+                    f"cites {ref}: “{_clip(text, 200)}”",
+                    p["pin_cite"],
+                    p["id"],
+                    f"{parent} has {', '.join(children)} only",
+                    "",
+                    "",
+                    f"no paragraph at {ref} in this document",
+                )
+            )
     return out
 
 
@@ -236,7 +286,7 @@ def _rank(marker: str) -> tuple[str, int] | None:
 
 
 def _children(parent: str, paths: set[str]) -> list[str]:
-    return sorted({"(" + q[len(parent) + 1:].split(")")[0] + ")" for q in paths if q.startswith(parent + "(")})
+    return sorted({"(" + q[len(parent) + 1 :].split(")")[0] + ")" for q in paths if q.startswith(parent + "(")})
 
 
 def _complete(children: list[str]) -> bool:
@@ -253,7 +303,7 @@ def _context(text: str, start: int, end: int) -> str:
     before = max(text.rfind(mark, 0, max(start - 1, 0)) for mark in ".。;；")
     before = max(text.rfind(mark, 0, before) for mark in ".。;；") if before > 0 else before
     after = [i for i in (text.find(mark, end) for mark in ".。;；") if i >= 0]
-    return text[before + 1:(min(after) + 1) if after else len(text)]
+    return text[before + 1 : (min(after) + 1) if after else len(text)]
 
 
 def _same(a: float, b: float) -> bool:
@@ -269,10 +319,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-CONTRADICTION_COLUMNS = ["kind", "subject", "first says", "first pin cite", "second says", "second pin cite", "note",
-                         "document"]
+CONTRADICTION_COLUMNS = [
+    "kind",
+    "subject",
+    "first says",
+    "first pin cite",
+    "second says",
+    "second pin cite",
+    "note",
+    "document",
+]
 
 
 def contradictions_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
-    return CONTRADICTION_COLUMNS, [[c.kind, c.subject, c.first, c.first_pin_cite, c.second, c.second_pin_cite, c.note,
-                                    c.doc_id] for c in find(conn)]
+    return CONTRADICTION_COLUMNS, [
+        [c.kind, c.subject, c.first, c.first_pin_cite, c.second, c.second_pin_cite, c.note, c.doc_id]
+        for c in find(conn)
+    ]

@@ -18,6 +18,7 @@ and pin cite, and what it is counted from:
 Only documents of type rule: what a letter or a news report says about the rule's dates (the Chinese
 article's "60 days after publication") is a claim, compared in `regkb table claims`, never a date of the
 rule. Read side: no spaCy, no torch."""
+
 from __future__ import annotations
 
 import calendar
@@ -30,17 +31,29 @@ from datetime import timedelta
 from .paths import root_of
 
 PERIOD_UNITS = {"days", "weeks", "months", "years"}
-PLACEHOLDER = re.compile(r"\[INSERT DATE (\d+) (DAYS?|MONTHS?|YEARS?) (?:FROM|AFTER) (?:THE )?DATE OF PUBLICATION"
-                         r"(?: IN THE FEDERAL REGISTER)?\s*\]?", re.I)
+PLACEHOLDER = re.compile(
+    r"\[INSERT DATE (\d+) (DAYS?|MONTHS?|YEARS?) (?:FROM|AFTER) (?:THE )?DATE OF PUBLICATION"
+    r"(?: IN THE FEDERAL REGISTER)?\s*\]?",
+    re.I,
+)
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 CALENDAR = re.compile(rf"\b({MONTHS}) (\d{{1,2}})[.,]? (\d{{4}})\b")
-GOVERNING = re.compile(r"\b(effective|effective date(?: of this rule)? on|on or before|no later than|not later than|by|"
-                       r"before|until|beginning|as of|starting)\s+(?:the\s+)?$", re.I)
-PUBLICATION = re.compile(r"^\W*(?:days?|months?|years?)?\W*\s*(?:after|from|following|of)\s+(?:the\s+)?"
-                         r"(?:date\s+of\s+)?publication", re.I)
-EVENT = re.compile(r"^[\s\]]*(?:(?:calendar|business)\s+)?(?:days?|months?|years?)?\s*"
-                   r"(?P<rel>after|from|following|of|before|prior to|in advance(?: of)?|preceding)\s+"
-                   r"(?P<event>[^.;:]{3,90})", re.I)
+GOVERNING = re.compile(
+    r"\b(effective|effective date(?: of this rule)? on|on or before|no later than|not later than|by|"
+    r"before|until|beginning|as of|starting)\s+(?:the\s+)?$",
+    re.I,
+)
+PUBLICATION = re.compile(
+    r"^\W*(?:days?|months?|years?)?\W*\s*(?:after|from|following|of)\s+(?:the\s+)?"
+    r"(?:date\s+of\s+)?publication",
+    re.I,
+)
+EVENT = re.compile(
+    r"^[\s\]]*(?:(?:calendar|business)\s+)?(?:days?|months?|years?)?\s*"
+    r"(?P<rel>after|from|following|of|before|prior to|in advance(?: of)?|preceding)\s+"
+    r"(?P<event>[^.;:]{3,90})",
+    re.I,
+)
 CAPTION = re.compile(r"^(?:DATES:\s*)?(?P<caption>[A-Z][A-Za-z ,'’-]{2,60}?)(?:\.|:)\s")
 
 
@@ -89,7 +102,7 @@ def _clause(text: str, start: int, end: int, limit: int = 170) -> str:
     starts = [m.end() for m in BOUNDARY.finditer(text, 0, start)]
     ends = [m.start() + 1 for m in BOUNDARY.finditer(text, end)]
     first = starts[-1] if starts else 0
-    clause = text[first:ends[0] if ends else len(text)].strip()
+    clause = text[first : ends[0] if ends else len(text)].strip()
     if len(clause) <= limit:
         return clause
     # a long sentence: the words that lead up to the date, which say what it is the date of
@@ -107,7 +120,7 @@ def _what(text: str, start: int, end: int) -> str:
 def _anchor(text: str, start: int, end: int, placeholders: list[re.Match]) -> tuple[str, str]:
     if any(p.start() <= start < p.end() or start <= p.start() < end for p in placeholders):
         return "publication", ""
-    after = text[end:end + 120]
+    after = text[end : end + 120]
     if PUBLICATION.match(after):
         return "publication", ""
     event = EVENT.match(after)
@@ -119,7 +132,7 @@ def _anchor(text: str, start: int, end: int, placeholders: list[re.Match]) -> tu
     if rel:  # the relation is part of the number as extracted ("180 days prior to"): the event follows
         what = re.match(r"\s*([^.;:]{3,90})", text[end:])
         return "event", f"{rel.group(1)} {what.group(1).strip() if what else '(the event the sentence names)'}"
-    before = text[max(0, start - 40):start].lower()
+    before = text[max(0, start - 40) : start].lower()
     if re.search(r"\bwithin\s*$", before) or written.lower().startswith("within"):
         # "within 30 days" with no "of …": the sentence names the event; say it is one
         return "event", "(the event the sentence names)"
@@ -128,21 +141,33 @@ def _anchor(text: str, start: int, end: int, placeholders: list[re.Match]) -> tu
 
 def governing_dates(conn: sqlite3.Connection, doc_ids: list[str] | None = None) -> list[Governing]:
     conn.row_factory = sqlite3.Row
-    docs = {r["id"]: r for r in conn.execute(
-        "select id, coalesce(nullif(published, ''), date) as published from documents where doc_type = 'rule'")}
+    docs = {
+        r["id"]: r
+        for r in conn.execute(
+            "select id, coalesce(nullif(published, ''), date) as published from documents where doc_type = 'rule'"
+        )
+    }
     if doc_ids:
         docs = {k: v for k, v in docs.items() if k in doc_ids}
     out: list[Governing] = []
     if not docs:
         return out
     marks = ",".join("?" * len(docs))
-    paragraphs = {r["id"]: r for r in conn.execute(
-        f"select id, doc_id, section_path, pin_cite, text, ordinal from paragraphs where doc_id in ({marks})", list(docs))}
+    paragraphs = {
+        r["id"]: r
+        for r in conn.execute(
+            f"select id, doc_id, section_path, pin_cite, text, ordinal from paragraphs where doc_id in ({marks})",
+            list(docs),
+        )
+    }
     placeholders = {pid: list(PLACEHOLDER.finditer(p["text"] or "")) for pid, p in paragraphs.items()}
     covered: dict[str, list[tuple[int, int]]] = {}
-    for t in conn.execute(f"""select id, paragraph_id, doc_id, value, unit, value_text, matched_text, char_start, char_end
+    for t in conn.execute(
+        f"""select id, paragraph_id, doc_id, value, unit, value_text, matched_text, char_start, char_end
                               from thresholds where doc_id in ({marks}) and (unit = 'date' or unit in
-                              ('days', 'weeks', 'months', 'years'))""", list(docs)):
+                              ('days', 'weeks', 'months', 'years'))""",
+        list(docs),
+    ):
         p = paragraphs[t["paragraph_id"]]
         text, start, end = p["text"], t["char_start"], t["char_end"]
         covered.setdefault(p["id"], []).append((start, end))
@@ -156,9 +181,23 @@ def governing_dates(conn: sqlite3.Connection, doc_ids: list[str] | None = None) 
                 counted = f"publication ({published})"
                 resolved = add_period(Date.fromisoformat(published), t["value"], t["unit"]).isoformat()
         written = _written(text, start, end, placeholders[p["id"]])
-        out.append(Governing(t["doc_id"], p["id"], root_of(p["section_path"] or "") or "—", p["section_path"] or "",
-                             p["pin_cite"], written, _what(text, start, end), anchor, counted, resolved, t["id"],
-                             t["value"], t["unit"]))
+        out.append(
+            Governing(
+                t["doc_id"],
+                p["id"],
+                root_of(p["section_path"] or "") or "—",
+                p["section_path"] or "",
+                p["pin_cite"],
+                written,
+                _what(text, start, end),
+                anchor,
+                counted,
+                resolved,
+                t["id"],
+                t["value"],
+                t["unit"],
+            )
+        )
     for pid, found in placeholders.items():
         p = paragraphs[pid]
         for match in found:
@@ -167,27 +206,52 @@ def governing_dates(conn: sqlite3.Connection, doc_ids: list[str] | None = None) 
             published = docs[p["doc_id"]]["published"]
             value, unit = float(match.group(1)), match.group(2).lower().rstrip("s") + "s"
             resolved = add_period(Date.fromisoformat(published), value, unit).isoformat() if published else ""
-            out.append(Governing(p["doc_id"], pid, root_of(p["section_path"] or "") or "—", p["section_path"] or "",
-                                 p["pin_cite"], match.group(0), _what(p["text"], match.start(), match.end()),
-                                 "publication", f"publication ({published})" if published else "", resolved,
-                                 "placeholder", value, unit))
+            out.append(
+                Governing(
+                    p["doc_id"],
+                    pid,
+                    root_of(p["section_path"] or "") or "—",
+                    p["section_path"] or "",
+                    p["pin_cite"],
+                    match.group(0),
+                    _what(p["text"], match.start(), match.end()),
+                    "publication",
+                    f"publication ({published})" if published else "",
+                    resolved,
+                    "placeholder",
+                    value,
+                    unit,
+                )
+            )
             covered.setdefault(pid, []).append((match.start(), match.end()))
     for pid, p in paragraphs.items():
         text = p["text"] or ""
         for match in CALENDAR.finditer(text):
             if any(s < match.end() and match.start() < e for s, e in covered.get(pid, [])):
                 continue
-            if not GOVERNING.search(text[max(0, match.start() - 40):match.start()]):
+            if not GOVERNING.search(text[max(0, match.start() - 40) : match.start()]):
                 continue  # a date a rule is cited by ("the October 7, 2022 rule") governs nothing
             month = list(calendar.month_name).index(match.group(1))
             try:
                 iso = Date(int(match.group(3)), month, int(match.group(2))).isoformat()
             except ValueError:
                 continue
-            lead = GOVERNING.search(text[max(0, match.start() - 40):match.start()]).group(0)
-            out.append(Governing(p["doc_id"], pid, root_of(p["section_path"] or "") or "—", p["section_path"] or "",
-                                 p["pin_cite"], f"{lead}{match.group(0)}".strip(), _what(text, match.start(), match.end()),
-                                 "date", "", iso, "date in text"))
+            lead = GOVERNING.search(text[max(0, match.start() - 40) : match.start()]).group(0)
+            out.append(
+                Governing(
+                    p["doc_id"],
+                    pid,
+                    root_of(p["section_path"] or "") or "—",
+                    p["section_path"] or "",
+                    p["pin_cite"],
+                    f"{lead}{match.group(0)}".strip(),
+                    _what(text, match.start(), match.end()),
+                    "date",
+                    "",
+                    iso,
+                    "date in text",
+                )
+            )
     order = {"date": 0, "publication": 0, "event": 1, "duration": 2}
     ordinal = {pid: p["ordinal"] for pid, p in paragraphs.items()}
     out.sort(key=lambda g: (order[g.anchor], g.resolved or "9999", g.doc_id, ordinal[g.paragraph_id]))
@@ -197,22 +261,48 @@ def governing_dates(conn: sqlite3.Connection, doc_ids: list[str] | None = None) 
 def _written(text: str, start: int, end: int, placeholders: list[re.Match]) -> str:
     for p in placeholders:
         if p.start() <= start < p.end() or start <= p.start() < end:
-            lead = text[min(start, p.start()):p.start()]
+            lead = text[min(start, p.start()) : p.start()]
             return (lead + p.group(0)).strip()
     return text[start:end]
 
 
-DATES_COLUMNS = ["resolved date", "counted from", "written", "governs", "anchor", "provision", "section path",
-                 "pin cite", "document", "source"]
+DATES_COLUMNS = [
+    "resolved date",
+    "counted from",
+    "written",
+    "governs",
+    "anchor",
+    "provision",
+    "section path",
+    "pin cite",
+    "document",
+    "source",
+]
 
 
 def dates_table(conn: sqlite3.Connection) -> tuple[list[str], list[list]]:
     rows = []
     for g in governing_dates(conn):
-        anchor = {"date": "calendar date", "publication": "after publication", "event": "after an event (flagged)",
-                  "duration": "a duration (no start)"}[g.anchor]
-        rows.append([g.resolved or "—", g.counted_from or ("—" if g.anchor != "event" else "an event"), g.written,
-                     g.governs, anchor, g.provision, g.section_path, g.pin_cite, g.doc_id, g.source])
+        anchor = {
+            "date": "calendar date",
+            "publication": "after publication",
+            "event": "after an event (flagged)",
+            "duration": "a duration (no start)",
+        }[g.anchor]
+        rows.append(
+            [
+                g.resolved or "—",
+                g.counted_from or ("—" if g.anchor != "event" else "an event"),
+                g.written,
+                g.governs,
+                anchor,
+                g.provision,
+                g.section_path,
+                g.pin_cite,
+                g.doc_id,
+                g.source,
+            ]
+        )
     return DATES_COLUMNS, rows
 
 
@@ -226,10 +316,18 @@ def claimed_dates(conn: sqlite3.Connection) -> list[dict]:
                                from thresholds t join paragraphs p on p.id = t.paragraph_id
                                join documents d on d.id = t.doc_id
                                where d.doc_type != 'rule' and t.unit in ('days', 'weeks', 'months', 'years')"""):
-        around = (row["text"] or "")[max(0, row["char_start"] - 40):row["char_start"] + 40]
+        around = (row["text"] or "")[max(0, row["char_start"] - 40) : row["char_start"] + 40]
         if not re.search(r"publication|published|发布|公报|Federal Register|take effect|生效", around, re.I):
             continue
-        out.append({"document": row["doc_id"], "says": row["matched_text"], "pin cite": row["pin_cite"],
-                    "id": row["id"], "value": row["value"], "unit": row["unit"],
-                    "in the rule": (row["value"], row["unit"]) in rule})
+        out.append(
+            {
+                "document": row["doc_id"],
+                "says": row["matched_text"],
+                "pin cite": row["pin_cite"],
+                "id": row["id"],
+                "value": row["value"],
+                "unit": row["unit"],
+                "in the rule": (row["value"], row["unit"]) in rule,
+            }
+        )
     return out

@@ -1,6 +1,7 @@
 """Near-duplicate and form-letter detection across letters: a campaign that files one text many
 times counts once, with a tally. Word shingles first (MinHash LSH finds candidate pairs, exact
 Jaccard decides); pairs in the grey zone are settled by document embeddings. Pure: no I/O."""
+
 from __future__ import annotations
 
 import re
@@ -34,7 +35,7 @@ def shingles(text: str) -> set[str]:
     words = re.findall(rf"[\w{CJK_CLASS}]+", text.lower())
     if len(words) < SHINGLE_WORDS:
         return {" ".join(words)} if words else set()
-    return {" ".join(words[i:i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
+    return {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -60,8 +61,9 @@ def signature(text: str) -> np.ndarray:
     return minhash.hashvalues if items else np.zeros(0, dtype=np.uint64)
 
 
-def near_duplicates(texts: dict[str, str], vectors: dict[str, np.ndarray],
-                    signatures: dict[str, np.ndarray] | None = None) -> list[Pair]:
+def near_duplicates(
+    texts: dict[str, str], vectors: dict[str, np.ndarray], signatures: dict[str, np.ndarray] | None = None
+) -> list[Pair]:
     """Pairs of copies, each letter paired with the letters it joins. texts: document id → full text;
     vectors: document id → unit mean embedding; signatures: document id → signature(text), where
     known (computed here otherwise). MinHash LSH (tuned for GREY_ZONE similarity) finds the
@@ -142,10 +144,16 @@ def clusters(documents: list[dict], pairs: list[Pair]) -> list[dict]:
         representative = group[0]["id"]
         for document in group:
             pair = joined.get(document["id"])
-            rows.append({"doc_id": document["id"], "cluster_id": f"cluster:{representative}",
-                         "representative": representative, "copies": len(group),
-                         "similarity": round(pair.cosine if pair and pair.cosine else pair.jaccard, 4) if pair else 1.0,
-                         "method": pair.method if pair else "unique"})
+            rows.append(
+                {
+                    "doc_id": document["id"],
+                    "cluster_id": f"cluster:{representative}",
+                    "representative": representative,
+                    "copies": len(group),
+                    "similarity": round(pair.cosine if pair and pair.cosine else pair.jaccard, 4) if pair else 1.0,
+                    "method": pair.method if pair else "unique",
+                }
+            )
     return rows
 
 
@@ -163,7 +171,6 @@ def mark_duplicate_positions(positions: list[dict], cluster_rows: list[dict]) ->
         if original == position["doc_id"]:
             continue
         words = shingles(position["quote"])
-        best = max(by_doc.get(original, []), default=None,
-                   key=lambda p: jaccard(words, shingles(p["quote"])))
+        best = max(by_doc.get(original, []), default=None, key=lambda p: jaccard(words, shingles(p["quote"])))
         if best and best["topic"] == position["topic"] and jaccard(words, shingles(best["quote"])) >= 0.5:
             position["duplicate_of"] = best["id"]

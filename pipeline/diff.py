@@ -12,6 +12,7 @@ and each paragraph of the first version that nothing matched is ``only in <first
 provision the second version contains; paragraphs of provisions the second version does not contain
 at all (the published regulatory text here leaves out the preamble and part 774) are counted as
 outside its coverage, not listed. Read side: no spaCy, no torch."""
+
 from __future__ import annotations
 
 import re
@@ -94,8 +95,8 @@ def word_changes(a: str, b: str) -> list[Change]:
             spans.append([op.src_start, op.src_end, op.dest_start, op.dest_end])
     changes = []
     for i1, i2, j1, j2 in spans:
-        old = a[ta[i1].start():ta[i2 - 1].end()] if i2 > i1 else ""
-        new = b[tb[j1].start():tb[j2 - 1].end()] if j2 > j1 else ""
+        old = a[ta[i1].start() : ta[i2 - 1].end()] if i2 > i1 else ""
+        new = b[tb[j1].start() : tb[j2 - 1].end()] if j2 > j1 else ""
         changes.append(Change("replace" if old and new else "insert" if new else "delete", old, new))
     return changes
 
@@ -112,15 +113,17 @@ def _typeset(text: str) -> str:
 
 
 def _rows(conn: sqlite3.Connection, doc_id: str, section: str | None) -> list[sqlite3.Row]:
-    rows = conn.execute("select id, section_path, pin_cite, text, ordinal from paragraphs where doc_id = ? "
-                        "order by ordinal", (doc_id,)).fetchall()
+    rows = conn.execute(
+        "select id, section_path, pin_cite, text, ordinal from paragraphs where doc_id = ? order by ordinal", (doc_id,)
+    ).fetchall()
     if section:
         rows = [r for r in rows if (r["section_path"] or "").startswith(section)]
     return rows
 
 
-def compare(conn: sqlite3.Connection, doc_a: str = PUBLIC_INSPECTION, doc_b: str = PUBLISHED,
-            section: str | None = None) -> Comparison:
+def compare(
+    conn: sqlite3.Connection, doc_a: str = PUBLIC_INSPECTION, doc_b: str = PUBLISHED, section: str | None = None
+) -> Comparison:
     conn.row_factory = sqlite3.Row
     for doc in (doc_a, doc_b):
         if conn.execute("select 1 from documents where id = ?", (doc,)).fetchone() is None:
@@ -161,26 +164,46 @@ def compare(conn: sqlite3.Connection, doc_a: str = PUBLIC_INSPECTION, doc_b: str
     out: list[Aligned] = []
     for b in b_rows:
         if b["id"] not in match:
-            out.append(Aligned("only_in_b", b["section_path"] or "", b_id=b["id"], b_pin_cite=b["pin_cite"],
-                               b_text=b["text"]))
+            out.append(
+                Aligned("only_in_b", b["section_path"] or "", b_id=b["id"], b_pin_cite=b["pin_cite"], b_text=b["text"])
+            )
             continue
         a_ids, score = match[b["id"]]
         a_parts = [a_by_id[i] for i in a_ids.split("+")]
         b_parts = [b_by_id[i] for i in _group_of(b["id"], match)]
         a_text = "\n".join(r["text"] for r in a_parts)
         b_text = "\n".join(r["text"] for r in b_parts)
-        out.append(Aligned(_status(a_text, b_text), b["section_path"] or "", a_id=a_ids, b_id=b["id"],
-                           a_section_path=a_parts[0]["section_path"], a_pin_cite=a_parts[0]["pin_cite"],
-                           b_pin_cite=b["pin_cite"], a_text=a_text, b_text=b_text, similarity=round(score, 1),
-                           changes=word_changes(a_text, b_text) if _status(a_text, b_text) == "changed" else []))
+        out.append(
+            Aligned(
+                _status(a_text, b_text),
+                b["section_path"] or "",
+                a_id=a_ids,
+                b_id=b["id"],
+                a_section_path=a_parts[0]["section_path"],
+                a_pin_cite=a_parts[0]["pin_cite"],
+                b_pin_cite=b["pin_cite"],
+                a_text=a_text,
+                b_text=b_text,
+                similarity=round(score, 1),
+                changes=word_changes(a_text, b_text) if _status(a_text, b_text) == "changed" else [],
+            )
+        )
     covered = {root_of(r["section_path"]) for r in b_rows if r["section_path"]}
     outside = 0
     for a in a_rows:
         if a["id"] in used:
             continue
         if a["section_path"] and root_of(a["section_path"]) in covered:
-            out.append(Aligned("only_in_a", a["section_path"], a_id=a["id"], a_section_path=a["section_path"],
-                               a_pin_cite=a["pin_cite"], a_text=a["text"]))
+            out.append(
+                Aligned(
+                    "only_in_a",
+                    a["section_path"],
+                    a_id=a["id"],
+                    a_section_path=a["section_path"],
+                    a_pin_cite=a["pin_cite"],
+                    a_text=a["text"],
+                )
+            )
         else:
             outside += 1
     return Comparison(doc_a, doc_b, section, out, outside)
@@ -242,9 +265,14 @@ def _join_split_paragraphs(a_rows, b_rows, a_norm, b_norm, match, used) -> None:
     match.update(ordered)
 
 
-STATUS_LABELS = {"identical": "unchanged", "unchanged": "unchanged (spacing only)",
-                 "typography": "unchanged (typography only)", "changed": "changed",
-                 "only_in_a": "only in {a}", "only_in_b": "only in {b}"}
+STATUS_LABELS = {
+    "identical": "unchanged",
+    "unchanged": "unchanged (spacing only)",
+    "typography": "unchanged (typography only)",
+    "changed": "changed",
+    "only_in_a": "only in {a}",
+    "only_in_b": "only in {b}",
+}
 
 
 def describe(row: Aligned, limit: int = 400) -> str:
@@ -264,22 +292,53 @@ def status_label(row: Aligned, doc_a: str, doc_b: str) -> str:
     return STATUS_LABELS[row.status].format(a=doc_a, b=doc_b)
 
 
-DIFF_COLUMNS = ["section path", "status", "changes", "public-inspection pin cite", "published pin cite", "similarity",
-                "public-inspection text", "published text"]
+DIFF_COLUMNS = [
+    "section path",
+    "status",
+    "changes",
+    "public-inspection pin cite",
+    "published pin cite",
+    "similarity",
+    "public-inspection text",
+    "published text",
+]
 
 
-def diff_table(conn: sqlite3.Connection, doc_a: str = PUBLIC_INSPECTION, doc_b: str = PUBLISHED,
-               section: str | None = None, include_unchanged: bool = True) -> tuple[list[str], list[list]]:
+def diff_table(
+    conn: sqlite3.Connection,
+    doc_a: str = PUBLIC_INSPECTION,
+    doc_b: str = PUBLISHED,
+    section: str | None = None,
+    include_unchanged: bool = True,
+) -> tuple[list[str], list[list]]:
     comparison = compare(conn, doc_a, doc_b, section)
-    columns = ["section path", "status", "changes", f"{doc_a} pin cite", f"{doc_b} pin cite", "similarity",
-               f"{doc_a} text", f"{doc_b} text"]
+    columns = [
+        "section path",
+        "status",
+        "changes",
+        f"{doc_a} pin cite",
+        f"{doc_b} pin cite",
+        "similarity",
+        f"{doc_a} text",
+        f"{doc_b} text",
+    ]
     order = {"changed": 0, "only_in_b": 1, "only_in_a": 2, "typography": 3, "unchanged": 4, "identical": 5}
     rows = []
     for row in comparison.rows:
         if not include_unchanged and row.status in ("identical", "unchanged", "typography"):
             continue
-        rows.append([row.section_path, status_label(row, doc_a, doc_b), describe(row, 160), row.a_pin_cite or "",
-                     row.b_pin_cite or "", row.similarity, _clip(row.a_text, 300), _clip(row.b_text, 300)])
+        rows.append(
+            [
+                row.section_path,
+                status_label(row, doc_a, doc_b),
+                describe(row, 160),
+                row.a_pin_cite or "",
+                row.b_pin_cite or "",
+                row.similarity,
+                _clip(row.a_text, 300),
+                _clip(row.b_text, 300),
+            ]
+        )
     return columns, rows if include_unchanged else sorted(rows, key=lambda r: order.get(r[1], 9))
 
 

@@ -2,6 +2,7 @@
 paragraphs and extracted rows. Every engine runs it (build's local pool, the Dask workers, through
 engine.parse_one), and the forkserver imports it to warm up; it knows nothing of caches, the
 corpus or the knowledge base, which the orchestrator (build.py) owns."""
+
 from __future__ import annotations
 
 import traceback
@@ -14,15 +15,26 @@ from .segment import segment
 
 def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str, file_name: str) -> dict:
     return {
-        "id": entry.id, "title": entry.title, "doc_type": entry.doc_type, "author_org": entry.author_org,
-        "date": entry.date, "language": entry.language, "source_url": entry.url, "file_sha256": sha256,
-        "page_count": page_count, "media": media, "file_name": file_name, "cite_as": entry.cite_as,
-        "status": "built", "published": entry.published,
+        "id": entry.id,
+        "title": entry.title,
+        "doc_type": entry.doc_type,
+        "author_org": entry.author_org,
+        "date": entry.date,
+        "language": entry.language,
+        "source_url": entry.url,
+        "file_sha256": sha256,
+        "page_count": page_count,
+        "media": media,
+        "file_name": file_name,
+        "cite_as": entry.cite_as,
+        "status": "built",
+        "published": entry.published,
     }
 
 
-def parse_document(path: Path, entry: ManifestEntry, pdf_pages: list | None = None
-                   ) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
+def parse_document(
+    path: Path, entry: ManifestEntry, pdf_pages: list | None = None
+) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
     """Ingest, segment and extract one file (no cache): the per-document unit of work. Whatever goes
     wrong with one document is a DocumentError naming its file, so the build reports it and goes on
     with the others: an exception from reading, segmenting or extracting (a bug a strange document
@@ -36,8 +48,11 @@ def parse_document(path: Path, entry: ManifestEntry, pdf_pages: list | None = No
         raise DocumentError(str(path), "no paragraphs could be segmented from this document")
     longest = max(paragraphs, key=lambda p: len(p.text))
     if len(longest.text) > MAX_LINE_CHARS:  # segment keeps paragraphs far shorter; extraction cannot take this
-        raise DocumentError(str(path), f"a paragraph of {len(longest.text):,} characters on page {longest.page}; the "
-                                       f"limit for one paragraph is {MAX_LINE_CHARS:,}")
+        raise DocumentError(
+            str(path),
+            f"a paragraph of {len(longest.text):,} characters on page {longest.page}; the "
+            f"limit for one paragraph is {MAX_LINE_CHARS:,}",
+        )
     extracted = _stage("extracting", path, extract, paragraphs, entry.language, entry)
     return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs, extracted
 
@@ -57,5 +72,8 @@ def _stage(doing: str, path: Path, step, *args, **kwargs):
         where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
         message = str(exc)
         message = message if len(message) <= 300 else message[:300] + " …"
-        raise DocumentError(str(path), f"{doing} failed: {type(exc).__name__}{where}: {message} "
-                                       "(a problem of regkb's with this document: please report it)") from exc
+        raise DocumentError(
+            str(path),
+            f"{doing} failed: {type(exc).__name__}{where}: {message} "
+            "(a problem of regkb's with this document: please report it)",
+        ) from exc

@@ -14,6 +14,7 @@ Measured and not taken (bench/bench_embed.py): dynamic int8 quantisation (12 % f
 move, cosine 0.96 on average to the reference and 75 % of nearest neighbours kept) and static models
 distilled with model2vec (25× faster, but the gold positions' nearest rule paragraph lies in the
 linked provision in top-3 for 27 % instead of 46 %)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -80,8 +81,9 @@ def onnx_path() -> Path:
     """The exported graph's file, named after the model files it came from (a new model, a new file)."""
     source = model_dir()
     weights = source / "model.safetensors"
-    stamp = hashlib.sha1(f"{weights.stat().st_size}\x1f{(source / 'config.json').read_text()}\x1f"
-                         f"opset {ONNX_OPSET}".encode()).hexdigest()[:12]
+    stamp = hashlib.sha1(
+        f"{weights.stat().st_size}\x1f{(source / 'config.json').read_text()}\x1fopset {ONNX_OPSET}".encode()
+    ).hexdigest()[:12]
     return model_cache() / f"{MODEL_NAME}-{stamp}.onnx"
 
 
@@ -103,17 +105,25 @@ def export_onnx(target: Path) -> None:
             self.inner = inner
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     names = ["input_ids", "attention_mask", "token_type_ids"]
     ids = torch.ones((2, 16), dtype=torch.long)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f"{target.name}.{os.getpid()}.partial")
     try:
-        torch.onnx.export(Hidden(transformer), (ids, ids, torch.zeros_like(ids)), str(partial), dynamo=False,
-                          input_names=names, output_names=["last_hidden_state"], opset_version=ONNX_OPSET,
-                          dynamic_axes={name: {0: "batch", 1: "sequence"} for name in names + ["last_hidden_state"]})
+        torch.onnx.export(
+            Hidden(transformer),
+            (ids, ids, torch.zeros_like(ids)),
+            str(partial),
+            dynamo=False,
+            input_names=names,
+            output_names=["last_hidden_state"],
+            opset_version=ONNX_OPSET,
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in names + ["last_hidden_state"]},
+        )
         os.replace(partial, target)  # whole or absent, whoever else exports at the same time
     finally:
         partial.unlink(missing_ok=True)
@@ -123,10 +133,13 @@ def ensure_onnx() -> Path:
     """The ONNX graph, exported on first use (about 5 s, once per machine and model) and then reused."""
     target = onnx_path()
     if not target.exists():
-        done = subprocess.run([sys.executable, "-W", "ignore", "-m", "pipeline.embed", "export", str(target)],
-                              capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1",
-                                                                   "TRANSFORMERS_OFFLINE": "1"},
-                              cwd=Path(__file__).resolve().parent.parent)
+        done = subprocess.run(
+            [sys.executable, "-W", "ignore", "-m", "pipeline.embed", "export", str(target)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
+            cwd=Path(__file__).resolve().parent.parent,
+        )
         if done.returncode or not target.exists():
             raise RuntimeError(f"exporting {MODEL_NAME} to ONNX failed: {done.stderr.strip()[-2000:]}")
     return target
@@ -160,7 +173,8 @@ class OnnxRunner:
                 options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 options.log_severity_level = 3
                 self._sessions[threads] = self._onnxruntime.InferenceSession(
-                    str(self.path), options, providers=["CPUExecutionProvider"])
+                    str(self.path), options, providers=["CPUExecutionProvider"]
+                )
             return self._sessions[threads]
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -169,15 +183,16 @@ class OnnxRunner:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # batches of like lengths
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
         for start in range(0, len(order), batch_size):
-            chunk = order[start:start + batch_size]
+            chunk = order[start : start + batch_size]
             width = max(len(encodings[i].ids) for i in chunk)
             ids = np.zeros((len(chunk), width), dtype=np.int64)
             mask = np.zeros_like(ids)
             for row, i in enumerate(chunk):
-                ids[row, :len(encodings[i].ids)] = encodings[i].ids
-                mask[row, :len(encodings[i].ids)] = 1
-            hidden = session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                        "token_type_ids": np.zeros_like(ids)})[0]
+                ids[row, : len(encodings[i].ids)] = encodings[i].ids
+                mask[row, : len(encodings[i].ids)] = 1
+            hidden = session.run(
+                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            )[0]
             pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
             out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return out
@@ -200,14 +215,14 @@ class TorchRunner:
         import torch
 
         torch.set_num_threads(1 if len(texts) <= 8 else max(1, os.cpu_count() or 1))
-        vectors = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
-                                    show_progress_bar=False, convert_to_numpy=True)
+        vectors = self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
+        )
         return vectors.astype(np.float32, copy=False)
 
 
 def runner_name() -> str:
-    return "torch" if os.environ.get("REGKB_EMBEDDER", "onnx").lower() in ("torch", "sentence-transformers") \
-        else "onnx"
+    return "torch" if os.environ.get("REGKB_EMBEDDER", "onnx").lower() in ("torch", "sentence-transformers") else "onnx"
 
 
 @lru_cache(maxsize=2)
@@ -220,8 +235,10 @@ def model(name: str | None = None):
         try:
             return OnnxRunner(ensure_onnx())
         except (ImportError, RuntimeError, OSError) as exc:
-            print(f"regkb: embedding with torch instead of onnxruntime ({str(exc).splitlines()[0][:200]})",
-                  file=sys.stderr)
+            print(
+                f"regkb: embedding with torch instead of onnxruntime ({str(exc).splitlines()[0][:200]})",
+                file=sys.stderr,
+            )
     return TorchRunner()
 
 

@@ -2,6 +2,7 @@
 process, in a local process pool over documents (both cores by default), or on a Dask distributed
 cluster. Whatever the engine, results come back to the one process that writes the knowledge base,
 and in manifest order, so every engine yields the same rows."""
+
 from __future__ import annotations
 
 import os
@@ -57,9 +58,14 @@ def parse_shipped(entry: ManifestEntry, name: str, content: bytes) -> Parsed:
         return parse_one(entry, path, embed_texts=True)
 
 
-def run(jobs: list[tuple[ManifestEntry, Path]], engine: str = "local", workers: int | None = None,
-        scheduler: str | None = None, progress: Callable[[str, int, int], None] | None = None,
-        connect_timeout: float | None = None) -> Iterator[Parsed]:
+def run(
+    jobs: list[tuple[ManifestEntry, Path]],
+    engine: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    connect_timeout: float | None = None,
+) -> Iterator[Parsed]:
     """Parse every (entry, path); yields in the order of jobs. `connect_timeout` bounds the wait for
     the Dask scheduler (default DASK_CONNECT_TIMEOUT, read at call time)."""
     workers = workers or os.cpu_count() or 1
@@ -140,7 +146,8 @@ def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None, time
     except (OSError, TimeoutError) as exc:
         raise RegkbError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     with client:
-        futures = [client.submit(parse_shipped, entry, path.name, path.read_bytes(), pure=False)
-                   for entry, path in jobs]
+        futures = [
+            client.submit(parse_shipped, entry, path.name, path.read_bytes(), pure=False) for entry, path in jobs
+        ]
         for future in dask_completed(futures):
             yield future.result()

@@ -1,5 +1,6 @@
 """Evaluate the extractors against hand-made gold annotations (annotations/*.jsonl) and report
 the parse health of the knowledge base. Pure scoring over rows; the CLI does the reading."""
+
 from __future__ import annotations
 
 import re
@@ -44,9 +45,18 @@ class Score:
         return 2 * p * r / (p + r) if p + r else 0.0
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "precision": round(self.precision, 4), "recall": round(self.recall, 4),
-                "f1": round(self.f1, 4), "tp": self.true_positives, "fp": self.false_positives,
-                "fn": self.false_negatives, "notes": self.notes, "misses": self.misses, "spurious": self.spurious}
+        return {
+            "name": self.name,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+            "tp": self.true_positives,
+            "fp": self.false_positives,
+            "fn": self.false_negatives,
+            "notes": self.notes,
+            "misses": self.misses,
+            "spurious": self.spurious,
+        }
 
 
 class Locator:
@@ -55,8 +65,9 @@ class Locator:
     def __init__(self, conn: sqlite3.Connection):
         self.by_doc_page: dict[tuple[str, int], list[sqlite3.Row]] = {}
         self.by_doc: dict[str, list[sqlite3.Row]] = {}  # in page order, for anchors located anywhere
-        for row in conn.execute("select id, doc_id, page, section_path, text from paragraphs "
-                                "order by doc_id, page, ordinal"):
+        for row in conn.execute(
+            "select id, doc_id, page, section_path, text from paragraphs order by doc_id, page, ordinal"
+        ):
             self.by_doc_page.setdefault((row["doc_id"], row["page"]), []).append(row)
             self.by_doc.setdefault(row["doc_id"], []).append(row)
         self.paths = {row["id"]: row["section_path"] for rows in self.by_doc_page.values() for row in rows}
@@ -121,19 +132,32 @@ def score_definitions(conn, gold_rows: list[dict]) -> Score:
                     whole += 1
                 else:
                     score.notes.setdefault("cut_definitions", []).append(
-                        {"term": item["term"], "gold_ends_with": item["ends_with"],
-                         "extracted_ends": _squash(found.get("definition") or "")[-60:]})
+                        {
+                            "term": item["term"],
+                            "gold_ends_with": item["ends_with"],
+                            "extracted_ends": _squash(found.get("definition") or "")[-60:],
+                        }
+                    )
             if found["scope"] == item.get("scope"):
                 scope_right += 1
             else:
                 score.notes.setdefault("scope_disagreements", []).append(
-                    {"term": item["term"], "gold": item.get("scope"), "extracted": found["scope"]})
+                    {"term": item["term"], "gold": item.get("scope"), "extracted": found["scope"]}
+                )
         else:
             score.false_negatives += 1
-            score.misses.append({"term": item["term"], "section_path": item.get("section_path"),
-                                 "page": item["page"], "located": bool(paragraph)})
+            score.misses.append(
+                {
+                    "term": item["term"],
+                    "section_path": item.get("section_path"),
+                    "page": item["page"],
+                    "located": bool(paragraph),
+                }
+            )
     score.false_positives = len(unused)
-    score.spurious = [{"term": p["term"], "section_path": p["section_path"], "page": p["page"]} for p in unused.values()]
+    score.spurious = [
+        {"term": p["term"], "section_path": p["section_path"], "page": p["page"]} for p in unused.values()
+    ]
     score.notes["scope_accuracy"] = round(scope_right / scope_total, 4) if scope_total else None
     score.notes["whole_definition_accuracy"] = round(whole / whole_total, 4) if whole_total else None
     return score
@@ -155,10 +179,17 @@ def score_thresholds(conn, gold_rows: list[dict]) -> Score:
     comparator_wrong = 0
     for item in gold:
         paragraph = locator.locate(item)
-        candidates = [p for p in remaining if paragraph and p["paragraph_id"] == paragraph["id"]
-                      and p["unit"] == item["unit"]
-                      and _same_value(p["value"] if p["unit"] != "date" else p.get("value_text"),
-                                      item["value"] if item["unit"] == "date" else float(item["value"]))]
+        candidates = [
+            p
+            for p in remaining
+            if paragraph
+            and p["paragraph_id"] == paragraph["id"]
+            and p["unit"] == item["unit"]
+            and _same_value(
+                p["value"] if p["unit"] != "date" else p.get("value_text"),
+                item["value"] if item["unit"] == "date" else float(item["value"]),
+            )
+        ]
         exact = [p for p in candidates if p["comparator"] == item["comparator"]]
         if exact:
             remaining.remove(exact[0])
@@ -167,13 +198,29 @@ def score_thresholds(conn, gold_rows: list[dict]) -> Score:
         if candidates:
             comparator_wrong += 1
         score.false_negatives += 1
-        score.misses.append({"value": item["value"], "unit": item["unit"], "comparator": item["comparator"],
-                             "section_path": item.get("section_path"), "page": item["page"],
-                             "anchor": item["anchor"], "located": bool(paragraph),
-                             "extracted_comparator": candidates[0]["comparator"] if candidates else None})
+        score.misses.append(
+            {
+                "value": item["value"],
+                "unit": item["unit"],
+                "comparator": item["comparator"],
+                "section_path": item.get("section_path"),
+                "page": item["page"],
+                "anchor": item["anchor"],
+                "located": bool(paragraph),
+                "extracted_comparator": candidates[0]["comparator"] if candidates else None,
+            }
+        )
     score.false_positives = len(remaining)
-    score.spurious = [{"value": p["value"], "unit": p["unit"], "comparator": p["comparator"],
-                       "section_path": p["section_path"], "matched_text": p["matched_text"]} for p in remaining]
+    score.spurious = [
+        {
+            "value": p["value"],
+            "unit": p["unit"],
+            "comparator": p["comparator"],
+            "section_path": p["section_path"],
+            "matched_text": p["matched_text"],
+        }
+        for p in remaining
+    ]
     score.notes["right_value_and_unit_wrong_comparator"] = comparator_wrong
     return score
 
@@ -195,14 +242,20 @@ def score_country_lists(conn, gold_rows: list[dict]) -> Score:
     for item in (g for g in gold if len(g.get("members", [])) >= 3):
         paragraph = locator.locate(item)
         # a list given as (1)(2)(3) items sits on its first item; its members on their own paragraphs
-        candidates = [row for row in unused.values() if paragraph and (
-            row["paragraph_id"] == paragraph["id"] or paragraph["id"] in member_paragraphs.get(row["id"], ()))]
+        candidates = [
+            row
+            for row in unused.values()
+            if paragraph
+            and (row["paragraph_id"] == paragraph["id"] or paragraph["id"] in member_paragraphs.get(row["id"], ()))
+        ]
         expected = set(item["members"])
         best = max(candidates, key=lambda row: len(expected & set(members.get(row["id"], []))), default=None)
         if best is None:
             score.false_negatives += 1
             member_fn += len(expected)
-            score.misses.append({"label": item.get("label"), "section_path": item.get("section_path"), "located": bool(paragraph)})
+            score.misses.append(
+                {"label": item.get("label"), "section_path": item.get("section_path"), "located": bool(paragraph)}
+            )
             continue
         unused.pop(best["id"])
         got = set(m for m in members.get(best["id"], []) if m)
@@ -214,11 +267,18 @@ def score_country_lists(conn, gold_rows: list[dict]) -> Score:
             score.true_positives += 1
         else:
             score.false_negatives += 1
-            score.misses.append({"label": item.get("label"), "missing": sorted(expected - got), "extra": sorted(got - expected)})
+            score.misses.append(
+                {"label": item.get("label"), "missing": sorted(expected - got), "extra": sorted(got - expected)}
+            )
     score.false_positives = len(unused)
     score.spurious = [{"label": row["label"], "section_path": row["section_path"]} for row in unused.values()]
-    score.notes.update({"lists_exact": exact, "member_precision": round(member_tp / (member_tp + member_fp), 4) if member_tp + member_fp else None,
-                        "member_recall": round(member_tp / (member_tp + member_fn), 4) if member_tp + member_fn else None})
+    score.notes.update(
+        {
+            "lists_exact": exact,
+            "member_precision": round(member_tp / (member_tp + member_fp), 4) if member_tp + member_fp else None,
+            "member_recall": round(member_tp / (member_tp + member_fn), 4) if member_tp + member_fn else None,
+        }
+    )
     return score
 
 
@@ -252,9 +312,12 @@ def _same_org(extracted: str, gold: str) -> bool:
     a, b = _org_names(extracted), _org_names(gold)
     if a & b:
         return True
-    return any(x.upper() == _initials(y).upper() or y.upper() == _initials(x).upper()
-               for x in map(str.strip, (extracted, gold)) for y in map(str.strip, (extracted, gold))
-               if x != y and len(x) >= 2 and x.isupper())
+    return any(
+        x.upper() == _initials(y).upper() or y.upper() == _initials(x).upper()
+        for x in map(str.strip, (extracted, gold))
+        for y in map(str.strip, (extracted, gold))
+        if x != y and len(x) >= 2 and x.isupper()
+    )
 
 
 def _quote_span(text: str, quote: str) -> tuple[int, int]:
@@ -291,8 +354,10 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
     score = Score("positions")
     remaining = _predictions(conn, "positions", coverage)  # copies in a campaign are still positions
     links: dict[str, list[str]] = {}
-    for row in conn.execute("select l.position_id, p.section_path from position_links l "
-                            "join paragraphs p on p.id = l.paragraph_id order by l.position_id, l.rank"):
+    for row in conn.execute(
+        "select l.position_id, p.section_path from position_links l "
+        "join paragraphs p on p.id = l.paragraph_id order by l.position_id, l.rank"
+    ):
         links.setdefault(row["position_id"], []).append(row["section_path"])
     agree = {"org": 0, "stance": 0, "topic": 0}
     matched_quotes: dict[str, set[str]] = {}  # per document, the quotes found: a verbatim repeat is no new position
@@ -304,12 +369,26 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
             continue
         paragraph = locator.locate(item)
         span = _quote_span(paragraph["text"], item["quote"]) if paragraph else (-1, -1)
-        candidates = [p for p in remaining if paragraph and p["paragraph_id"] == paragraph["id"]
-                      and _overlap(span, (p["char_start"], p["char_end"])) >= 0.5]
+        candidates = [
+            p
+            for p in remaining
+            if paragraph
+            and p["paragraph_id"] == paragraph["id"]
+            and _overlap(span, (p["char_start"], p["char_end"])) >= 0.5
+        ]
         if not candidates:
             score.false_negatives += 1
-            score.misses.append({"doc": item["doc"], "page": item["page"], "org": item["org"], "stance": item["stance"],
-                                 "topic": item["topic"], "quote": item["quote"][:160], "located": bool(paragraph)})
+            score.misses.append(
+                {
+                    "doc": item["doc"],
+                    "page": item["page"],
+                    "org": item["org"],
+                    "stance": item["stance"],
+                    "topic": item["topic"],
+                    "quote": item["quote"][:160],
+                    "located": bool(paragraph),
+                }
+            )
             continue
         found = max(candidates, key=lambda p: _overlap(span, (p["char_start"], p["char_end"])))
         remaining.remove(found)
@@ -320,7 +399,8 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
                 agree[field_name] += 1
             else:
                 score.notes.setdefault(f"{field_name}_disagreements", []).append(
-                    {"quote": item["quote"][:80], "gold": item[field_name], "extracted": found[field_name]})
+                    {"quote": item["quote"][:80], "gold": item[field_name], "extracted": found[field_name]}
+                )
         if item.get("links"):
             linked += 1
             paths = links.get(found["id"], [])[:3]
@@ -330,21 +410,36 @@ def score_positions(conn, gold_rows: list[dict]) -> Score:
             link_any += hit
             if not hit:
                 score.notes.setdefault("link_misses", []).append(
-                    {"quote": item["quote"][:80], "gold": item["links"], "extracted": paths})
+                    {"quote": item["quote"][:80], "gold": item["links"], "extracted": paths}
+                )
     # the same words again in the same document (an executive summary restated in the body, a letter
     # attached twice) are the position already found, neither right nor wrong a second time
     repeats = [p for p in remaining if _squash(p["quote"]) in matched_quotes.get(p["doc_id"], set())]
     remaining = [p for p in remaining if p not in repeats]
     score.notes["verbatim_repeats"] = len(repeats)
     score.false_positives = len(remaining)
-    score.spurious = [{"doc": p["doc_id"], "page": p["page"], "org": p["org"], "stance": p["stance"],
-                       "topic": p["topic"], "quote": p["quote"][:160]} for p in remaining]
+    score.spurious = [
+        {
+            "doc": p["doc_id"],
+            "page": p["page"],
+            "org": p["org"],
+            "stance": p["stance"],
+            "topic": p["topic"],
+            "quote": p["quote"][:160],
+        }
+        for p in remaining
+    ]
     found_count = score.true_positives or 1
     score.notes.update({f"{name}_accuracy": round(count / found_count, 4) for name, count in agree.items()})
-    score.notes.update({"links_top1": round(link_top1 / linked, 4) if linked else None,
-                        "links_top3_first": round(link_first / linked, 4) if linked else None,
-                        "links_top3_any": round(link_any / linked, 4) if linked else None,
-                        "gold_with_links": linked, "gold_for_documents_not_in_kb": absent})
+    score.notes.update(
+        {
+            "links_top1": round(link_top1 / linked, 4) if linked else None,
+            "links_top3_first": round(link_first / linked, 4) if linked else None,
+            "links_top3_any": round(link_any / linked, 4) if linked else None,
+            "gold_with_links": linked,
+            "gold_for_documents_not_in_kb": absent,
+        }
+    )
     return score
 
 
@@ -354,42 +449,77 @@ SCORERS = {contract.gold: globals()[f"score_{contract.gold}"] for contract in CO
 
 def parse_health(conn) -> dict:
     """Signs that parsing or extraction went wrong somewhere, whatever the gold covers."""
-    definition_paths = [row[0] for row in conn.execute(
-        "select distinct p.section_path from definitions d join paragraphs p on p.id = d.paragraph_id")]
+    definition_paths = [
+        row[0]
+        for row in conn.execute(
+            "select distinct p.section_path from definitions d join paragraphs p on p.id = d.paragraph_id"
+        )
+    ]
     empty_definition_sections = []
     # a section or a captioned paragraph headed "Definitions" that yielded no definition
-    for row in conn.execute("select doc_id, section_path, text, pin_cite from paragraphs where text like '%Definition%' "
-                            "and kind = 'heading' and (section_path like '§%' or section_path like 'Supplement%')"):
+    for row in conn.execute(
+        "select doc_id, section_path, text, pin_cite from paragraphs where text like '%Definition%' "
+        "and kind = 'heading' and (section_path like '§%' or section_path like 'Supplement%')"
+    ):
         if not any(path.startswith(row["section_path"]) for path in definition_paths):
-            empty_definition_sections.append({"doc_id": row["doc_id"], "section_path": row["section_path"],
-                                              "text": row["text"][:80], "pin_cite": row["pin_cite"]})
-    limit_words = re.compile(r"\b(?:up to|not exceeding|may not exceed|more than|less than|at least|or more|greater than)\s+[\d,.]+\b")
+            empty_definition_sections.append(
+                {
+                    "doc_id": row["doc_id"],
+                    "section_path": row["section_path"],
+                    "text": row["text"][:80],
+                    "pin_cite": row["pin_cite"],
+                }
+            )
+    limit_words = re.compile(
+        r"\b(?:up to|not exceeding|may not exceed|more than|less than|at least|or more|greater than)\s+[\d,.]+\b"
+    )
     with_thresholds = {row[0] for row in conn.execute("select distinct paragraph_id from thresholds")}
     unitless = []
-    for row in conn.execute("select id, section_path, text from paragraphs where doc_id in "
-                            "(select id from documents where doc_type = 'rule')"):
+    for row in conn.execute(
+        "select id, section_path, text from paragraphs where doc_id in "
+        "(select id from documents where doc_type = 'rule')"
+    ):
         if row["id"] not in with_thresholds and limit_words.search(row["text"]):
-            unitless.append({"paragraph_id": row["id"], "section_path": row["section_path"],
-                             "text": limit_words.search(row["text"]).group(0)})
-    unresolved = [dict(row) for row in conn.execute(
-        "select m.name, p.section_path, p.pin_cite from country_list_members m join paragraphs p on p.id = m.paragraph_id "
-        "where m.iso2 is null")]
+            unitless.append(
+                {
+                    "paragraph_id": row["id"],
+                    "section_path": row["section_path"],
+                    "text": limit_words.search(row["text"]).group(0),
+                }
+            )
+    unresolved = [
+        dict(row)
+        for row in conn.execute(
+            "select m.name, p.section_path, p.pin_cite from country_list_members m join paragraphs p on p.id = m.paragraph_id "
+            "where m.iso2 is null"
+        )
+    ]
     pageless = conn.execute("select count(*) from paragraphs where page is null or page < 1").fetchone()[0]
-    subjectless = [dict(row) for row in conn.execute(
-        "select t.value, t.unit, t.matched_text, p.section_path, p.pin_cite from thresholds t "
-        "join paragraphs p on p.id = t.paragraph_id where coalesce(t.subject, '') = '' or t.subject = p.section_path")]
-    return {"definition_sections_without_definitions": empty_definition_sections,
-            "numbers_without_subject": subjectless[:50], "numbers_without_subject_count": len(subjectless),
-            "preamble_outline_breaks": outline_breaks(conn), "table_of_contents_disagreements": toc_disagreements(conn),
-            "numeric_limits_without_unit": unitless[:50], "numeric_limits_without_unit_count": len(unitless),
-            "unresolved_country_names": unresolved, "paragraphs_without_page": pageless}
+    subjectless = [
+        dict(row)
+        for row in conn.execute(
+            "select t.value, t.unit, t.matched_text, p.section_path, p.pin_cite from thresholds t "
+            "join paragraphs p on p.id = t.paragraph_id where coalesce(t.subject, '') = '' or t.subject = p.section_path"
+        )
+    ]
+    return {
+        "definition_sections_without_definitions": empty_definition_sections,
+        "numbers_without_subject": subjectless[:50],
+        "numbers_without_subject_count": len(subjectless),
+        "preamble_outline_breaks": outline_breaks(conn),
+        "table_of_contents_disagreements": toc_disagreements(conn),
+        "numeric_limits_without_unit": unitless[:50],
+        "numeric_limits_without_unit_count": len(unitless),
+        "unresolved_country_names": unresolved,
+        "paragraphs_without_page": pageless,
+    }
 
 
 OUTLINE_MARKER = re.compile(r"^(?P<m>[IVX]{1,5}|[A-Z]|\d{1,2}|[a-z]|[ivx]{1,5})\.\s")
 
 
 def _marker_type(marker: str, parent: str | None) -> str:
-    """"I"/"V"/"X" are Roman at the top and letters below; "i"/"v"/"x" are Roman under a letter."""
+    """ "I"/"V"/"X" are Roman at the top and letters below; "i"/"v"/"x" are Roman under a letter."""
     if re.fullmatch(r"[IVX]+", marker) and (len(marker) > 1 or parent is None):
         return "ROMAN"
     if re.fullmatch(r"[ivx]+", marker) and (len(marker) > 1 or parent == "lower"):
@@ -402,8 +532,10 @@ def outline_breaks(conn) -> list[dict]:
     type nested under itself, or an ordinal that skips ("C." after "A."). The outline a reader
     sees is the section paths; a break says where the source's numbering (or the parse) slipped."""
     out = []
-    rows = conn.execute("select doc_id, section_path, text, pin_cite from paragraphs where kind = 'heading' "
-                        "and section_path like 'Preamble > %' order by doc_id, ordinal").fetchall()
+    rows = conn.execute(
+        "select doc_id, section_path, text, pin_cite from paragraphs where kind = 'heading' "
+        "and section_path like 'Preamble > %' order by doc_id, ordinal"
+    ).fetchall()
     last: dict[tuple[str, str], str] = {}  # (doc, parent path) → previous sibling's marker
     for row in rows:
         parts = row["section_path"].split(" > ")
@@ -415,16 +547,28 @@ def outline_breaks(conn) -> list[dict]:
             parent = _marker_type(marker, parent)
             types.append(parent)
         if len(set(types)) < len(types):
-            out.append({"doc_id": row["doc_id"], "section_path": row["section_path"], "problem":
-                        "a numbering type repeats down the outline", "pin_cite": row["pin_cite"]})
+            out.append(
+                {
+                    "doc_id": row["doc_id"],
+                    "section_path": row["section_path"],
+                    "problem": "a numbering type repeats down the outline",
+                    "pin_cite": row["pin_cite"],
+                }
+            )
             continue
         key = (row["doc_id"], " > ".join(parts[:-1]))
         marker, previous = markers[-1], last.get(key)
         expected = _next_marker(previous) if previous else None
         first = marker in ("I", "A", "1", "a", "i")
         if (previous and marker != expected) or (not previous and not first):
-            out.append({"doc_id": row["doc_id"], "section_path": row["section_path"], "problem":
-                        f"'{marker}.' follows '{previous or 'nothing'}.'", "pin_cite": row["pin_cite"]})
+            out.append(
+                {
+                    "doc_id": row["doc_id"],
+                    "section_path": row["section_path"],
+                    "problem": f"'{marker}.' follows '{previous or 'nothing'}.'",
+                    "pin_cite": row["pin_cite"],
+                }
+            )
         last[key] = marker
     return out
 
@@ -434,29 +578,48 @@ def toc_disagreements(conn) -> list[dict]:
     ("II. Expanded Advanced Computing …", "A. New Worldwide License Requirements") that no heading
     of the document matches, and each numbered heading the contents do not list."""
     out = []
-    for (doc_id,) in conn.execute("select distinct doc_id from paragraphs where kind = 'heading' "
-                                  "and text like 'Table of Contents%'"):
-        rows = conn.execute("select text, kind, section_path, pin_cite from paragraphs where doc_id = ? "
-                            "order by ordinal", (doc_id,)).fetchall()
-        start = next(i for i, r in enumerate(rows)
-                     if r["kind"] == "heading" and r["text"].startswith("Table of Contents"))
+    for (doc_id,) in conn.execute(
+        "select distinct doc_id from paragraphs where kind = 'heading' and text like 'Table of Contents%'"
+    ):
+        rows = conn.execute(
+            "select text, kind, section_path, pin_cite from paragraphs where doc_id = ? order by ordinal", (doc_id,)
+        ).fetchall()
+        start = next(
+            i for i, r in enumerate(rows) if r["kind"] == "heading" and r["text"].startswith("Table of Contents")
+        )
         entries: list[str] = []
         end = start + 1
-        for row in rows[start + 1:]:
+        for row in rows[start + 1 :]:
             lines = [line.strip() for line in row["text"].split("\n") if line.strip()]
             if row["kind"] == "heading" or not lines or not all(OUTLINE_MARKER.match(line + " ") for line in lines):
                 break
             entries.extend(" ".join(line.split()) for line in lines)
             end += 1
         key = lambda text: re.sub(r"\W+", " ", text).strip().lower()  # noqa: E731
-        headings = [r for r in rows[end:] if r["kind"] == "heading"
-                    and r["section_path"].startswith("Preamble") and OUTLINE_MARKER.match(r["text"] + " ")]
+        headings = [
+            r
+            for r in rows[end:]
+            if r["kind"] == "heading"
+            and r["section_path"].startswith("Preamble")
+            and OUTLINE_MARKER.match(r["text"] + " ")
+        ]
         found = {key(r["text"]) for r in headings}
         listed = {key(entry) for entry in entries}
-        out += [{"doc_id": doc_id, "entry": entry, "problem": "listed in the contents, no such heading found"}
-                for entry in entries if key(entry) not in found]
-        out += [{"doc_id": doc_id, "entry": r["text"][:100], "problem": "heading not in the contents",
-                 "pin_cite": r["pin_cite"]} for r in headings if key(r["text"]) not in listed]
+        out += [
+            {"doc_id": doc_id, "entry": entry, "problem": "listed in the contents, no such heading found"}
+            for entry in entries
+            if key(entry) not in found
+        ]
+        out += [
+            {
+                "doc_id": doc_id,
+                "entry": r["text"][:100],
+                "problem": "heading not in the contents",
+                "pin_cite": r["pin_cite"],
+            }
+            for r in headings
+            if key(r["text"]) not in listed
+        ]
     return out
 
 
@@ -484,11 +647,22 @@ def evaluate(conn: sqlite3.Connection, gold: dict[str, list[dict]]) -> dict:
     scores = {name: SCORERS[name](conn, rows).to_dict() for name, rows in by_kind.items()}
     # each set of gold alone: the corpus the extractors were first built on, the other rules and the
     # docket that nobody tuned for, the synthetic fixtures (only when they are built in)
-    sets = {set_name: {kind: {k: v for k, v in SCORERS[kind](conn, rows).to_dict().items()
-                              if k not in ("misses", "spurious")} for kind, rows in kinds.items()}
-            for set_name, kinds in sorted(by_set.items())}
-    sets = {name: {kind: score for kind, score in kinds.items() if score["tp"] + score["fn"]}
-            for name, kinds in sets.items()}
+    sets = {
+        set_name: {
+            kind: {k: v for k, v in SCORERS[kind](conn, rows).to_dict().items() if k not in ("misses", "spurious")}
+            for kind, rows in kinds.items()
+        }
+        for set_name, kinds in sorted(by_set.items())
+    }
+    sets = {
+        name: {kind: score for kind, score in kinds.items() if score["tp"] + score["fn"]}
+        for name, kinds in sets.items()
+    }
     failing = [name for name, score in scores.items() if score["f1"] < FLOORS.get(name, 0)]
-    return {"scores": scores, "by_set": {k: v for k, v in sets.items() if v}, "floors": FLOORS, "failing": failing,
-            "health": parse_health(conn)}
+    return {
+        "scores": scores,
+        "by_set": {k: v for k, v in sets.items() if v},
+        "floors": FLOORS,
+        "failing": failing,
+        "health": parse_health(conn),
+    }

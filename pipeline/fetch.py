@@ -1,13 +1,15 @@
 """Fetch documents listed in the manifest that are not on this machine, from their public URLs."""
+
 from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from . import manifest as manifest_mod, workspace
+from . import manifest as manifest_mod
+from . import workspace
 from .models import ManifestEntry
 
 USER_AGENT = "regkb/0.1 (regulatory research tool; +https://github.com/)"
@@ -20,9 +22,12 @@ class FetchResult:
     detail: str = ""
 
 
-def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | None = None,
-                  timeout: float = 15.0, progress: Callable[[str, int, int], None] | None = None
-                  ) -> list[FetchResult]:
+def fetch_missing(
+    manifest_path: str | Path | None = None,
+    corpus: str | Path | None = None,
+    timeout: float = 15.0,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[FetchResult]:
     entries = manifest_mod.load_manifest(manifest_path)
     dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     results: list[FetchResult] = []
@@ -33,8 +38,13 @@ def fetch_missing(manifest_path: str | Path | None = None, corpus: str | Path | 
         elif not entry.url:
             results.append(FetchResult(entry.id, "no-url", "no public URL in the manifest"))
         else:
-            results.append(_download(entry, manifest_mod.USER_FILES if workspace.current().checkout
-                                             else workspace.current().files, timeout))
+            results.append(
+                _download(
+                    entry,
+                    manifest_mod.USER_FILES if workspace.current().checkout else workspace.current().files,
+                    timeout,
+                )
+            )
         if progress:
             progress(entry.id, len(results), len(entries))
     return results

@@ -1,5 +1,6 @@
 """Imported only by the build's forkserver (pipeline/pool.py): builds once what every worker
 process needs, so the workers forked from the server inherit it instead of each building it."""
+
 from .pool import die_with_parent
 
 die_with_parent()  # first: the imports below take seconds, and the build may be killed meanwhile

@@ -10,6 +10,7 @@ skipped and said. Only the first few kilobytes of a file are read for its fields
 seconds.
 
 No spaCy, no torch."""
+
 from __future__ import annotations
 
 import csv
@@ -30,9 +31,26 @@ MIN_CHARACTERS = 16  # fewer non-space characters than this: an empty or few-byt
 HEAD_BYTES = 8192
 NOTE = "# the folders of the documents `regkb import` listed below, where they lie (relative: from here)"
 
-MONTHS = {name: number for number, name in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"], start=1)}
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ],
+        start=1,
+    )
+}
 _MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
 LONG_DATE = re.compile(_MONTH + r"\s+(\d{1,2})\s*,\s*(\d{4})", re.I)
 SLASH_DATE = re.compile(r"\b(\d{1,2})/(\d{1,2})/(20\d\d)\b")
@@ -46,9 +64,11 @@ DOCUMENT_NUMBER = re.compile(r"Docum\s?ent:\s*(NSF_FRDOC_\S+)", re.I)
 # the FDMS header of the short responses: "3/13/2025  via FDMS" then "Nabeel Bacchus, no email"
 FDMS = re.compile(r"\A\s*\d{1,2}/\d{1,2}/\d{4}\s+via FDMS\s*\n\s*([^\n,]+)", re.I)
 RE_LINE = re.compile(r"^\s*(?:Re|RE|Subject)\s*:\s*(\S[^\n]{5,200})$", re.M)
-ORG_WORDS = re.compile(r"\b(Association|Council|Institute|Foundation|Corporation|Corp\.?|Inc\.?|LLC|Center|Centre|"
-                       r"Coalition|Society|Alliance|University|College|Company|Group|Federation|Chamber|Network|"
-                       r"Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|Committee)\b")
+ORG_WORDS = re.compile(
+    r"\b(Association|Council|Institute|Foundation|Corporation|Corp\.?|Inc\.?|LLC|Center|Centre|"
+    r"Coalition|Society|Alliance|University|College|Company|Group|Federation|Chamber|Network|"
+    r"Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|Committee)\b"
+)
 # the docket's own suffixes on file names: "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2"
 NAME_SUFFIX = re.compile(r"(?:[-_ ]+AI)?[-_ ]*RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)  # "OpenAI-RFI-2025": OpenAI
 DOCKET_NUMBER_NAME = re.compile(r"^AI-RFI-2025-(\d+)$", re.I)
@@ -92,7 +112,7 @@ def _slash_date(match: re.Match | None) -> str:
 
 
 def name_from_file(stem: str) -> str:
-    """"SIA-AI-RFI-2025" → "SIA", "Jane-Doe-RFI-2025" → "Jane Doe"."""
+    """ "SIA-AI-RFI-2025" → "SIA", "Jane-Doe-RFI-2025" → "Jane Doe"."""
     bare = NAME_SUFFIX.sub("", stem) or stem
     return " ".join(re.split(r"[-_]+", bare)).strip() or stem
 
@@ -122,8 +142,11 @@ def fields_from_head(head: str, stem: str) -> dict[str, str]:
     number = DOCUMENT_NUMBER.search(head)
     if number:
         found["document_number"] = number.group(1)
-    found["date"] = _date(RECEIVED.search(head)) or _date(LONG_DATE.search(head[:3000])) \
+    found["date"] = (
+        _date(RECEIVED.search(head))
+        or _date(LONG_DATE.search(head[:3000]))
         or _slash_date(SLASH_DATE.search(head[:400]))
+    )
     title = RE_LINE.search(head[:3000])
     if title:
         found["title"] = " ".join(title.group(1).split())
@@ -131,20 +154,28 @@ def fields_from_head(head: str, stem: str) -> dict[str, str]:
 
 
 def _letterhead(head: str, stem: str) -> str:
-    """"The Security Industry Association (SIA) appreciates" when the file is named SIA; else an
+    """ "The Security Industry Association (SIA) appreciates" when the file is named SIA; else an
     organisation-like line (Association, Council, Inc., University …) among the first lines."""
     short = name_from_file(stem)
     if re.fullmatch(r"[A-Za-z0-9&]{2,12}", short):
-        spelled = re.search(r"((?:[A-Z][\w&'-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'-]*\s+){0,8})\(\s*"
-                            + re.escape(short) + r"\s*\)", head[:4000])
+        spelled = re.search(
+            r"((?:[A-Z][\w&'-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'-]*\s+){0,8})\(\s*"
+            + re.escape(short)
+            + r"\s*\)",
+            head[:4000],
+        )
         if spelled:
             full = " ".join(spelled.group(1).split())
             full = re.split(r"\b(?:The|the)\s+", full)[-1]  # "Strategy The Institute for …" → "Institute for …"
             if len(full.split()) >= 2:
                 return f"{full} ({short})"
     for line in [line.strip() for line in head[:1500].splitlines() if line.strip()][:6]:
-        if 4 <= len(line) <= 90 and ORG_WORDS.search(line) and not re.search(r"\b(Dear|Re:|RE:)", line) \
-                and not re.search(r"Office of Science|National Science Foundation", line, re.I):
+        if (
+            4 <= len(line) <= 90
+            and ORG_WORDS.search(line)
+            and not re.search(r"\b(Dear|Re:|RE:)", line)
+            and not re.search(r"Office of Science|National Science Foundation", line, re.I)
+        ):
             return re.split(r"(?<=[a-z])\. ", " ".join(line.split()))[-1].strip(" ,.")  # after a sentence's end
     return ""
 
@@ -158,8 +189,10 @@ def read_metadata(csv_path: Path) -> dict[str, dict[str, str]]:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise RegkbError(f"{csv_path}: cannot read the metadata CSV ({exc})") from exc
     if rows and "Document ID" not in rows[0]:
-        raise RegkbError(f"{csv_path}: not a regulations.gov metadata CSV (no 'Document ID' column; "
-                         f"columns: {', '.join(list(rows[0])[:8])})")
+        raise RegkbError(
+            f"{csv_path}: not a regulations.gov metadata CSV (no 'Document ID' column; "
+            f"columns: {', '.join(list(rows[0])[:8])})"
+        )
     by_key: dict[str, dict[str, str]] = {}
     for row in rows:
         doc_id = (row.get("Document ID") or "").strip()
@@ -177,8 +210,9 @@ def read_metadata(csv_path: Path) -> dict[str, dict[str, str]]:
 
 def _from_metadata(row: dict[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
-    person = " ".join(part for part in ((row.get("First Name") or "").strip(), (row.get("Last Name") or "").strip())
-                      if part)
+    person = " ".join(
+        part for part in ((row.get("First Name") or "").strip(), (row.get("Last Name") or "").strip()) if part
+    )
     org = (row.get("Organization Name") or "").strip() or person
     if org:
         found["org"], found["org_source"] = org, "metadata CSV"
@@ -219,7 +253,7 @@ def _head_and_hash(path: Path) -> tuple[str, str, int]:
     with open_regular(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             if len(head) < HEAD_BYTES:
-                head += block[:HEAD_BYTES - len(head)]
+                head += block[: HEAD_BYTES - len(head)]
             nul = nul or b"\x00" in block
             digest.update(block)
     text = head.decode("utf-8", errors="replace")
@@ -245,8 +279,13 @@ def _existing(manifest: Path) -> tuple[str, list[str], list]:
     return text, [value] if isinstance(value, str) else list(value), entries
 
 
-def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
-                  progress: Callable[[str, int, int], None] | None = None, others: list[Path] = ()) -> ImportReport:
+def import_folder(
+    folder: Path,
+    manifest: Path,
+    metadata: Path | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    others: list[Path] = (),
+) -> ImportReport:
     """List every document of `folder` not yet in `manifest` and write them into it, all or nothing.
     `others` are the manifests built together with it (the package's corpus manifest): their ids are
     not reused, and a file they already list (same sha256) is skipped and said."""
@@ -269,8 +308,13 @@ def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
                 taken.add(entry.id)
                 if entry.sha256:
                     elsewhere[entry.sha256] = (entry.id, Path(other))
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    files = sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in SUFFIXES
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
     if not files:
         raise RegkbError(f"{folder}: no documents here ({', '.join(SUFFIXES)})")
     fresh: list[dict[str, str]] = []
@@ -287,11 +331,13 @@ def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
                 report.skipped.append((relative, str(exc)))
                 head = None
             if head is not None and sha256 in elsewhere:
-                report.skipped.append((relative, f"{path}: already listed as {elsewhere[sha256][0]} in "
-                                                 f"{elsewhere[sha256][1]}, skipped"))
+                report.skipped.append(
+                    (relative, f"{path}: already listed as {elsewhere[sha256][0]} in {elsewhere[sha256][1]}, skipped")
+                )
             elif head is not None and characters < MIN_CHARACTERS:
-                report.skipped.append((relative, f"{path}: empty or a few bytes "
-                                                 f"({path.stat().st_size} bytes), skipped"))
+                report.skipped.append(
+                    (relative, f"{path}: empty or a few bytes ({path.stat().st_size} bytes), skipped")
+                )
             elif head is not None:
                 stem = path.stem
                 found = fields_from_head(head, stem)
@@ -304,11 +350,17 @@ def import_folder(folder: Path, manifest: Path, metadata: Path | None = None,
                 org = found.get("org") or (f"unnamed submitter ({stem})" if number else name_from_file(stem))
                 doc_id = make_id(stem, taken)
                 taken.add(doc_id)
-                values = {"id": doc_id, "title": found.get("title") or f"{org}: {stem}", "doc_type": "comment",
-                          "author_org": org[:300], "date": found.get("date", ""), "language": "en",
-                          "file": relative, "sha256": sha256,
-                          "note": f"imported from {path.name}; organisation from the "
-                                  f"{found.get('org_source', 'file name')}"}
+                values = {
+                    "id": doc_id,
+                    "title": found.get("title") or f"{org}: {stem}",
+                    "doc_type": "comment",
+                    "author_org": org[:300],
+                    "date": found.get("date", ""),
+                    "language": "en",
+                    "file": relative,
+                    "sha256": sha256,
+                    "note": f"imported from {path.name}; organisation from the {found.get('org_source', 'file name')}",
+                }
                 if values["date"]:
                     stated_dates[values["date"]] += 1
                 else:
@@ -341,18 +393,20 @@ def _write(manifest: Path, text: str, folders: list[str], folder: Path, lines: l
     """The manifest with the folder declared in its header and the new entries appended, swapped in
     whole: an interruption leaves the old manifest as it was."""
     if str(folder) not in _resolved(folders, manifest):
-        folders = folders + [os.path.relpath(folder, manifest.parent) if folder.is_relative_to(manifest.parent)
-                             else str(folder)]
+        folders = folders + [
+            os.path.relpath(folder, manifest.parent) if folder.is_relative_to(manifest.parent) else str(folder)
+        ]
     old_head, body = text, ""
     if text.lstrip().startswith("[["):
         old_head, body = "", text
     elif "\n[[" in text:
-        old_head, body = text[:text.index("\n[[") + 1], text[text.index("\n[[") + 1:]
+        old_head, body = text[: text.index("\n[[") + 1], text[text.index("\n[[") + 1 :]
     kept = [line for line in old_head.splitlines() if not re.match(r"\s*folder\s*=", line) and line != NOTE]
     header = "\n".join([NOTE, f"folder = [{', '.join(_toml_string(f) for f in folders)}]"] + kept).rstrip() + "\n"
     new_text = header + ("\n" + body.lstrip("\n") if body.strip() else "") + "\n".join(lines) + "\n"
-    if len(entries_from_text(new_text, manifest)) != len(entries_from_text(text, manifest)) + \
-            sum(1 for line in lines if line == "[[document]]"):
+    if len(entries_from_text(new_text, manifest)) != len(entries_from_text(text, manifest)) + sum(
+        1 for line in lines if line == "[[document]]"
+    ):
         raise RegkbError(f"{manifest}: internal error: the new entries would not read back")
     manifest.parent.mkdir(parents=True, exist_ok=True)
     replace_manifest(manifest, new_text, "importing")

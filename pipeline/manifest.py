@@ -1,5 +1,6 @@
 """The corpus manifest (corpus/manifest.toml): which documents make up the corpus, where they come
 from, and where their files are found."""
+
 from __future__ import annotations
 
 import datetime
@@ -18,8 +19,10 @@ DEFAULT_MANIFEST = PROJECT_ROOT / "corpus" / "manifest.toml"
 USER_FILES = PROJECT_ROOT / "corpus" / "files"
 SHARED_CORPUS = PROJECT_ROOT.parent / "shared" / "corpus"
 # the other real material beside the corpus: other rules and a whole docket, referenced where they lie
-SHARED_EXTRA = (PROJECT_ROOT.parent / "shared" / "other-rules",
-                PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text")
+SHARED_EXTRA = (
+    PROJECT_ROOT.parent / "shared" / "other-rules",
+    PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text",
+)
 DOC_TYPES = ("rule", "comment", "statement", "news", "analysis")
 REQUIRED = ("id", "title", "doc_type", "author_org", "date", "language", "file")
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,80}")  # fullmatch: "$" let "id\n" through
@@ -50,8 +53,11 @@ def corpus_dirs(corpus: str | Path | None = None, manifests: ManifestPaths = Non
         dirs += [folder.resolve() for folder in SHARED_EXTRA if folder.is_dir()]
     declared = [folder for path in manifest_paths(manifests) for folder in workspace.declared_folders(path)]
     ws = workspace.current()
-    for folder in [USER_FILES if ws.checkout else ws.files] + ([p.parent for p in manifest_paths(manifests)] if manifests else []) \
-            + declared:
+    for folder in (
+        [USER_FILES if ws.checkout else ws.files]
+        + ([p.parent for p in manifest_paths(manifests)] if manifests else [])
+        + declared
+    ):
         if folder.resolve() not in dirs:
             dirs.append(folder.resolve())
     return dirs
@@ -99,8 +105,9 @@ def entries_from_text(text: str, path: Path) -> list[ManifestEntry]:
         raise RegkbError(f"{path}: manifest is not valid TOML ({exc})") from exc
     documents = data.get("document", [])
     if not isinstance(documents, list):
-        raise RegkbError(f"{path}: 'document' is {_kind(documents)}; each document is a [[document]] table "
-                         "(two brackets)")
+        raise RegkbError(
+            f"{path}: 'document' is {_kind(documents)}; each document is a [[document]] table (two brackets)"
+        )
     entries: list[ManifestEntry] = []
     seen: set[str] = set()
     for index, raw in enumerate(documents, start=1):
@@ -162,8 +169,11 @@ def validate_fields(raw, where: str, labels: dict[str, str] | None = None) -> di
         raise RegkbError(f"{where} is {_kind(raw)}, not a table of fields")
     known = {f.name for f in fields(ManifestEntry)}
     named = raw.get("id") if isinstance(raw.get("id"), str) and raw.get("id") else ""
-    at = f"{where} ({named})" if named and not CONTROL_CHARACTERS.search(named) and not SURROGATES.search(named) \
+    at = (
+        f"{where} ({named})"
+        if named and not CONTROL_CHARACTERS.search(named) and not SURROGATES.search(named)
         else where
+    )
     unknown = sorted(str(name) for name in set(raw) - known)
     if unknown:
         raise RegkbError(f"{at} has unknown fields: {', '.join(unknown)}")
@@ -187,16 +197,19 @@ def validate_fields(raw, where: str, labels: dict[str, str] | None = None) -> di
     if missing:
         raise RegkbError(f"{at} lacks {', '.join(label(name) for name in missing)}")
     if not ID_PATTERN.fullmatch(values["id"]):
-        raise RegkbError(f"{at}: {label('id')} {values['id']!r} must be 2 to 81 lower-case letters, digits, '.', "
-                         "'_' or '-', starting with a letter or digit (no spaces, no '/')")
+        raise RegkbError(
+            f"{at}: {label('id')} {values['id']!r} must be 2 to 81 lower-case letters, digits, '.', "
+            "'_' or '-', starting with a letter or digit (no spaces, no '/')"
+        )
     if values["doc_type"] not in DOC_TYPES:
         raise RegkbError(f"{at}: {label('doc_type')} must be one of {', '.join(DOC_TYPES)}, not {values['doc_type']!r}")
     for name in DATE_FIELDS:
         if values.get(name):
             _check_date(values[name], f"{at}: {label(name)}")
     if not LANGUAGE_TAG.fullmatch(values["language"]):
-        raise RegkbError(f"{at}: {label('language')} {values['language']!r} must be a language code such as 'en' "
-                         "or 'zh'")
+        raise RegkbError(
+            f"{at}: {label('language')} {values['language']!r} must be a language code such as 'en' or 'zh'"
+        )
     if values.get("url"):
         parts = urllib.parse.urlsplit(values["url"])
         if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in values["url"]):
@@ -233,8 +246,10 @@ def locate(entry: ManifestEntry, dirs: list[Path]) -> Path | None:
         candidate = folder / given
         if candidate.exists():
             if not candidate.resolve().is_relative_to(folder.resolve()):
-                raise RegkbError(f"manifest entry {entry.id}: file {entry.file!r} is a link that points outside "
-                                 f"the corpus folders (to {candidate.resolve()})")
+                raise RegkbError(
+                    f"manifest entry {entry.id}: file {entry.file!r} is a link that points outside "
+                    f"the corpus folders (to {candidate.resolve()})"
+                )
             return candidate
     return None
 
@@ -243,14 +258,18 @@ def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
-def manifest_with(entry: ManifestEntry, path: str | Path | None = None,
-                  labels: dict[str, str] | None = None) -> tuple[Path, str]:
+def manifest_with(
+    entry: ManifestEntry, path: str | Path | None = None, labels: dict[str, str] | None = None
+) -> tuple[Path, str]:
     """The manifest and the text it will have with `entry` appended (the hand-written comments
     intact), checked: the entry's fields valid, its id new, the existing manifest readable, and the new
     text reading back with the entry in it. Nothing is written; RegkbError says what is wrong."""
     path = Path(path or os.environ.get("REGKB_MANIFEST") or workspace.current().manifest)
-    values = {item.name: getattr(entry, item.name) for item in fields(ManifestEntry)
-              if getattr(entry, item.name) or item.name in REQUIRED}
+    values = {
+        item.name: getattr(entry, item.name)
+        for item in fields(ManifestEntry)
+        if getattr(entry, item.name) or item.name in REQUIRED
+    }
     values = validate_fields(values, "the new document", labels)
     text = _read_manifest(path) if path.exists() else ""
     existing = entries_from_text(text, path) if text.strip() else []

@@ -1,4 +1,5 @@
 """Plain data passed between the stages: ingest → segment → (extract → link) → store → query."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field

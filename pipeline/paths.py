@@ -1,6 +1,7 @@
 """Plain-string helpers that the parsers and the read side share: section paths and the one
 definition of a CJK character. Nothing here imports spaCy (or anything beyond `re`), so the read
 side (query, tables, report, cite, the datasette plugin) can use it without loading the parsers."""
+
 from __future__ import annotations
 
 import re

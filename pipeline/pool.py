@@ -1,4 +1,5 @@
 """The build's one process pool (the engine's): documents and the page ranges of long PDFs, scheduled together."""
+
 from __future__ import annotations
 
 import ctypes

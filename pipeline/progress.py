@@ -1,6 +1,7 @@
 """Progress bars for the long commands (build, report, fetch). On a terminal: a rich bar on stderr with
 counts, elapsed time and ETA. With --json, or when stdout or stderr is not a terminal (a pipe, a file,
 CI), nothing at all, so what the command prints stays parseable."""
+
 from __future__ import annotations
 
 import sys
@@ -23,23 +24,43 @@ def progress_bar(description: str, shown: bool, then: str | None = None) -> Iter
         yield None
         return
     from rich.console import Console
-    from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, SpinnerColumn, TextColumn,
-                               TimeElapsedColumn, TimeRemainingColumn)
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import (
+        Progress as Bar,
+    )
     from rich.text import Text
 
     class Counts(MofNCompleteColumn):
         """done/total, blank while the total is not known (rather than 0/?)."""
+
         def render(self, task):
             return Text("") if task.total is None else super().render(task)
 
     # transient: the bar goes when the command ends, leaving its summary lines
-    with Bar(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), Counts(), TimeElapsedColumn(),
-             TextColumn("ETA"), TimeRemainingColumn(), TextColumn("{task.fields[item]}"),
-             console=Console(stderr=True), transient=True) as bar:
+    with Bar(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        Counts(),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[item]}"),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(description, total=None, item="")
 
         def advance(item: str, done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, item=item)
             if then and done == total:
                 bar.add_task(then, total=None, item="")
+
         yield advance

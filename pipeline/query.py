@@ -1,6 +1,7 @@
 """Query: read-only search over the knowledge base. User text never reaches FTS5 or SQL as syntax:
 it is tokenised here and every term is quoted, so quotes, AND/OR, '*' or SQL fragments are just
 words to look for."""
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,9 @@ def _terms(query: str) -> list[str]:
             terms.append(_quote(_spaced(word)))
         else:
             for part in re.findall(r"\w+", word):
-                terms.append(_quote(part) + ("*" if match.group("star") and part == re.findall(r"\w+", word)[-1] else ""))
+                terms.append(
+                    _quote(part) + ("*" if match.group("star") and part == re.findall(r"\w+", word)[-1] else "")
+                )
     return terms
 
 
@@ -102,8 +105,14 @@ RRF_K = 60  # reciprocal rank fusion's damping constant (Cormack et al. 2009)
 CANDIDATES = 50  # how deep each ranking goes before fusion
 
 
-def search(db_path: str | Path, query: str, doc: str | None = None, section: str | None = None,
-           limit: int = 10, mode: str = "bm25") -> list[Hit]:
+def search(
+    db_path: str | Path,
+    query: str,
+    doc: str | None = None,
+    section: str | None = None,
+    limit: int = 10,
+    mode: str = "bm25",
+) -> list[Hit]:
     """Search paragraphs. "bm25": all terms must match; if that finds fewer than `limit`, paragraphs
     matching some of the terms follow, ranked below. "semantic": nearest by embedding. "hybrid":
     both rankings fused by reciprocal rank (1 / (60 + rank), summed)."""
@@ -155,19 +164,26 @@ def _bm25(conn: sqlite3.Connection, query: str, terms: list[str], filters: str, 
 
 
 @lru_cache(maxsize=4)
-def _vector_index(db_path: str, modified_ns: int) -> tuple[list[str], list[str], list[str], "np.ndarray"]:
+def _vector_index(db_path: str, modified_ns: int) -> tuple[list[str], list[str], list[str], np.ndarray]:
     """Every paragraph's id, document, section path and embedding, read once per knowledge-base
     file version (the build replaces the file, so its mtime names the version)."""
     import numpy as np
 
     with connect_readonly(db_path) as conn:
         try:
-            rows = conn.execute("select e.paragraph_id, p.doc_id, p.section_path, e.vector from embeddings e "
-                                "join paragraphs p on p.id = e.paragraph_id order by p.rowid").fetchall()
+            rows = conn.execute(
+                "select e.paragraph_id, p.doc_id, p.section_path, e.vector from embeddings e "
+                "join paragraphs p on p.id = e.paragraph_id order by p.rowid"
+            ).fetchall()
         except sqlite3.OperationalError as exc:
-            raise QueryError(f"{db_path}: this knowledge base has no embeddings (built by an older regkb?): {exc}") from exc
-    matrix = np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32).reshape(len(rows), -1) \
-        if rows else np.zeros((0, 0), dtype=np.float32)
+            raise QueryError(
+                f"{db_path}: this knowledge base has no embeddings (built by an older regkb?): {exc}"
+            ) from exc
+    matrix = (
+        np.frombuffer(b"".join(row["vector"] for row in rows), dtype=np.float32).reshape(len(rows), -1)
+        if rows
+        else np.zeros((0, 0), dtype=np.float32)
+    )
     return [r["paragraph_id"] for r in rows], [r["doc_id"] for r in rows], [r["section_path"] for r in rows], matrix
 
 
@@ -194,7 +210,11 @@ def _exact(db_path: Path, vector, doc: str | None, section: str | None, limit: i
 
     ids, doc_ids, paths, matrix = _vector_index(str(db_path), Path(db_path).stat().st_mtime_ns)
     if doc or section:
-        keep = [i for i in range(len(ids)) if (not doc or doc_ids[i] == doc) and (not section or paths[i].startswith(section))]
+        keep = [
+            i
+            for i in range(len(ids))
+            if (not doc or doc_ids[i] == doc) and (not section or paths[i].startswith(section))
+        ]
         matrix = matrix[keep]
     else:
         keep = range(len(ids))
@@ -204,8 +224,9 @@ def _exact(db_path: Path, vector, doc: str | None, section: str | None, limit: i
     return [(ids[keep[i]], float(similarity[i])) for i in np.argsort(-similarity)[:limit]]
 
 
-def _nearest(conn: sqlite3.Connection, db_path: Path, query: str, doc: str | None, section: str | None,
-             limit: int) -> list[Hit]:
+def _nearest(
+    conn: sqlite3.Connection, db_path: Path, query: str, doc: str | None, section: str | None, limit: int
+) -> list[Hit]:
     from . import embed
 
     vector = embed.encode([query])[0]
@@ -215,13 +236,28 @@ def _nearest(conn: sqlite3.Connection, db_path: Path, query: str, doc: str | Non
         return []
     scores = dict(found)
     marks = ",".join("?" * len(found))
-    rows = {row["id"]: row for row in conn.execute(
-        "select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite, p.text "
-        f"from paragraphs p join documents d on d.id = p.doc_id where p.id in ({marks})", [i for i, _ in found])}
-    return [Hit(id=row["id"], doc_id=row["doc_id"], doc_title=row["doc_title"], section_path=row["section_path"],
-                page=row["page"], page_label=row["page_label"], pin_cite=row["pin_cite"], snippet=_opening(row["text"]),
-                score=round(scores[row["id"]], 4))
-            for row in (rows[i] for i, _ in found if i in rows)]
+    rows = {
+        row["id"]: row
+        for row in conn.execute(
+            "select p.id, p.doc_id, d.title as doc_title, p.section_path, p.page, p.page_label, p.pin_cite, p.text "
+            f"from paragraphs p join documents d on d.id = p.doc_id where p.id in ({marks})",
+            [i for i, _ in found],
+        )
+    }
+    return [
+        Hit(
+            id=row["id"],
+            doc_id=row["doc_id"],
+            doc_title=row["doc_title"],
+            section_path=row["section_path"],
+            page=row["page"],
+            page_label=row["page_label"],
+            pin_cite=row["pin_cite"],
+            snippet=_opening(row["text"]),
+            score=round(scores[row["id"]], 4),
+        )
+        for row in (rows[i] for i, _ in found if i in rows)
+    ]
 
 
 def _opening(text: str, words: int = 30) -> str:
@@ -243,7 +279,8 @@ def get_paragraph(db_path: str | Path, paragraph_id: str) -> dict:
     with connect_readonly(db_path) as conn:
         row = conn.execute(
             "select p.*, d.title as doc_title from paragraphs p join documents d on d.id = p.doc_id where p.id = ?",
-            (paragraph_id,)).fetchone()
+            (paragraph_id,),
+        ).fetchone()
     if row is None:
         raise RegkbError(f"no paragraph with id {paragraph_id!r}")
     return dict(row)
@@ -253,5 +290,6 @@ def list_documents(db_path: str | Path) -> list[dict]:
     with connect_readonly(db_path) as conn:
         rows = conn.execute(
             "select d.*, count(p.id) as paragraphs from documents d left join paragraphs p on p.doc_id = d.id "
-            "group by d.id order by d.date, d.id").fetchall()
+            "group by d.id order by d.date, d.id"
+        ).fetchall()
     return [dict(row) for row in rows]

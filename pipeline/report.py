@@ -5,6 +5,7 @@ and licences, every comparison table of pipeline/tables.py (read from the knowle
 organisation's positions with cited quotes, and figures (organisation × topic heatmap, country-list
 membership, from the same views) with captions saying what data they show. The same knowledge base
 gives the same bytes; the files are written whole or not at all (store.files)."""
+
 from __future__ import annotations
 
 import base64
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import yaml
 
+from .cite import as_text, lookup
 from .models import RegkbError
 from .progress import Progress
-from .cite import as_text, lookup
 from .query import connect_readonly
 from .readmodel import COUNTRY_LIST_COLUMNS, TABLE_TEXT, TABLES, VIEWS, missing_views, provision, register
 from .readmodel import topics as taxonomy
@@ -30,9 +31,21 @@ from .store.files import replace_file
 from .tables import build_table, render
 
 FORMATS = ("html", "md")
-NEEDED_TABLES = ("documents", "paragraphs", "definitions", "term_usages", "country_lists", "country_list_members",
-                 "thresholds", "positions", "document_clusters", "build_info")
+NEEDED_TABLES = (
+    "documents",
+    "paragraphs",
+    "definitions",
+    "term_usages",
+    "country_lists",
+    "country_list_members",
+    "thresholds",
+    "positions",
+    "document_clusters",
+    "build_info",
+)
 STANCES = ("oppose", "request_change", "support", "neutral")
+
+
 @dataclass
 class Figure:
     slug: str
@@ -69,14 +82,16 @@ class Content:
 STEPS = (*(f"{name} table" for name in TABLES), "positions heatmap", "country-list chart", "dates timeline")
 
 
-def write_report(db_path: Path, out_dir: Path, formats: tuple[str, ...],
-                 progress: Progress | None = None) -> list[Path]:
+def write_report(
+    db_path: Path, out_dir: Path, formats: tuple[str, ...], progress: Progress | None = None
+) -> list[Path]:
     """Write report.html and/or report.md (with figures/) into out_dir; return the paths written.
     progress(step, done, total) is called after each table and figure is made."""
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
-        raise RegkbError(f"report format must be one or more of {', '.join(FORMATS)}, "
-                         f"not {', '.join(unknown) or 'none'}")
+        raise RegkbError(
+            f"report format must be one or more of {', '.join(FORMATS)}, not {', '.join(unknown) or 'none'}"
+        )
     content = gather(db_path, progress)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -94,12 +109,16 @@ def _check_tables(conn: sqlite3.Connection, db_path: Path) -> None:
     present = {row[0] for row in conn.execute("select name from sqlite_master where type = 'table'")}
     missing = [name for name in NEEDED_TABLES if name not in present]
     if missing:
-        raise RegkbError(f"{db_path}: this knowledge base has no {', '.join(missing)} table "
-                         f"(built by an older regkb?); run `regkb build` again")
+        raise RegkbError(
+            f"{db_path}: this knowledge base has no {', '.join(missing)} table "
+            f"(built by an older regkb?); run `regkb build` again"
+        )
     views = missing_views(conn)
     if views:
-        raise RegkbError(f"{db_path}: this knowledge base lacks the view{'s' * (len(views) > 1)} {', '.join(views)} "
-                         f"(built by an older regkb?); run `regkb build` again")
+        raise RegkbError(
+            f"{db_path}: this knowledge base lacks the view{'s' * (len(views) > 1)} {', '.join(views)} "
+            f"(built by an older regkb?); run `regkb build` again"
+        )
 
 
 def gather(db_path: Path, progress: Progress | None = None) -> Content:
@@ -120,14 +139,17 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
     cursor = conn.execute(corpus_sql, {"doc": ""})
     inventory = ([column[0] for column in cursor.description], [list(row) for row in cursor])
     topics = list(taxonomy())
-    quotes = [Quote(**dict(row), citation=_citation(db_path, row["id"])) for row in conn.execute("""
+    quotes = [
+        Quote(**dict(row), citation=_citation(db_path, row["id"]))
+        for row in conn.execute("""
         select o.id, o.org, o.stance, o.topic, o.quote as text, o.doc_id,
                (select count(*) from positions c where c.duplicate_of = o.id) as copies,
                coalesce((select k.copies - 1 from document_clusters k
                          where k.doc_id = o.doc_id and k.representative = o.doc_id), 0) as letter_copies
         from positions o join paragraphs p on p.id = o.paragraph_id join documents d on d.id = o.doc_id
         where o.duplicate_of is null
-        order by o.org, d.date, d.id, p.ordinal, o.char_start""")]
+        order by o.org, d.date, d.id, p.ordinal, o.char_start""")
+    ]
     quotes.sort(key=lambda q: (q.org, topics.index(q.topic) if q.topic in topics else len(topics)))
     done = iter(range(1, len(STEPS) + 1))
 
@@ -135,6 +157,7 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
         number = next(done)
         if progress:
             progress(step, number, len(STEPS))
+
     tables, absent = {}, {}
     for name in TABLES:
         # a table about documents this knowledge base does not hold (the diff of the rule's two versions in
@@ -160,6 +183,7 @@ def _gather(conn: sqlite3.Connection, db_path: Path, progress: Progress | None) 
 
 # ----------------------------------------------------------------------------- figures
 
+
 def _svg(figure) -> str:
     import matplotlib
 
@@ -176,8 +200,10 @@ def positions_heatmap(conn: sqlite3.Connection, quotes: list[Quote], topics: lis
     import numpy as np
     from matplotlib.figure import Figure as MplFigure
 
-    counts = {(org, topic): n for org, topic, n in
-              conn.execute(f"select organisation, topic, positions from {VIEWS['positions']}")}
+    counts = {
+        (org, topic): n
+        for org, topic, n in conn.execute(f"select organisation, topic, positions from {VIEWS['positions']}")
+    }
     orgs = sorted({org for org, _ in counts})
     used = [t for t in topics if any(topic == t for _, topic in counts)]
     data = np.array([[counts.get((org, topic), 0) for topic in used] for org in orgs]).reshape(len(orgs), len(used))
@@ -188,15 +214,28 @@ def positions_heatmap(conn: sqlite3.Connection, quotes: list[Quote], topics: lis
     axes.set_yticks(range(len(orgs)), labels=orgs)
     for (row, column), value in np.ndenumerate(data):
         if value:
-            axes.text(column, row, str(value), ha="center", va="center", fontsize=8,
-                      color="white" if value > data.max() / 2 else "black")
+            axes.text(
+                column,
+                row,
+                str(value),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if value > data.max() / 2 else "black",
+            )
     figure.colorbar(image, ax=axes, label="positions", shrink=0.8)
     documents = len({q.doc_id for q in quotes})
-    return Figure("positions-heatmap", "Positions by organisation and topic", (
-        f"Each cell counts the positions (sentences objecting to, asking to change or supporting the rule) "
-        f"an organisation takes on a topic: {len(quotes)} positions of {len(orgs)} organisations in {documents} "
-        f"documents; a form-letter campaign counts once. Data: table positions (rows with no duplicate_of); "
-        f"topics of the taxonomy that no position takes are left out."), _svg(figure))
+    return Figure(
+        "positions-heatmap",
+        "Positions by organisation and topic",
+        (
+            f"Each cell counts the positions (sentences objecting to, asking to change or supporting the rule) "
+            f"an organisation takes on a topic: {len(quotes)} positions of {len(orgs)} organisations in {documents} "
+            f"documents; a form-letter campaign counts once. Data: table positions (rows with no duplicate_of); "
+            f"topics of the taxonomy that no position takes are left out."
+        ),
+        _svg(figure),
+    )
 
 
 def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
@@ -211,14 +250,17 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     codes = sorted({code for _, code in members})
     if not codes:
         return None
-    data = np.array([[(l["list_id"], code) in members for l in lists] for code in codes],
-                    dtype=int).reshape(len(codes), len(lists))
+    data = np.array([[(l["list_id"], code) in members for l in lists] for code in codes], dtype=int).reshape(
+        len(codes), len(lists)
+    )
     figure = MplFigure(figsize=(2.5 + 0.55 * len(lists), 1.5 + 0.2 * len(codes)), layout="constrained")
     axes = figure.subplots()
     axes.imshow(data, cmap=ListedColormap(["#eef1f5", "#1f4e79"]), aspect="auto", vmin=0, vmax=1)
-    labels = [f"L{i} {l['document']}" + (f" · {provision(l['section_path'])}"
-                                        if l["section_path"] and l["section_path"].isascii() else "")
-              for i, l in enumerate(lists, start=1)]
+    labels = [
+        f"L{i} {l['document']}"
+        + (f" · {provision(l['section_path'])}" if l["section_path"] and l["section_path"].isascii() else "")
+        for i, l in enumerate(lists, start=1)
+    ]
     axes.set_xticks(range(len(lists)), labels=labels, rotation=40, ha="right", fontsize=7)
     axes.set_yticks(range(len(codes)), labels=codes, fontsize=7)
     axes.set_xticks(np.arange(-0.5, len(lists)), minor=True)
@@ -226,12 +268,18 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     axes.grid(which="minor", color="white", linewidth=1.5)
     axes.tick_params(which="minor", length=0)
     documents = len({l["document"] for l in lists})
-    return Figure("country-lists", "Country-list membership", (
-        f"Columns: the {len(lists)} country lists detected in {documents} documents (document and provision; "
-        f"in the order of the countries × lists table, whose headers give each list's label and pin cite). "
-        f"Rows: the {len(codes)} countries they name (ISO 3166-1 alpha-2). A filled square means the list names "
-        f"the country. Data: tables country_lists and country_list_members (views country_list_columns and "
-        f"countries_by_list)."), _svg(figure))
+    return Figure(
+        "country-lists",
+        "Country-list membership",
+        (
+            f"Columns: the {len(lists)} country lists detected in {documents} documents (document and provision; "
+            f"in the order of the countries × lists table, whose headers give each list's label and pin cite). "
+            f"Rows: the {len(codes)} countries they name (ISO 3166-1 alpha-2). A filled square means the list names "
+            f"the country. Data: tables country_lists and country_list_members (views country_list_columns and "
+            f"countries_by_list)."
+        ),
+        _svg(figure),
+    )
 
 
 def dates_timeline(conn: sqlite3.Connection) -> Figure | None:
@@ -254,18 +302,25 @@ def dates_timeline(conn: sqlite3.Connection) -> Figure | None:
     axes = figure.subplots()
     for i, (day, label) in enumerate(items):
         axes.plot([Date.fromisoformat(day)], [i], "o", color="#1f4e79")
-        axes.annotate(f"{day}  {label}", (Date.fromisoformat(day), i), xytext=(6, -3), textcoords="offset points",
-                      fontsize=7)
+        axes.annotate(
+            f"{day}  {label}", (Date.fromisoformat(day), i), xytext=(6, -3), textcoords="offset points", fontsize=7
+        )
     axes.set_yticks([])
     axes.invert_yaxis()
     axes.margins(x=0.35)
     axes.tick_params(axis="x", labelsize=7)
-    return Figure("dates-timeline", "The rule's dates on the calendar", (
-        f"Each point is a date a rule sets (a calendar date in its text, or a period counted from publication "
-        f"on 2025-01-15, resolved), labelled with what it governs (its paragraph's caption or provision); "
-        f"{len(items)} dates from December 2024 on. Periods counted from an event have no place on a calendar and "
-        f"are in the table only. Data: table thresholds (unit date and periods) and the public-inspection "
-        f"placeholders, through pipeline/dates.py."), _svg(figure))
+    return Figure(
+        "dates-timeline",
+        "The rule's dates on the calendar",
+        (
+            f"Each point is a date a rule sets (a calendar date in its text, or a period counted from publication "
+            f"on 2025-01-15, resolved), labelled with what it governs (its paragraph's caption or provision); "
+            f"{len(items)} dates from December 2024 on. Periods counted from an event have no place on a calendar and "
+            f"are in the table only. Data: table thresholds (unit date and periods) and the public-inspection "
+            f"placeholders, through pipeline/dates.py."
+        ),
+        _svg(figure),
+    )
 
 
 # ----------------------------------------------------------------------------- HTML
@@ -297,7 +352,7 @@ def _e(text) -> str:
 def _bare_table(columns: list[str], rows: list[list], fmt: str) -> str:
     """tables.render makes a standalone page (html) or a titled file (md); the report wants the table alone."""
     rendered = render(columns, rows, fmt)
-    return rendered[rendered.index("<table"):] if fmt == "html" else rendered.split("\n", 2)[2]
+    return rendered[rendered.index("<table") :] if fmt == "html" else rendered.split("\n", 2)[2]
 
 
 def _summary(quotes: list[Quote], topics: list[str]) -> tuple[str, list[tuple[str, int]]]:
@@ -306,13 +361,16 @@ def _summary(quotes: list[Quote], topics: list[str]) -> tuple[str, list[tuple[st
     letter_copies = {q.doc_id: q.letter_copies for q in quotes}
     documents = letter_copies.keys()
     copies = sum(letter_copies.values())
-    text = (f"{len(quotes)} position{'s' * (len(quotes) != 1)} in "
-            f"{len(documents)} document{'s' * (len(documents) != 1)}: "
-            + ", ".join(f"{stances[s]} {s.replace('_', ' ')}" for s in STANCES if stances[s])
-            + (f"; a form-letter campaign: {copies} more copies of the letter, signed by others" if copies else "")
-            + ".")
-    return text, sorted(by_topic.items(),
-                        key=lambda item: (-item[1], topics.index(item[0]) if item[0] in topics else 99))
+    text = (
+        f"{len(quotes)} position{'s' * (len(quotes) != 1)} in "
+        f"{len(documents)} document{'s' * (len(documents) != 1)}: "
+        + ", ".join(f"{stances[s]} {s.replace('_', ' ')}" for s in STANCES if stances[s])
+        + (f"; a form-letter campaign: {copies} more copies of the letter, signed by others" if copies else "")
+        + "."
+    )
+    return text, sorted(
+        by_topic.items(), key=lambda item: (-item[1], topics.index(item[0]) if item[0] in topics else 99)
+    )
 
 
 def _by_org(content: Content) -> dict[str, list[Quote]]:
@@ -325,20 +383,28 @@ def _by_org(content: Content) -> dict[str, list[Quote]]:
 def _info_line(content: Content) -> str:
     info = content.info
     missing = json.loads(info.get("missing") or "[]")
-    line = (f"Knowledge base built {info.get('built_at', '?')} (code version {info.get('code_version', '?')}): "
-            f"{len(content.inventory[1])} documents, {info.get('paragraphs', '?')} paragraphs.")
+    line = (
+        f"Knowledge base built {info.get('built_at', '?')} (code version {info.get('code_version', '?')}): "
+        f"{len(content.inventory[1])} documents, {info.get('paragraphs', '?')} paragraphs."
+    )
     if missing:
         line += f" Listed in the manifest but not on the machine that built it: {', '.join(missing)}."
     return line
 
 
 def to_html(content: Content) -> str:
-    sections = [("corpus", "Corpus"), ("positions", TABLE_TEXT["positions"][0]),
-                ("organisations", "Positions by organisation")]
-    sections += [(name, TABLE_TEXT[name][0]) for name in ("countries", "claims", "thresholds", "definitions", "dates",
-                                                          "diff", "contradictions")]
+    sections = [
+        ("corpus", "Corpus"),
+        ("positions", TABLE_TEXT["positions"][0]),
+        ("organisations", "Positions by organisation"),
+    ]
+    sections += [
+        (name, TABLE_TEXT[name][0])
+        for name in ("countries", "claims", "thresholds", "definitions", "dates", "diff", "contradictions")
+    ]
     parts = [
-        "<!doctype html>", "<html lang='en'><head><meta charset='utf-8'>",
+        "<!doctype html>",
+        "<html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         "<title>regkb report: the AI Diffusion rule (90 FR 4544) and the reaction to it</title>",
         f"<style>{CSS}</style></head><body>",
@@ -368,8 +434,9 @@ def to_html(content: Content) -> str:
             parts.append(f"<p class='absent' id='table-{slug}'>{_e(_absent_note(content.absent[slug]))}</p></section>")
             continue
         columns, rows = content.tables[slug]
-        parts.append(f"<div class='table-wrapper' id='table-{slug}'>{_bare_table(columns, rows, 'html')}</div>"
-                     "</section>")
+        parts.append(
+            f"<div class='table-wrapper' id='table-{slug}'>{_bare_table(columns, rows, 'html')}</div></section>"
+        )
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -380,43 +447,69 @@ def _absent_note(reason: str) -> str:
 
 def _figure_html(figure: Figure, number: int) -> str:
     data = base64.b64encode(figure.svg.encode("utf-8")).decode("ascii")
-    return (f"<figure id='figure-{figure.slug}'><img src='data:image/svg+xml;base64,{data}' alt='{_e(figure.title)}'>"
-            f"<figcaption><strong>Figure {number}. {_e(figure.title)}.</strong> {_e(figure.caption)}</figcaption>"
-            "</figure>")
+    return (
+        f"<figure id='figure-{figure.slug}'><img src='data:image/svg+xml;base64,{data}' alt='{_e(figure.title)}'>"
+        f"<figcaption><strong>Figure {number}. {_e(figure.title)}.</strong> {_e(figure.caption)}</figcaption>"
+        "</figure>"
+    )
 
 
 def _organisations_html(content: Content) -> str:
-    parts = ["<section id='organisations'><h2>Positions by organisation</h2>",
-             "<p>Each organisation's positions on the rule, by topic, each quoted exactly and cited: "
-             "organisation, document, date, pin cite.</p>"]
+    parts = [
+        "<section id='organisations'><h2>Positions by organisation</h2>",
+        "<p>Each organisation's positions on the rule, by topic, each quoted exactly and cited: "
+        "organisation, document, date, pin cite.</p>",
+    ]
     for org, quotes in _by_org(content).items():
         text, topics = _summary(quotes, content.topics)
-        parts.append(f"<h3>{_e(org)}</h3><p>{_e(text)} Topics: "
-                     + ", ".join(f"{_e(t.replace('_', ' '))} {n}" for t, n in topics) + ".</p>")
+        parts.append(
+            f"<h3>{_e(org)}</h3><p>{_e(text)} Topics: "
+            + ", ".join(f"{_e(t.replace('_', ' '))} {n}" for t, n in topics)
+            + ".</p>"
+        )
         for quote in quotes:
             copies = f"<span class='tag'>+{quote.copies} copies</span>" if quote.copies else ""
             parts.append(
                 f"<blockquote class='quote' id='{_e(quote.id)}'><p>“{_e(' '.join(quote.text.split()))}”</p>"
                 f"<footer>— <cite>{_e(quote.citation)}</cite>"
                 f"<span class='tag'>{_e(quote.stance.replace('_', ' '))}</span>"
-                f"<span class='tag'>{_e(quote.topic.replace('_', ' '))}</span>{copies}</footer></blockquote>")
+                f"<span class='tag'>{_e(quote.topic.replace('_', ' '))}</span>{copies}</footer></blockquote>"
+            )
     parts.append("</section>")
     return "\n".join(parts)
 
 
 # ----------------------------------------------------------------------------- Markdown
 
+
 def to_markdown(content: Content) -> str:
-    lines = ["# regkb report", "",
-             "The BIS interim final rule *Framework for Artificial Intelligence Diffusion* (FR Doc. 2025-00636, "
-             "90 FR 4544, RIN 0694-AJ90) and the comment letters, statements and news around it.", "",
-             _info_line(content), "", "## Corpus", "",
-             "The documents, their sources and licences. The rule is a work of the U.S. Government (public domain); "
-             "letters, statements and news are © their authors and quoted here for research and comment; documents "
-             "marked SYNTHETIC are test fixtures written for regkb, not the words of any real organisation.", "",
-             _bare_table(*content.inventory, "md")]
-    for slug in ("positions", "organisations", "countries", "claims", "thresholds", "definitions", "dates", "diff",
-                 "contradictions"):
+    lines = [
+        "# regkb report",
+        "",
+        "The BIS interim final rule *Framework for Artificial Intelligence Diffusion* (FR Doc. 2025-00636, "
+        "90 FR 4544, RIN 0694-AJ90) and the comment letters, statements and news around it.",
+        "",
+        _info_line(content),
+        "",
+        "## Corpus",
+        "",
+        "The documents, their sources and licences. The rule is a work of the U.S. Government (public domain); "
+        "letters, statements and news are © their authors and quoted here for research and comment; documents "
+        "marked SYNTHETIC are test fixtures written for regkb, not the words of any real organisation.",
+        "",
+        _bare_table(*content.inventory, "md"),
+    ]
+    for slug in (
+        "positions",
+        "organisations",
+        "countries",
+        "claims",
+        "thresholds",
+        "definitions",
+        "dates",
+        "diff",
+        "contradictions",
+    ):
         if slug == "organisations":
             lines += _organisations_md(content)
             continue
@@ -425,24 +518,40 @@ def to_markdown(content: Content) -> str:
         if slug in content.figures:
             figure = content.figures[slug]
             number = list(content.figures).index(slug) + 1
-            lines += [f"![Figure {number}. {figure.title}](figures/{figure.slug}.svg)", "",
-                      f"*Figure {number}. {figure.title}.* {figure.caption}", ""]
-        lines.append(_absent_note(content.absent[slug]) if slug in content.absent
-                     else _bare_table(*content.tables[slug], "md"))
+            lines += [
+                f"![Figure {number}. {figure.title}](figures/{figure.slug}.svg)",
+                "",
+                f"*Figure {number}. {figure.title}.* {figure.caption}",
+                "",
+            ]
+        lines.append(
+            _absent_note(content.absent[slug]) if slug in content.absent else _bare_table(*content.tables[slug], "md")
+        )
     return "\n".join(lines)
 
 
 def _organisations_md(content: Content) -> list[str]:
-    lines = ["## Positions by organisation", "",
-             "Each organisation's positions on the rule, by topic, each quoted exactly and cited: "
-             "organisation, document, date, pin cite.", ""]
+    lines = [
+        "## Positions by organisation",
+        "",
+        "Each organisation's positions on the rule, by topic, each quoted exactly and cited: "
+        "organisation, document, date, pin cite.",
+        "",
+    ]
     for org, quotes in _by_org(content).items():
         text, topics = _summary(quotes, content.topics)
-        lines += [f"### {org}", "",
-                  f"{text} Topics: " + ", ".join(f"{t.replace('_', ' ')} {n}" for t, n in topics) + ".", ""]
+        lines += [
+            f"### {org}",
+            "",
+            f"{text} Topics: " + ", ".join(f"{t.replace('_', ' ')} {n}" for t, n in topics) + ".",
+            "",
+        ]
         for quote in quotes:
             copies = f" · +{quote.copies} copies" if quote.copies else ""
-            lines += [f"> “{' '.join(quote.text.split())}”", ">",
-                      f"> — {quote.citation} · {quote.stance.replace('_', ' ')}, "
-                      f"{quote.topic.replace('_', ' ')}{copies}", ""]
+            lines += [
+                f"> “{' '.join(quote.text.split())}”",
+                ">",
+                f"> — {quote.citation} · {quote.stance.replace('_', ' ')}, {quote.topic.replace('_', ' ')}{copies}",
+                "",
+            ]
     return lines

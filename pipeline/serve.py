@@ -1,6 +1,7 @@
 """Serve: the knowledge base in datasette, read-only. The file is opened immutable (datasette -i:
 SQLite's immutable=1, no writes, no locks), with the metadata, templates and plugin committed in
 datasette/ (facets, full-text search, canned queries, paragraph pages with their context)."""
+
 from __future__ import annotations
 
 import socket
@@ -17,15 +18,27 @@ DATABASE_NAME = "regkb"  # the plugin publishes the file under this name, whatev
 
 def datasette_args(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> list[str]:
     """Arguments of `datasette` (after the program name) serving db_path immutable on host:port."""
-    return ["serve", "--immutable", str(db_path),
-            "--metadata", str(METADATA),
-            "--template-dir", str(DATASETTE_DIR / "templates"),
-            "--plugins-dir", str(DATASETTE_DIR / "plugins"),
-            "--host", host, "--port", str(port),
-            # the matrices and the claims comparison join a few thousand rows: more than datasette's 1 s default;
-            # the plugin holds every other query (arbitrary SQL, a table's _where) to 1 s
-            # (datasette/plugins/regkb_ui.py, ARBITRARY_SQL_TIME_LIMIT_MS)
-            "--setting", "sql_time_limit_ms", "5000"]
+    return [
+        "serve",
+        "--immutable",
+        str(db_path),
+        "--metadata",
+        str(METADATA),
+        "--template-dir",
+        str(DATASETTE_DIR / "templates"),
+        "--plugins-dir",
+        str(DATASETTE_DIR / "plugins"),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        # the matrices and the claims comparison join a few thousand rows: more than datasette's 1 s default;
+        # the plugin holds every other query (arbitrary SQL, a table's _where) to 1 s
+        # (datasette/plugins/regkb_ui.py, ARBITRARY_SQL_TIME_LIMIT_MS)
+        "--setting",
+        "sql_time_limit_ms",
+        "5000",
+    ]
 
 
 def url(host: str, port: int) -> str:
@@ -64,5 +77,6 @@ def _check_free(host: str, port: int) -> None:
         try:
             probe.bind((host, port))
         except OSError as exc:
-            raise RegkbError(f"cannot listen on {host}:{port} ({exc.strerror}); "
-                             f"give another --port, or --port 0 for a free one") from exc
+            raise RegkbError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); give another --port, or --port 0 for a free one"
+            ) from exc

@@ -20,6 +20,7 @@ another rule gets its own names. Documents not built into the knowledge base (a 
 `regkb import`) are read from their files: the text signals need no build.
 
 Read side: no spaCy, no torch (numpy for the similarity)."""
+
 from __future__ import annotations
 
 import csv
@@ -32,26 +33,52 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-GENERIC_TITLE_WORDS = set("""framework for of the and on in to a an artificial intelligence ai rule rules interim final
+GENERIC_TITLE_WORDS = set(
+    """framework for of the and on in to a an artificial intelligence ai rule rules interim final
 regulatory text as published version public inspection export exports control controls administration regulation
 regulations amendments amendment revisions revision advanced computing items integrated circuits
 certain new with taking steps address respect significant additional activities securing information communications
-services supply chain national technology technologies security emergency standards requirements""".split())
+services supply chain national technology technologies security emergency standards requirements""".split()
+)
 LABELS = ("names the rule", "discusses its provisions", "export controls", "other")
 
 # the rule's vocabulary: (label, pattern on normalised text); counted only where the document speaks of exports
 VOCABULARY = [
-    ("tiers of countries", re.compile(r"\btier[- ]?(?:1|2|3|one|two|three|i{1,3})\b(?:\s*(?:/|and|or|,)\s*"
-                                      r"(?:tier[- ]?)?(?:1|2|3|one|two|three|i{1,3})\b)*\s+(?:countr|nation|"
-                                      r"destination|group|jurisdiction|allies|partner)", re.I)),
-    ("three-tier framework", re.compile(r"\bthree[- ]tier(?:ed)?\s+(?:framework|system|structure|approach|model|"
-                                        r"classification|regime)", re.I)),
-    ("country caps", re.compile(r"\b(?:country|per[- ]country|national)[- ]?(?:caps?|allocations?|quotas?)\b|"
-                                r"\bcaps?\s+on\s+(?:compute|computing|chips|gpus)\b|\bcompute\s+caps?\b", re.I)),
+    (
+        "tiers of countries",
+        re.compile(
+            r"\btier[- ]?(?:1|2|3|one|two|three|i{1,3})\b(?:\s*(?:/|and|or|,)\s*"
+            r"(?:tier[- ]?)?(?:1|2|3|one|two|three|i{1,3})\b)*\s+(?:countr|nation|"
+            r"destination|group|jurisdiction|allies|partner)",
+            re.I,
+        ),
+    ),
+    (
+        "three-tier framework",
+        re.compile(
+            r"\bthree[- ]tier(?:ed)?\s+(?:framework|system|structure|approach|model|"
+            r"classification|regime)",
+            re.I,
+        ),
+    ),
+    (
+        "country caps",
+        re.compile(
+            r"\b(?:country|per[- ]country|national)[- ]?(?:caps?|allocations?|quotas?)\b|"
+            r"\bcaps?\s+on\s+(?:compute|computing|chips|gpus)\b|\bcompute\s+caps?\b",
+            re.I,
+        ),
+    ),
     ("validated end users", re.compile(r"\b(?:UVEU|NVEU)\b|data\s*center\s+(?:validated\s+end[- ]users?|VEU)", re.I)),
     ("license exception LPP", re.compile(r"low\s+processing\s+performance|\bLPP\b")),
-    ("model-weight controls", re.compile(r"(?:export|control)\w*\s+(?:\w+\s+){0,4}model\s+weights|model\s+weights\s+"
-                                         r"(?:\w+\s+){0,3}(?:export|control)|\b4E091\b", re.I)),
+    (
+        "model-weight controls",
+        re.compile(
+            r"(?:export|control)\w*\s+(?:\w+\s+){0,4}model\s+weights|model\s+weights\s+"
+            r"(?:\w+\s+){0,3}(?:export|control)|\b4E091\b",
+            re.I,
+        ),
+    ),
     ("total processing performance", re.compile(r"total\s+processing\s+performance|\bTPP\b")),
 ]
 # words any export-control letter may use: alone they do not make a document discuss the rule's provisions
@@ -99,11 +126,19 @@ class Triaged:
         return "; ".join(parts)
 
     def to_row(self, rank: int) -> dict:
-        return {"rank": rank, "doc_id": self.doc_id, "author_org": self.org, "relevance": self.relevance,
-                "relevance_score": round(self.score, 2), "relevance_evidence": self.evidence(),
-                "quote": self.quote, "file": self.file, "in_kb": int(self.in_kb),
-                "positions": self.positions,
-                "similarity": None if self.similarity is None else round(self.similarity, 3)}
+        return {
+            "rank": rank,
+            "doc_id": self.doc_id,
+            "author_org": self.org,
+            "relevance": self.relevance,
+            "relevance_score": round(self.score, 2),
+            "relevance_evidence": self.evidence(),
+            "quote": self.quote,
+            "file": self.file,
+            "in_kb": int(self.in_kb),
+            "positions": self.positions,
+            "similarity": None if self.similarity is None else round(self.similarity, 3),
+        }
 
 
 def _counts(found: dict[str, int]) -> str:
@@ -130,18 +165,32 @@ def _squashed_words(words: str) -> str:
 
 def vocabulary_of(conn: sqlite3.Connection, texts: Iterable[str] = ()) -> RuleVocabulary:
     """The names, citations and provisions of the knowledge base's rules."""
-    rules = conn.execute("select id, title, coalesce(cite_as, '') as cite_as from documents where doc_type = 'rule'"
-                         ).fetchall() if _has_column(conn, "documents", "cite_as") else \
-        conn.execute("select id, title, '' as cite_as from documents where doc_type = 'rule'").fetchall()
+    rules = (
+        conn.execute(
+            "select id, title, coalesce(cite_as, '') as cite_as from documents where doc_type = 'rule'"
+        ).fetchall()
+        if _has_column(conn, "documents", "cite_as")
+        else conn.execute("select id, title, '' as cite_as from documents where doc_type = 'rule'").fetchall()
+    )
     ids = [doc_id for doc_id, _, _ in rules]
     marks = ",".join("?" * len(ids))
-    paths = [path for (path,) in conn.execute(f"select distinct section_path from paragraphs where doc_id in ({marks}) "
-                                              "and section_path like '§%'", ids)] if ids else []
+    paths = (
+        [
+            path
+            for (path,) in conn.execute(
+                f"select distinct section_path from paragraphs where doc_id in ({marks}) and section_path like '§%'",
+                ids,
+            )
+        ]
+        if ids
+        else []
+    )
     return vocabulary_from(rules, paths, texts)
 
 
-def vocabulary_from(rules: list[tuple[str, str, str]], section_paths: Iterable[str], texts: Iterable[str] = ()
-                    ) -> RuleVocabulary:
+def vocabulary_from(
+    rules: list[tuple[str, str, str]], section_paths: Iterable[str], texts: Iterable[str] = ()
+) -> RuleVocabulary:
     """The names, citations and provisions of the rules ((id, title, cite_as) and their section paths). The
     one word that carries a title ("Diffusion") makes its short names ("<word> rule", "<word> framework" …);
     common title words ("National", "Technology") never do (GENERIC_TITLE_WORDS), nor does any word of a
@@ -171,8 +220,11 @@ def vocabulary_from(rules: list[tuple[str, str, str]], section_paths: Iterable[s
             add(f"{label} framework", rf"{w}framework")
             add(f"Framework for AI {label}", rf"framework(?:for|of|on)(?:the)?(?:ai|artificialintelligence){w}")
             add(f"AI {label} export controls / policy", rf"ai{w}(?:exportcontrol|polic|regime|restriction|controls)")
-            add(f"IFR on AI {label}", rf"(?:ifr|interimfinalrule)(?:on|for)(?:the|a)?(?:framework(?:for|of))?"
-                                      rf"(?:ai|artificialintelligence)?{w}")
+            add(
+                f"IFR on AI {label}",
+                rf"(?:ifr|interimfinalrule)(?:on|for)(?:the|a)?(?:framework(?:for|of))?"
+                rf"(?:ai|artificialintelligence)?{w}",
+            )
             add(f"responsible {label} of advanced AI", rf"responsible{w}of(?:advanced|frontier)")
         for cite in {cite_as, *re.findall(r"\b\d{4}-\d{5}\b", f"{doc_id} {title}")}:
             if not cite:
@@ -223,7 +275,7 @@ def assess(doc: Triaged, text: str, vocab: RuleVocabulary) -> Triaged:
     if first is None and exports:
         first = EXPORT_CONTROLS.search(text).start()
     if first is not None:
-        doc.quote = text[max(0, first - 120): first + 200].strip()
+        doc.quote = text[max(0, first - 120) : first + 200].strip()
     return doc
 
 
@@ -257,11 +309,15 @@ def assess_all(work: list[tuple[Triaged, str]], vocab: RuleVocabulary, cache_dir
 
 def score(doc: Triaged) -> Triaged:
     names = sum(doc.names.values())
-    doc.score = (4.0 + min(names - 1, 4) + len(doc.names) if names else 0.0) \
-        + min(len(doc.provisions), 3) * 1.5 + min(sum(n for k, n in doc.vocabulary.items() if k not in WEAK_VOCABULARY),
-                                                   6) * 0.75 + len(set(doc.vocabulary) & WEAK_VOCABULARY) * 0.25 \
-        + (0.5 + min(doc.export_controls, 6) * 0.25 if doc.export_controls else 0.0) \
-        + min(doc.positions, 5) * 1.0 + (max(doc.similarity, 0.0) * 4 if doc.similarity is not None else 0.0)
+    doc.score = (
+        (4.0 + min(names - 1, 4) + len(doc.names) if names else 0.0)
+        + min(len(doc.provisions), 3) * 1.5
+        + min(sum(n for k, n in doc.vocabulary.items() if k not in WEAK_VOCABULARY), 6) * 0.75
+        + len(set(doc.vocabulary) & WEAK_VOCABULARY) * 0.25
+        + (0.5 + min(doc.export_controls, 6) * 0.25 if doc.export_controls else 0.0)
+        + min(doc.positions, 5) * 1.0
+        + (max(doc.similarity, 0.0) * 4 if doc.similarity is not None else 0.0)
+    )
     if doc.names:
         doc.relevance = LABELS[0]
     elif doc.provisions or doc.export_controls and (set(doc.vocabulary) - WEAK_VOCABULARY or len(doc.vocabulary) >= 2):
@@ -280,16 +336,22 @@ def _similarities(conn: sqlite3.Connection, rule_ids: list[str]) -> dict[str, fl
     if not rule_ids or not _has_table(conn, "embeddings"):
         return {}
     marks = ",".join("?" * len(rule_ids))
-    rows = conn.execute(f"select e.vector from embeddings e join paragraphs p on p.id = e.paragraph_id "
-                        f"where p.doc_id in ({marks}) and (p.section_path like '§%' or p.section_path like "
-                        f"'Supplement%' or p.section_path like 'ECCN%')", rule_ids).fetchall()
+    rows = conn.execute(
+        f"select e.vector from embeddings e join paragraphs p on p.id = e.paragraph_id "
+        f"where p.doc_id in ({marks}) and (p.section_path like '§%' or p.section_path like "
+        f"'Supplement%' or p.section_path like 'ECCN%')",
+        rule_ids,
+    ).fetchall()
     if not rows:
         return {}
     centroid = np.mean([np.frombuffer(blob, dtype=np.float32) for (blob,) in rows], axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
     sums: dict[str, list[float]] = {}
-    for doc_id, blob in conn.execute(f"select p.doc_id, e.vector from embeddings e join paragraphs p on "
-                                     f"p.id = e.paragraph_id where p.doc_id not in ({marks})", rule_ids):
+    for doc_id, blob in conn.execute(
+        f"select p.doc_id, e.vector from embeddings e join paragraphs p on "
+        f"p.id = e.paragraph_id where p.doc_id not in ({marks})",
+        rule_ids,
+    ):
         total = sums.setdefault(doc_id, [0.0, 0])
         total[0] += float(np.frombuffer(blob, dtype=np.float32) @ centroid)
         total[1] += 1
@@ -300,8 +362,11 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("select 1 from sqlite_master where name = ?", (name,)).fetchone() is not None
 
 
-def triage(conn: sqlite3.Connection, files: Iterable[tuple[str, str, Path, str]] = (),
-           progress: Callable[[str, int, int], None] | None = None) -> list[Triaged]:
+def triage(
+    conn: sqlite3.Connection,
+    files: Iterable[tuple[str, str, Path, str]] = (),
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[Triaged]:
     """Every non-rule document of the knowledge base, and every (doc_id, organisation, file, sha256) given
     that the knowledge base does not hold (by id or by file hash), ranked by relevance score (highest
     first)."""
@@ -310,21 +375,34 @@ def triage(conn: sqlite3.Connection, files: Iterable[tuple[str, str, Path, str]]
         positions = dict(conn.execute("select doc_id, count(*) from positions group by doc_id"))
     rule_ids = [row[0] for row in conn.execute("select id from documents where doc_type = 'rule'")]
     similarity = _similarities(conn, rule_ids)
-    docs = conn.execute("select id, author_org, coalesce(file_name, '') from documents where doc_type != 'rule'"
-                        ).fetchall() if _has_column(conn, "documents", "file_name") else \
-        conn.execute("select id, author_org, '' from documents where doc_type != 'rule'").fetchall()
-    in_kb = {doc_id for doc_id, _, _ in docs} | {row[0] for row in conn.execute("select id from documents "
-                                                                                "where doc_type = 'rule'")}
-    hashes = {sha for (sha,) in conn.execute("select file_sha256 from documents")} \
-        if _has_column(conn, "documents", "file_sha256") else set()
+    docs = (
+        conn.execute(
+            "select id, author_org, coalesce(file_name, '') from documents where doc_type != 'rule'"
+        ).fetchall()
+        if _has_column(conn, "documents", "file_name")
+        else conn.execute("select id, author_org, '' from documents where doc_type != 'rule'").fetchall()
+    )
+    in_kb = {doc_id for doc_id, _, _ in docs} | {
+        row[0] for row in conn.execute("select id from documents where doc_type = 'rule'")
+    }
+    hashes = (
+        {sha for (sha,) in conn.execute("select file_sha256 from documents")}
+        if _has_column(conn, "documents", "file_sha256")
+        else set()
+    )
     extra = [(doc_id, org, path) for doc_id, org, path, sha in files if doc_id not in in_kb and sha not in hashes]
     total = len(docs) + len(extra)
     work: list[tuple[Triaged, str]] = []
     for done, (doc_id, org, file) in enumerate(docs, start=1):
-        text = "\n".join(t for (t,) in conn.execute("select text from paragraphs where doc_id = ? order by ordinal",
-                                                      (doc_id,)))
-        work.append((Triaged(doc_id, org, file, True, positions=positions.get(doc_id, 0),
-                             similarity=similarity.get(doc_id)), text))
+        text = "\n".join(
+            t for (t,) in conn.execute("select text from paragraphs where doc_id = ? order by ordinal", (doc_id,))
+        )
+        work.append(
+            (
+                Triaged(doc_id, org, file, True, positions=positions.get(doc_id, 0), similarity=similarity.get(doc_id)),
+                text,
+            )
+        )
         if progress:
             progress(doc_id, done, total)
     for done, (doc_id, org, path) in enumerate(extra, start=len(docs) + 1):
@@ -353,6 +431,7 @@ def to_csv(found: list[Triaged]) -> str:
 @dataclass
 class _Corpus:
     """What triage needs from the build's documents and paragraphs."""
+
     rules: list[tuple[str, str, str]]
     texts: dict[str, list[str]]
     paths: set[str]
@@ -378,12 +457,29 @@ def _corpus(documents: list[dict], paragraphs: list) -> _Corpus:
     return corpus
 
 
-def _assessed(documents: list[dict], corpus: _Corpus, positions: dict[str, int], similarity: dict[str, float],
-              cache_dir: Path | None) -> list[Triaged]:
+def _assessed(
+    documents: list[dict],
+    corpus: _Corpus,
+    positions: dict[str, int],
+    similarity: dict[str, float],
+    cache_dir: Path | None,
+) -> list[Triaged]:
     rule_ids = corpus.rule_ids
-    work = [(Triaged(d["id"], d.get("author_org") or "", d.get("file_name") or "", True,
-                     positions=positions.get(d["id"], 0), similarity=similarity.get(d["id"])),
-             "\n".join(corpus.texts.get(d["id"], []))) for d in documents if d["id"] not in rule_ids]
+    work = [
+        (
+            Triaged(
+                d["id"],
+                d.get("author_org") or "",
+                d.get("file_name") or "",
+                True,
+                positions=positions.get(d["id"], 0),
+                similarity=similarity.get(d["id"]),
+            ),
+            "\n".join(corpus.texts.get(d["id"], [])),
+        )
+        for d in documents
+        if d["id"] not in rule_ids
+    ]
     vocab = vocabulary_from(corpus.rules, corpus.paths, (text.lower() for _, text in work))
     return assess_all(work, vocab, cache_dir)
 
@@ -395,17 +491,22 @@ def _position_counts(extracted: dict[str, list[dict]]) -> dict[str, int]:
     return positions
 
 
-def engaging(documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]],
-             cache_dir: Path | None = None) -> set[str]:
+def engaging(
+    documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]], cache_dir: Path | None = None
+) -> set[str]:
     """The letters that engage with a rule of the knowledge base by their text alone: they name it or
     its provisions, speak of export controls, or hold a position on it (known before any embedding)."""
     positions = _position_counts(extracted)
-    return {doc.doc_id for doc in _assessed(documents, _corpus(documents, paragraphs), positions, {}, cache_dir)
-            if doc.names or doc.provisions or doc.export_controls or doc.positions}
+    return {
+        doc.doc_id
+        for doc in _assessed(documents, _corpus(documents, paragraphs), positions, {}, cache_dir)
+        if doc.names or doc.provisions or doc.export_controls or doc.positions
+    }
 
 
-def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]], cache_dir: Path | None = None
-            ) -> list[dict]:
+def kb_rows(
+    documents: list[dict], paragraphs: list, extracted: dict[str, list[dict]], cache_dir: Path | None = None
+) -> list[dict]:
     """The triage table the build stores in the knowledge base (the UI's facet: relevance), from what the
     build holds in memory: documents, paragraphs, positions and embeddings. With a cache folder, each
     document's text signals are memoised by the rules' vocabulary and its text (see assess_all)."""
@@ -429,12 +530,15 @@ def kb_rows(documents: list[dict], paragraphs: list, extracted: dict[str, list[d
         similarity = {doc_id: s / n for doc_id, (s, n) in sums.items() if n}
     assessed = _assessed(documents, corpus, _position_counts(extracted), similarity, cache_dir)
     found = sorted((score(doc) for doc in assessed), key=lambda d: (-d.score, d.doc_id))
-    return [{k: v for k, v in d.to_row(rank).items() if k not in ("in_kb", "file")} | {"doc_id": d.doc_id}
-            for rank, d in enumerate(found, start=1)]
+    return [
+        {k: v for k, v in d.to_row(rank).items() if k not in ("in_kb", "file")} | {"doc_id": d.doc_id}
+        for rank, d in enumerate(found, start=1)
+    ]
 
 
-def triage_manifests(db_path: Path, manifests=None, corpus: Path | None = None,
-                     progress: Callable[[str, int, int], None] | None = None) -> list[Triaged]:
+def triage_manifests(
+    db_path: Path, manifests=None, corpus: Path | None = None, progress: Callable[[str, int, int], None] | None = None
+) -> list[Triaged]:
     """Triage the knowledge base's documents and the manifests' documents it does not hold (read from
     their files; default the workspace's manifests)."""
     from . import manifest as manifest_mod

@@ -12,6 +12,7 @@ reading every vector out of SQLite in a fresh process. hnswlib found as much as 
 from a file (or a pickle, which a knowledge base from elsewhere must never be trusted with);
 sqlite-vec needs SQLite extension loading, which this Python's sqlite3 lacks. Imports neither spaCy
 nor torch."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ import json
 import numpy as np
 
 LIBRARY = "usearch"
-ANN_FROM = 20_000       # vectors; below this exact search over all of them takes under 10 ms: no index
+ANN_FROM = 20_000  # vectors; below this exact search over all of them takes under 10 ms: no index
 EXPANSION_SEARCH = 200  # candidates kept while searching (recall against speed; see above)
 
 
@@ -31,10 +32,16 @@ def build_row(paragraph_ids: list[str], matrix: np.ndarray, model: str, threads:
     from usearch.index import Index
 
     index = Index(ndim=matrix.shape[1], metric="cos", dtype="f32")
-    index.add(np.arange(len(paragraph_ids), dtype=np.uint64), np.ascontiguousarray(matrix, dtype=np.float32),
-              threads=threads)
-    return {"model": model, "library": LIBRARY, "vectors": len(paragraph_ids),
-            "paragraph_ids": json.dumps(paragraph_ids), "data": bytes(index.save())}
+    index.add(
+        np.arange(len(paragraph_ids), dtype=np.uint64), np.ascontiguousarray(matrix, dtype=np.float32), threads=threads
+    )
+    return {
+        "model": model,
+        "library": LIBRARY,
+        "vectors": len(paragraph_ids),
+        "paragraph_ids": json.dumps(paragraph_ids),
+        "data": bytes(index.save()),
+    }
 
 
 class Loaded:

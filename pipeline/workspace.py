@@ -16,6 +16,7 @@ and the reaction to it, files from ../shared/corpus) and the workspace manifest,
 names others.
 
 Plain paths only: no spaCy, no torch; the read side may import it."""
+
 from __future__ import annotations
 
 import os
@@ -34,10 +35,10 @@ _chosen: Path | None = None  # set by `regkb --workspace DIR`
 class Workspace:
     root: Path
     manifest: Path  # the manifest `add` and `import` write
-    files: Path     # documents `add` copies in and `fetch` downloads
+    files: Path  # documents `add` copies in and `fetch` downloads
     cache: Path
     db: Path
-    outputs: Path   # tables/ and report/
+    outputs: Path  # tables/ and report/
     checkout: bool = False  # the source checkout's own layout (`make run`)
 
     def manifests(self) -> list[Path]:
@@ -57,14 +58,26 @@ class Workspace:
 
 def at(folder: str | Path) -> Workspace:
     root = Path(folder).expanduser().resolve()
-    return Workspace(root=root, manifest=root / "manifest.toml", files=root / "files", cache=root / "cache",
-                     db=root / "regkb.db", outputs=root / "outputs")
+    return Workspace(
+        root=root,
+        manifest=root / "manifest.toml",
+        files=root / "files",
+        cache=root / "cache",
+        db=root / "regkb.db",
+        outputs=root / "outputs",
+    )
 
 
 def checkout() -> Workspace:
-    return Workspace(root=PROJECT_ROOT, manifest=SHIPPED_MANIFEST, files=PROJECT_ROOT / "corpus" / "files",
-                     cache=PROJECT_ROOT / "outputs" / "cache", db=PROJECT_ROOT / "outputs" / "regkb.db",
-                     outputs=PROJECT_ROOT / "outputs", checkout=True)
+    return Workspace(
+        root=PROJECT_ROOT,
+        manifest=SHIPPED_MANIFEST,
+        files=PROJECT_ROOT / "corpus" / "files",
+        cache=PROJECT_ROOT / "outputs" / "cache",
+        db=PROJECT_ROOT / "outputs" / "regkb.db",
+        outputs=PROJECT_ROOT / "outputs",
+        checkout=True,
+    )
 
 
 def choose(folder: str | Path | None) -> None:

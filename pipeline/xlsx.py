@@ -2,6 +2,7 @@
 and filtered, and each pin cite a hyperlink to its page in the source (the public-inspection PDF's page,
 the Federal Register document, the letter's URL). The tables are the ones `regkb table` writes
 (pipeline.tables.build_table), so the workbook and the other formats cannot disagree. Read side."""
+
 from __future__ import annotations
 
 import re
@@ -78,9 +79,13 @@ def check_workbook_path(path: Path) -> Path:
     import os
 
     if str(path).strip() in ("", ".") or not path.name or path.name in (".", ".."):
-        raise RegkbError(f"--out {str(path)!r}: is empty or a folder, not a workbook file name; give a file such as regkb.xlsx")
+        raise RegkbError(
+            f"--out {str(path)!r}: is empty or a folder, not a workbook file name; give a file such as regkb.xlsx"
+        )
     if path.is_dir():
-        raise RegkbError(f"{path}: is a folder, not a workbook file; give --out a file name such as {path / 'regkb.xlsx'}")
+        raise RegkbError(
+            f"{path}: is a folder, not a workbook file; give --out a file name such as {path / 'regkb.xlsx'}"
+        )
     if path.exists() and not path.is_file():
         raise RegkbError(f"{path}: is not a regular file; give --out a workbook file name")
     if path.exists() and not os.access(path, os.W_OK):

@@ -1,5 +1,6 @@
 """Shared fixtures. The real corpus sits beside the project (../shared/corpus); tests that need it
 fail loudly when it is absent rather than skip."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -29,8 +30,12 @@ def real_kb(real_corpus, tmp_path_factory):
     work = tmp_path_factory.mktemp("real-kb")
     # the default corpus folders: ../shared/corpus and the real material beside it (the other rules and
     # the docket responses the manifest lists)
-    report = build([DEFAULT_MANIFEST, SYNTHETIC / "manifest.toml"], corpus=None, db_path=work / "regkb.db",
-                   cache_dir=work / "cache")
+    report = build(
+        [DEFAULT_MANIFEST, SYNTHETIC / "manifest.toml"],
+        corpus=None,
+        db_path=work / "regkb.db",
+        cache_dir=work / "cache",
+    )
     assert report.ok, report.problems
     return report
 
@@ -47,8 +52,15 @@ def write_manifest(path: Path, documents: list[dict]) -> Path:
     """A manifest file for tests: each dict is one [[document]] (defaults filled in)."""
     lines = []
     for doc in documents:
-        entry = {"title": doc.get("id", "t"), "doc_type": "comment", "author_org": "Test Org",
-                 "date": "2025-01-07", "language": "en", "url": "", **doc}
+        entry = {
+            "title": doc.get("id", "t"),
+            "doc_type": "comment",
+            "author_org": "Test Org",
+            "date": "2025-01-07",
+            "language": "en",
+            "url": "",
+            **doc,
+        }
         lines.append("[[document]]")
         lines.extend(f'{key} = "{value}"' for key, value in entry.items())
         lines.append("")

@@ -1,15 +1,18 @@
 """Generators of hostile (and of unlucky but ordinary) inputs, shared by the scaling and limits tests and
 by bench/bench_scaling.py. Each generator takes a size and returns (file name, bytes); the same size
 always gives the same bytes. Every text is SYNTHETIC."""
+
 from __future__ import annotations
 
 import io
 import struct
 import zlib
 
-WORDS = ("export controls on advanced computing items should follow the rule of law and the "
-         "interests of allies who build data centres under strict security requirements while "
-         "licence exceptions keep trade open for trusted partners").split()
+WORDS = (
+    "export controls on advanced computing items should follow the rule of law and the "
+    "interests of allies who build data centres under strict security requirements while "
+    "licence exceptions keep trade open for trusted partners"
+).split()
 
 
 def _words(count: int, start: int = 0) -> list[str]:
@@ -58,7 +61,7 @@ def markdown_table(rows: int) -> tuple[str, bytes]:
 
 
 def markdown_emphasis(count: int) -> tuple[str, bytes]:
-    """"**a " repeated: emphasis markers that open and never close (50,000 are 200 KB)."""
+    """ "**a " repeated: emphasis markers that open and never close (50,000 are 200 KB)."""
     return f"emphasis-{count}.md", ("SYNTHETIC\n\n" + "**a " * count + "\n").encode()
 
 
@@ -71,16 +74,18 @@ def html_nested_tables(depth: int) -> tuple[str, bytes]:
     """<table><tr><td> nested `depth` deep, a word in every cell (800 deep is about 27 KB)."""
     opening = "".join(f"<table><tr><td>cell {i}" for i in range(depth))
     closing = "</td></tr></table>" * depth
-    return f"nested-{depth}.html", (f"<!doctype html><html><body><p>SYNTHETIC</p>{opening}{closing}"
-                                    "</body></html>").encode()
+    return f"nested-{depth}.html", (
+        f"<!doctype html><html><body><p>SYNTHETIC</p>{opening}{closing}</body></html>"
+    ).encode()
 
 
 def html_nested_sections(depth: int) -> tuple[str, bytes]:
     """<article> holding headers, asides and divs nested `depth` deep."""
     opening = "".join(f"<header><div>heading {i}<aside>aside {i}" for i in range(depth))
     closing = "</aside></div></header>" * depth
-    return f"sections-{depth}.html", (f"<!doctype html><html><body><article><p>SYNTHETIC</p>{opening}{closing}"
-                                      "</article></body></html>").encode()
+    return f"sections-{depth}.html", (
+        f"<!doctype html><html><body><article><p>SYNTHETIC</p>{opening}{closing}</article></body></html>"
+    ).encode()
 
 
 def pdf_long_line(chars: int) -> tuple[str, bytes]:
@@ -105,6 +110,7 @@ def long_paragraph(chars: int) -> tuple[str, bytes]:
 
 
 # ----------------------------------------------------------------------------- a compressed-stream bomb
+
 
 def _zeros_deflate(total: int, chunk: int = 1 << 20) -> bytes:
     """A zlib stream that inflates to `total` zero bytes, made without ever holding them: each

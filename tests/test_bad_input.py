@@ -47,6 +47,7 @@ Every fixture is generated here (reportlab, pypdf, Pillow); nothing binary is co
 user-files folder and the default cache are pointed into tmp_path so no test sees or leaves files
 in the project tree.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -165,9 +166,11 @@ def write_truncated_utf16(path: Path, scratch: Path) -> None:
 
 
 def write_script_only_html(path: Path, scratch: Path) -> None:
-    path.write_text("<!doctype html><html><head><script>document.write('<p>made by script</p>')</script></head>"
-                    "<body><noscript><p>Enable JavaScript.</p></noscript><script>render()</script></body></html>",
-                    encoding="utf-8")
+    path.write_text(
+        "<!doctype html><html><head><script>document.write('<p>made by script</p>')</script></head>"
+        "<body><noscript><p>Enable JavaScript.</p></noscript><script>render()</script></body></html>",
+        encoding="utf-8",
+    )
 
 
 def write_fifo(path: Path, scratch: Path) -> None:
@@ -223,8 +226,15 @@ def env(tmp_path, monkeypatch):
 def write_manifest(path: Path, documents: list[dict]) -> Path:
     lines = []
     for doc in documents:
-        entry = {"title": doc["id"], "doc_type": "comment", "author_org": "Test Org", "date": "2025-01-07",
-                 "language": "en", "url": "", **doc}
+        entry = {
+            "title": doc["id"],
+            "doc_type": "comment",
+            "author_org": "Test Org",
+            "date": "2025-01-07",
+            "language": "en",
+            "url": "",
+            **doc,
+        }
         lines.append("[[document]]")
         lines.extend(f"{key} = {json.dumps(value)}" for key, value in entry.items())
         lines.append("")
@@ -272,8 +282,10 @@ def assert_good_doc_built(db: Path) -> None:
 
 def cli_build(root: Path, manifest: Path, *extra: str):
     runner = CliRunner()  # click >= 8.2: stdout and stderr are captured separately
-    return runner.invoke(main, ["build", "--manifest", str(manifest), "--corpus", str(root / "corpus"),
-                                "--db", str(root / "kb.db"), *extra])
+    return runner.invoke(
+        main,
+        ["build", "--manifest", str(manifest), "--corpus", str(root / "corpus"), "--db", str(root / "kb.db"), *extra],
+    )
 
 
 def file_digest(path: Path) -> str:
@@ -340,15 +352,18 @@ def test_read_document_directory_and_blank_text(tmp_path):
         read_document(blank)
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cut=st.integers(min_value=1, max_value=20_000), flips=st.lists(
-    st.tuples(st.integers(min_value=0, max_value=20_000), st.integers(min_value=0, max_value=255)), max_size=8))
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cut=st.integers(min_value=1, max_value=20_000),
+    flips=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=20_000), st.integers(min_value=0, max_value=255)), max_size=8
+    ),
+)
 def test_read_document_damaged_pdf_never_escapes_as_another_error(tmp_path_factory, cut, flips):
     """Any truncation or byte damage of a valid PDF reads or raises DocumentError, nothing else."""
     folder = tmp_path_factory.mktemp("fuzz")
     data = bytearray(make_pdf(folder / "whole.pdf", pages=1).read_bytes())
-    data = data[:cut % len(data) or 1]
+    data = data[: cut % len(data) or 1]
     for position, value in flips:
         data[position % len(data)] = value
     path = folder / "damaged.pdf"
@@ -361,8 +376,10 @@ def test_read_document_damaged_pdf_never_escapes_as_another_error(tmp_path_facto
 
 # ----------------------------------------------------------------------------- encodings, hostile HTML, huge files
 
-CHINESE_LETTER = ("人工智能扩散出口管制框架\n\n信息技术产业委员会反对该规则。这项规则将对美国公司施加任意限制。\n\n"
-                  "美国信息技术产业委员会（ITI）表示，出口管制应当与盟友协调。\n")
+CHINESE_LETTER = (
+    "人工智能扩散出口管制框架\n\n信息技术产业委员会反对该规则。这项规则将对美国公司施加任意限制。\n\n"
+    "美国信息技术产业委员会（ITI）表示，出口管制应当与盟友协调。\n"
+)
 # what a Latin-1 file can hold: GOOD_LETTER without its em dash
 LATIN_LETTER = GOOD_LETTER.replace("—", "-") + "\nA naïve señor in Besançon agrees.\n"
 CP1252_LETTER = GOOD_LETTER + "\n“Smart quotes” – and a €5 fee – are Windows-1252.\n"
@@ -378,8 +395,10 @@ ENCODED_LETTERS = {
     "latin-1": (LATIN_LETTER, LATIN_LETTER.encode("latin-1")),
     "windows-1252": (CP1252_LETTER, CP1252_LETTER.encode("cp1252")),
     # one paragraph pasted from an old editor into a UTF-8 file
-    "utf-8-with-latin-1-paragraph": (GOOD_LETTER + "\nSecond café in Zürich, naïve.\n",
-                                     GOOD_LETTER.encode() + "\nSecond café in Zürich, naïve.\n".encode("latin-1")),
+    "utf-8-with-latin-1-paragraph": (
+        GOOD_LETTER + "\nSecond café in Zürich, naïve.\n",
+        GOOD_LETTER.encode() + "\nSecond café in Zürich, naïve.\n".encode("latin-1"),
+    ),
     "utf-8-with-stray-nul": (GOOD_LETTER, GOOD_LETTER.replace("Café", "Caf\x00é").encode()),
 }
 
@@ -406,8 +425,10 @@ def test_build_reads_a_corpus_of_mixed_encodings(env):
         (corpus / f"{name}.txt").write_bytes(data)
         (corpus / f"{name}-utf8.txt").write_text(text, encoding="utf-8")
         language = "zh" if text == CHINESE_LETTER else "en"
-        documents += [{"id": name, "file": f"{name}.txt", "language": language},
-                      {"id": f"{name}-utf8", "file": f"{name}-utf8.txt", "language": language}]
+        documents += [
+            {"id": name, "file": f"{name}.txt", "language": language},
+            {"id": f"{name}-utf8", "file": f"{name}-utf8.txt", "language": language},
+        ]
     manifest = write_manifest(env / "manifest.toml", documents)
     result = cli_build(env, manifest)
     assert result.exit_code == 0, result.output
@@ -419,8 +440,20 @@ def test_build_reads_a_corpus_of_mixed_encodings(env):
 
 
 # every piece of text a browser would not show carries one of these words
-HIDDEN = ("SCRIPT", "STYLE", "COMMENT", "ATTRIBUTE", "CDATA", "INSTRUCTION", "NOSCRIPT", "TEMPLATE", "IFRAME",
-          "NAV", "FOOTER", "TITLE")
+HIDDEN = (
+    "SCRIPT",
+    "STYLE",
+    "COMMENT",
+    "ATTRIBUTE",
+    "CDATA",
+    "INSTRUCTION",
+    "NOSCRIPT",
+    "TEMPLATE",
+    "IFRAME",
+    "NAV",
+    "FOOTER",
+    "TITLE",
+)
 HOSTILE_HTML = (
     "<!doctype html><html><head><title>TITLE TEXT</title>"
     "<script>document.write('<p>SCRIPT TEXT</p>'); var end = '</div>';</script>"
@@ -435,10 +468,19 @@ HOSTILE_HTML = (
     "<p>Caf&eacute; in Z&uuml;rich &amp; &#x4E2D;&#25991; stay.</p>\n"
     "<noscript><p>NOSCRIPT TEXT</p></noscript><template><p>TEMPLATE TEXT</p></template>"
     "<iframe><p>IFRAME TEXT</p></iframe>\n"
-    "</article><footer><p>FOOTER TEXT</p></footer><script>var late = 'SCRIPT TEXT';</script>")
-HOSTILE_HTML_LINES = ["Comments of the Test Org", "We object to the country caps in the interim final rule.",
-                      "A paragraph never closed", "first point", "second point", "Unclosed span and italic and bold",
-                      "Attributes are not text.", "Words nested five thousand tags deep.", "Café in Zürich & 中文 stay."]
+    "</article><footer><p>FOOTER TEXT</p></footer><script>var late = 'SCRIPT TEXT';</script>"
+)
+HOSTILE_HTML_LINES = [
+    "Comments of the Test Org",
+    "We object to the country caps in the interim final rule.",
+    "A paragraph never closed",
+    "first point",
+    "second point",
+    "Unclosed span and italic and bold",
+    "Attributes are not text.",
+    "Words nested five thousand tags deep.",
+    "Café in Zürich & 中文 stay.",
+]
 
 
 def test_read_document_html_keeps_what_a_browser_shows(tmp_path):
@@ -450,8 +492,10 @@ def test_read_document_html_keeps_what_a_browser_shows(tmp_path):
 def test_build_html_with_scripts_and_broken_markup(env):
     (env / "corpus" / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     (env / "corpus" / "statement.html").write_text(HOSTILE_HTML, encoding="utf-8")
-    manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                     {"id": "html-doc", "file": "statement.html"}])
+    manifest = write_manifest(
+        env / "manifest.toml",
+        [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "html-doc", "file": "statement.html"}],
+    )
     result = cli_build(env, manifest)
     assert result.exit_code == 0, result.output
     texts = paragraph_texts(env / "kb.db", "html-doc")
@@ -464,30 +508,77 @@ def test_build_markdown_whose_markup_leaves_empty_lines(env):
     """An image without alt text or an empty heading is no paragraph (an empty one failed the whole
     build: store refuses empty paragraphs)."""
     (env / "corpus" / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
-    (env / "corpus" / "post.md").write_text("# Our view\n\n![](chart.png)\n\n# #\n\n[ ](https://example.org)\n\n"
-                                            "We object to the **country caps** in the rule.\n", encoding="utf-8")
-    manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                     {"id": "post", "file": "post.md"}])
+    (env / "corpus" / "post.md").write_text(
+        "# Our view\n\n![](chart.png)\n\n# #\n\n[ ](https://example.org)\n\n"
+        "We object to the **country caps** in the rule.\n",
+        encoding="utf-8",
+    )
+    manifest = write_manifest(
+        env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "post", "file": "post.md"}]
+    )
     result = cli_build(env, manifest)
     assert result.exit_code == 0, result.output
     assert paragraph_texts(env / "kb.db", "post") == ["Our view", "We object to the country caps in the rule."]
 
 
 # pieces of markup, text and damage that hostile or broken text files are made of
-MARKUP_PIECES = ["<p>", "</p>", "<b>", "</b>", "<script>", "</script>", "<!--", "-->", "<div>", "<li>", "<h1>",
-                 "<table><tr><td>", "&amp;", "&#0;", "&#xD800;", "<![CDATA[", "]]>", "# ", "## ", "- ", "* ", "**",
-                 "![](x.png)", "[](y)", "2", "Page 3 of 9", "\f", "word", "Café", "中文", "\x00", "\n", "\n\n", " ",
-                 "<", ">", "'", '"', "\ufeff", "\udc80"]
+MARKUP_PIECES = [
+    "<p>",
+    "</p>",
+    "<b>",
+    "</b>",
+    "<script>",
+    "</script>",
+    "<!--",
+    "-->",
+    "<div>",
+    "<li>",
+    "<h1>",
+    "<table><tr><td>",
+    "&amp;",
+    "&#0;",
+    "&#xD800;",
+    "<![CDATA[",
+    "]]>",
+    "# ",
+    "## ",
+    "- ",
+    "* ",
+    "**",
+    "![](x.png)",
+    "[](y)",
+    "2",
+    "Page 3 of 9",
+    "\f",
+    "word",
+    "Café",
+    "中文",
+    "\x00",
+    "\n",
+    "\n\n",
+    " ",
+    "<",
+    ">",
+    "'",
+    '"',
+    "\ufeff",
+    "\udc80",
+]
 
 
-@settings(max_examples=150, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(suffix=st.sampled_from([".txt", ".html", ".md", ".dat"]),
-       data=st.one_of(
-           st.binary(min_size=1, max_size=3000),
-           st.tuples(st.lists(st.sampled_from(MARKUP_PIECES), min_size=1, max_size=60).map("".join),
-                     st.sampled_from(["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "gb18030", "cp1252"]))
-           .map(lambda pair: pair[0].encode(pair[1], errors="surrogateescape" if pair[1] == "utf-8" else "replace"))))
+@settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    suffix=st.sampled_from([".txt", ".html", ".md", ".dat"]),
+    data=st.one_of(
+        st.binary(min_size=1, max_size=3000),
+        st.tuples(
+            st.lists(st.sampled_from(MARKUP_PIECES), min_size=1, max_size=60).map("".join),
+            st.sampled_from(["utf-8", "utf-16", "utf-16-le", "utf-16-be", "utf-32", "gb18030", "cp1252"]),
+        ).map(lambda pair: pair[0].encode(pair[1], errors="surrogateescape" if pair[1] == "utf-8" else "replace")),
+    ),
+)
 def test_read_document_any_text_file_reads_or_raises_document_error(tmp_path_factory, suffix, data):
     """Whatever the bytes of a text, HTML or Markdown file: DocumentError naming the file, or lines of
     text with neither NULs nor empty lines (segment would make empty paragraphs of them)."""
@@ -519,18 +610,21 @@ def test_a_200_mb_text_file_is_refused_without_being_read(huge_text):
     """In a fresh interpreter: the refusal takes well under a second and the process never holds
     the file (peak memory stays near the interpreter's own, ~20 MB, far below 200 MB). VmHWM, not
     ru_maxrss: Linux carries the forking pytest's peak across exec into ru_maxrss."""
-    probe = ("import sys, time\n"
-             "from pipeline.ingest import read_document\n"
-             "from pipeline.models import DocumentError\n"
-             "started = time.perf_counter()\n"
-             "try:\n"
-             "    read_document(sys.argv[1])\n"
-             "except DocumentError as error:\n"
-             "    print(error)\n"
-             "print(time.perf_counter() - started)\n"
-             "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n")
-    result = subprocess.run([sys.executable, "-c", probe, str(huge_text)], capture_output=True, text=True,
-                            cwd=PROJECT_ROOT, timeout=60)
+    probe = (
+        "import sys, time\n"
+        "from pipeline.ingest import read_document\n"
+        "from pipeline.models import DocumentError\n"
+        "started = time.perf_counter()\n"
+        "try:\n"
+        "    read_document(sys.argv[1])\n"
+        "except DocumentError as error:\n"
+        "    print(error)\n"
+        "print(time.perf_counter() - started)\n"
+        "print(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(huge_text)], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     message, seconds, peak_kib = result.stdout.splitlines()
     assert message.startswith(f"{huge_text}: file too large ({huge_text.stat().st_size:,} bytes")
@@ -542,12 +636,15 @@ def test_a_200_mb_text_file_is_refused_without_being_read(huge_text):
 def test_cli_build_with_a_200_mb_text_file_builds_the_rest(env, huge_text):
     (env / "corpus" / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     os.link(huge_text, env / "corpus" / huge_text.name)  # a second name, not a copy of 200 MB
-    manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                     {"id": "dump", "file": huge_text.name}])
+    manifest = write_manifest(
+        env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "dump", "file": huge_text.name}]
+    )
     result = cli_build(env, manifest)
     assert result.exit_code == 1
-    assert error_lines(result) == [f"regkb: error: {env / 'corpus' / huge_text.name}: file too large "
-                                   f"({huge_text.stat().st_size:,} bytes; the limit for a text file is {MAX_TEXT_BYTES:,})"]
+    assert error_lines(result) == [
+        f"regkb: error: {env / 'corpus' / huge_text.name}: file too large "
+        f"({huge_text.stat().st_size:,} bytes; the limit for a text file is {MAX_TEXT_BYTES:,})"
+    ]
     assert_good_doc_built(env / "kb.db")
     assert paragraph_texts(env / "kb.db", "dump") == []
 
@@ -556,8 +653,9 @@ def test_cli_build_with_a_200_mb_text_file_builds_the_rest(env, huge_text):
 
 
 def test_duplicate_ids_rejected_by_the_manifest(env):
-    manifest = write_manifest(env / "manifest.toml", [{"id": "dup-doc", "file": "a.txt"},
-                                                     {"id": "dup-doc", "file": "b.txt"}])
+    manifest = write_manifest(
+        env / "manifest.toml", [{"id": "dup-doc", "file": "a.txt"}, {"id": "dup-doc", "file": "b.txt"}]
+    )
     with pytest.raises(RegkbError, match="duplicate document id 'dup-doc'"):
         load_manifest(manifest)
     with pytest.raises(RegkbError, match="duplicate document id"):
@@ -585,15 +683,24 @@ def test_duplicate_id_across_two_manifests_leaves_the_kb_byte_identical(env):
     second = write_manifest(letters / "manifest.toml", [{"id": "good-doc", "file": "copy.txt"}])
     result = cli_build(env, manifest, "--manifest", str(second))
     assert result.exit_code == 1 and "Traceback" not in result.output
-    assert error_lines(result) == [f"regkb: error: {second}: duplicate document id 'good-doc' "
-                                   "(already listed in another manifest)"]
+    assert error_lines(result) == [
+        f"regkb: error: {second}: duplicate document id 'good-doc' (already listed in another manifest)"
+    ]
     assert file_digest(env / "kb.db") == digest
 
 
 def test_locate_refuses_a_path_climbing_out_of_the_corpus(env):
     (env / "outside.txt").write_text(GOOD_LETTER, encoding="utf-8")  # it exists: refusal, not "missing"
-    entry = ManifestEntry(id="escape", title="t", doc_type="comment", author_org="o", date="2025-01-07",
-                          language="en", url="", file="../outside.txt")
+    entry = ManifestEntry(
+        id="escape",
+        title="t",
+        doc_type="comment",
+        author_org="o",
+        date="2025-01-07",
+        language="en",
+        url="",
+        file="../outside.txt",
+    )
     with pytest.raises(RegkbError, match="outside the corpus"):
         locate(entry, [env / "corpus"])
     nested = ManifestEntry(**{**entry.__dict__, "file": "sub/../../outside.txt"})
@@ -637,8 +744,12 @@ def link_out_of_the_corpus(root: Path) -> str:
 
 # how a manifest entry can name a file outside the corpus folder: relative climbs, an absolute path,
 # and a link inside the folder that leads out of it
-ESCAPES = {"parent": lambda root: "../outside.txt", "nested-parent": lambda root: "sub/../../outside.txt",
-           "absolute": lambda root: str(root / "outside.txt"), "symlink": link_out_of_the_corpus}
+ESCAPES = {
+    "parent": lambda root: "../outside.txt",
+    "nested-parent": lambda root: "sub/../../outside.txt",
+    "absolute": lambda root: str(root / "outside.txt"),
+    "symlink": link_out_of_the_corpus,
+}
 
 
 @pytest.mark.parametrize("escape", sorted(ESCAPES))
@@ -647,8 +758,9 @@ def test_build_refuses_a_file_outside_the_corpus(env, escape):
     (corpus / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     (env / "outside.txt").write_text("SECRET OUTSIDE TEXT that must never be read.\n", encoding="utf-8")
     outside = ESCAPES[escape](env)
-    manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                     {"id": "escape", "file": outside}])
+    manifest = write_manifest(
+        env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "escape", "file": outside}]
+    )
     report = build(manifest, corpus, env / "kb.db", cache_dir=env / "cache")
     assert [(p["doc_id"], p["file"]) for p in report.problems] == [("escape", outside)]
     assert "outside the corpus" in report.problems[0]["problem"]
@@ -661,9 +773,13 @@ def test_missing_file_with_a_url_is_fetchable_not_an_error(env):
     """Contrast with case 1: a missing file that has a url is listed as missing, the build is ok."""
     corpus = env / "corpus"
     (corpus / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
-    manifest = write_manifest(env / "manifest.toml", [
-        {"id": "good-doc", "file": "good-letter.txt"},
-        {"id": "later-doc", "file": "later.pdf", "url": "https://example.org/later.pdf"}])
+    manifest = write_manifest(
+        env / "manifest.toml",
+        [
+            {"id": "good-doc", "file": "good-letter.txt"},
+            {"id": "later-doc", "file": "later.pdf", "url": "https://example.org/later.pdf"},
+        ],
+    )
     report = build(manifest, corpus, env / "kb.db", cache_dir=env / "cache")
     assert report.ok and [e.id for e in report.missing] == ["later-doc"]
     assert_good_doc_built(env / "kb.db")
@@ -711,8 +827,10 @@ def test_cli_build_json_report_and_stderr(env):
 
 def test_cli_build_duplicate_ids_exit_1(env):
     (env / "corpus" / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
-    manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                     {"id": "good-doc", "file": "good-letter.txt"}])
+    manifest = write_manifest(
+        env / "manifest.toml",
+        [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "good-doc", "file": "good-letter.txt"}],
+    )
     result = cli_build(env, manifest)
     assert result.exit_code == 1
     assert "Traceback" not in result.output
@@ -727,8 +845,9 @@ def test_cli_build_path_outside_corpus_exit_1(env, escape):
     (corpus / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     (env / "outside.txt").write_text("SECRET OUTSIDE TEXT that must never be read.\n", encoding="utf-8")
     outside = ESCAPES[escape](env)
-    manifest = write_manifest(env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                     {"id": "escape", "file": outside}])
+    manifest = write_manifest(
+        env / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "escape", "file": outside}]
+    )
     result = cli_build(env, manifest)
     assert result.exit_code == 1
     lines = error_lines(result)
@@ -744,19 +863,24 @@ def two_good_documents(root: Path) -> Path:
     corpus = root / "corpus"
     (corpus / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     make_pdf(corpus / "memo.pdf")
-    return write_manifest(root / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                                   {"id": "memo-doc", "file": "memo.pdf"}])
+    return write_manifest(
+        root / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "memo-doc", "file": "memo.pdf"}]
+    )
 
 
 def pin_a_wrong_hash(path: Path, root: Path) -> None:
-    write_manifest(root / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                            {"id": "memo-doc", "file": "memo.pdf", "sha256": "0" * 64}])
+    write_manifest(
+        root / "manifest.toml",
+        [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "memo-doc", "file": "memo.pdf", "sha256": "0" * 64}],
+    )
 
 
 def move_out_of_the_corpus(path: Path, root: Path) -> None:
     path.rename(root / path.name)
-    write_manifest(root / "manifest.toml", [{"id": "good-doc", "file": "good-letter.txt"},
-                                            {"id": "memo-doc", "file": f"../{path.name}"}])
+    write_manifest(
+        root / "manifest.toml",
+        [{"id": "good-doc", "file": "good-letter.txt"}, {"id": "memo-doc", "file": f"../{path.name}"}],
+    )
 
 
 # name: (document that breaks, its file, how it breaks, the problem reported)
@@ -802,8 +926,11 @@ def test_cli_existing_kb_keeps_a_document_that_now_fails(env, breakage):
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
         status = conn.execute("select status from documents where id = ?", (doc_id,)).fetchone()[0]
         # the carried-over paragraphs are still found by full-text search
-        found = conn.execute("select count(*) from paragraphs_fts f join paragraphs p on p.rowid = f.rowid "
-                             "where paragraphs_fts match ? and p.doc_id = ?", (SEARCH_WORD[doc_id], doc_id)).fetchone()
+        found = conn.execute(
+            "select count(*) from paragraphs_fts f join paragraphs p on p.rowid = f.rowid "
+            "where paragraphs_fts match ? and p.doc_id = ?",
+            (SEARCH_WORD[doc_id], doc_id),
+        ).fetchone()
     finally:
         conn.close()
     assert status.startswith("stale")
@@ -838,13 +965,17 @@ def test_library_carry_over_survives_repeated_failures_and_recovers(env):
 
 
 BROKEN_MANIFESTS = {
-    "duplicate-id": ('[[document]]\nid = "good-doc"\ntitle = "a"\ndoc_type = "comment"\nauthor_org = "o"\n'
-                     'date = "2025-01-07"\nlanguage = "en"\nurl = ""\nfile = "good-letter.txt"\n\n' * 2,
-                     "duplicate document id"),
+    "duplicate-id": (
+        '[[document]]\nid = "good-doc"\ntitle = "a"\ndoc_type = "comment"\nauthor_org = "o"\n'
+        'date = "2025-01-07"\nlanguage = "en"\nurl = ""\nfile = "good-letter.txt"\n\n' * 2,
+        "duplicate document id",
+    ),
     "invalid-toml": ("[[document]\nid = ", "not valid TOML"),
-    "bad-doc-type": ('[[document]]\nid = "good-doc"\ntitle = "a"\ndoc_type = "memo"\nauthor_org = "o"\n'
-                     'date = "2025-01-07"\nlanguage = "en"\nurl = ""\nfile = "good-letter.txt"\n',
-                     "doc_type must be one of"),
+    "bad-doc-type": (
+        '[[document]]\nid = "good-doc"\ntitle = "a"\ndoc_type = "memo"\nauthor_org = "o"\n'
+        'date = "2025-01-07"\nlanguage = "en"\nurl = ""\nfile = "good-letter.txt"\n',
+        "doc_type must be one of",
+    ),
 }
 
 
@@ -876,8 +1007,11 @@ def test_manifest_entry_without_url_is_a_clean_error_or_builds(env):
     empty) or be refused with a RegkbError naming the manifest; never an escaped TypeError."""
     (env / "corpus" / "good-letter.txt").write_text(GOOD_LETTER, encoding="utf-8")
     manifest = env / "manifest.toml"
-    manifest.write_text('[[document]]\nid = "good-doc"\ntitle = "a"\ndoc_type = "comment"\nauthor_org = "o"\n'
-                        'date = "2025-01-07"\nlanguage = "en"\nfile = "good-letter.txt"\n', encoding="utf-8")
+    manifest.write_text(
+        '[[document]]\nid = "good-doc"\ntitle = "a"\ndoc_type = "comment"\nauthor_org = "o"\n'
+        'date = "2025-01-07"\nlanguage = "en"\nfile = "good-letter.txt"\n',
+        encoding="utf-8",
+    )
     try:
         entries = load_manifest(manifest)
     except RegkbError as error:

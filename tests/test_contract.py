@@ -1,5 +1,6 @@
 """The extractor contract (pipeline/extract/contract.py): the declarations are what the components,
 the rows, the store's provenance checks, the schema and `regkb evaluate` actually use."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,10 @@ def test_every_component_of_the_pipeline_is_declared_and_fills_only_its_groups(r
     nlp = pipeline("en")
     assert tuple(nlp.pipe_names) == contract.COMPONENTS
     # a paragraph of the published regulatory text that defines a term (as the build found)
-    text = real_db.execute("select p.text from definitions d join paragraphs p on p.id = d.paragraph_id "
-                           "where d.doc_id = 'bis-2025-00636-regtext' order by d.id limit 1").fetchone()[0]
+    text = real_db.execute(
+        "select p.text from definitions d join paragraphs p on p.id = d.paragraph_id "
+        "where d.doc_id = 'bis-2025-00636-regtext' order by d.id limit 1"
+    ).fetchone()[0]
     doc = nlp.make_doc(text)
     for name, component in nlp.pipeline:
         declared = {output.group for spec in contract.CONTRACTS if spec.component == name for output in spec.outputs}
@@ -47,8 +50,9 @@ def test_store_refuses_a_row_whose_declared_quote_is_not_its_paragraph(real_kb, 
     with sqlite3.connect(real_kb.db_path) as source, sqlite3.connect(copy) as target:
         source.backup(target)
     with sqlite3.connect(copy) as conn:
-        conn.execute("update thresholds set matched_text = matched_text || 'x' where rowid = (select min(rowid) "
-                     "from thresholds)")
+        conn.execute(
+            "update thresholds set matched_text = matched_text || 'x' where rowid = (select min(rowid) from thresholds)"
+        )
         found = store.provenance_mismatches(conn)
     assert [row["table"] for row in found] == ["thresholds"]
 

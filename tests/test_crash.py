@@ -10,6 +10,7 @@ must be byte-identical (or, killed after the atomic swap, the complete new one),
 integrity check and answer `regkb search`; after all of them
 the next build must succeed, clean up what the killed writes left, and give the same rows as a build
 that was never interrupted."""
+
 from __future__ import annotations
 
 import hashlib
@@ -64,8 +65,18 @@ def regkb(root: Path, *args: str) -> list[str]:
 
 def build_command(root: Path, *extra: str) -> list[str]:
     # the document cache is the test's own, so a killed build can damage it too
-    return regkb(root, "build", "--manifest", str(root / "manifest.toml"), "--corpus", str(root / "corpus"),
-                 "--cache", str(root / "cache"), "--json", *extra)
+    return regkb(
+        root,
+        "build",
+        "--manifest",
+        str(root / "manifest.toml"),
+        "--corpus",
+        str(root / "corpus"),
+        "--cache",
+        str(root / "cache"),
+        "--json",
+        *extra,
+    )
 
 
 def sha256(path: Path) -> str:
@@ -82,8 +93,7 @@ def assert_whole_and_searchable(root: Path, previous_sha256: str, complete_rows:
         assert table_rows(db) == complete_rows, "a killed build left a knowledge base that is neither old nor whole"
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
-    found = subprocess.run(regkb(root, "search", "country caps", "--json"), capture_output=True, text=True,
-                           timeout=120)
+    found = subprocess.run(regkb(root, "search", "country caps", "--json"), capture_output=True, text=True, timeout=120)
     assert found.returncode == 0, found.stderr
     assert json.loads(found.stdout), "search finds the letters' objections to country caps"
     return now
@@ -109,8 +119,9 @@ def wait_until_gone(session: int, seconds: float = 30.0) -> list[psutil.Process]
 
 def start_build(root: Path) -> subprocess.Popen:
     # --force: every document is parsed again, so every stage runs and writes (cache included)
-    return subprocess.Popen(build_command(root, "--force"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    return subprocess.Popen(
+        build_command(root, "--force"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def kill(process: subprocess.Popen, whole_session: bool) -> None:
@@ -188,10 +199,15 @@ def test_readers_keep_working_while_a_build_replaces_the_knowledge_base(crash_si
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         built_before = conn.execute("select value from build_info where key = 'built_at'").fetchone()[0]
     port = free_port("127.0.0.1")
-    server = subprocess.Popen([sys.executable, "-m", "datasette", *datasette_args(db, "127.0.0.1", port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "datasette", *datasette_args(db, "127.0.0.1", port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     page = f"http://127.0.0.1:{port}/regkb/paragraphs.json?" + urllib.parse.urlencode(
-        {"_search": "country caps", "_shape": "array"})
+        {"_search": "country caps", "_shape": "array"}
+    )
     failures: list[str] = []
     answers = {"search": 0, "serve": 0}
 
@@ -219,8 +235,10 @@ def test_readers_keep_working_while_a_build_replaces_the_knowledge_base(crash_si
                     failures.append(f"{name}: {exc!r}")
                 time.sleep(0.05)
 
-        readers = [threading.Thread(target=read_until_built, args=("search", lambda: search(db, "country caps"))),
-                   threading.Thread(target=read_until_built, args=("serve", served))]
+        readers = [
+            threading.Thread(target=read_until_built, args=("search", lambda: search(db, "country caps"))),
+            threading.Thread(target=read_until_built, args=("serve", served)),
+        ]
         for reader in readers:
             reader.start()
         builder.wait(timeout=600)

@@ -1,6 +1,7 @@
 """A CI-sized slice of the real docket (issue 13) built end to end: every 30th response and every
 response of the triage check list, imported (`regkb import`) and built with the corpus manifest (the
 rule), then triaged by the build and searched."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,10 @@ from pipeline.query import search
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOCKET = PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
-CHECKLIST = [json.loads(line) for line in
-             (PROJECT_ROOT / "annotations" / "docket" / "triage_checklist.jsonl").read_text().splitlines()]
+CHECKLIST = [
+    json.loads(line)
+    for line in (PROJECT_ROOT / "annotations" / "docket" / "triage_checklist.jsonl").read_text().splitlines()
+]
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """The README documents every CLI command, its two set-up commands are the Makefile's, and the pictures
 and files it points to are in the repository."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ def test_readme_has_the_two_setup_commands():
 def test_every_picture_and_file_the_readme_points_to_is_in_the_repository():
     local = [target for target in re.findall(r"\]\(([^)\s]+)\)", README) if not re.match(r"[a-z]+:|#", target)]
     pictures = [target for target in local if target.endswith(".png")]
-    assert {"docs/screenshots/search.png", "docs/screenshots/paragraph.png", "docs/screenshots/positions.png"} <= set(pictures)
+    assert {"docs/screenshots/search.png", "docs/screenshots/paragraph.png", "docs/screenshots/positions.png"} <= set(
+        pictures
+    )
     missing = [target for target in local if not (ROOT / target).exists()]
     assert not missing, f"README.md points to files that are not there: {missing}"
     # outputs/ is made by the commands and not committed

@@ -1,6 +1,7 @@
 """The embedder: ONNX MiniLM (the default runner) against the sentence-transformers reference on real
 paragraphs of the corpus (the published regulatory text and a comment letter). Timings are not tested
 here: bench/bench_embed.py measures them."""
+
 from __future__ import annotations
 
 import os
@@ -52,6 +53,7 @@ def test_onnx_gives_the_references_vectors_and_neighbours(vectors):
         scores = matrix @ matrix.T
         np.fill_diagonal(scores, -np.inf)
         return np.argsort(-scores, axis=1)[:, :5]
+
     agreement = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(top5(onnx), top5(reference))])
     assert agreement >= 0.9, agreement
 
@@ -63,11 +65,14 @@ def test_long_texts_are_cut_at_the_models_word_piece_limit_as_the_reference_cuts
 
 
 def test_a_query_embeds_without_importing_torch():
-    code = ("import sys; from pipeline import embed; v = embed.encode(['license exception for data centers']); "
-            "assert v.shape == (1, 384); print('torch' in sys.modules, type(embed.model()).__name__)")
+    code = (
+        "import sys; from pipeline import embed; v = embed.encode(['license exception for data centers']); "
+        "assert v.shape == (1, 384); print('torch' in sys.modules, type(embed.model()).__name__)"
+    )
     env = {k: v for k, v in os.environ.items() if k != "REGKB_EMBEDDER"}
-    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["False", "OnnxRunner"]
 
 

@@ -1,5 +1,6 @@
 """Build engines: the local process pool and a Dask distributed cluster (two worker processes on
 this machine, as CI runs it) give the same knowledge base, row for row."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -33,10 +34,16 @@ def table_rows(db_path) -> dict[str, list[tuple]]:
     """Every row of every data table, sorted by its text and integer columns."""
     conn = sqlite3.connect(db_path)
     try:
-        names = [r[0] for r in conn.execute(
-            "select name from sqlite_master where type = 'table' and name not like '%_fts%' and name not like 'sqlite_%'")]
-        return {name: sorted(conn.execute(f"select * from [{name}]"), key=lambda row: repr(exact_part(row)))
-                for name in sorted(set(names) - SKIP_TABLES)}
+        names = [
+            r[0]
+            for r in conn.execute(
+                "select name from sqlite_master where type = 'table' and name not like '%_fts%' and name not like 'sqlite_%'"
+            )
+        ]
+        return {
+            name: sorted(conn.execute(f"select * from [{name}]"), key=lambda row: repr(exact_part(row)))
+            for name in sorted(set(names) - SKIP_TABLES)
+        }
     finally:
         conn.close()
 
@@ -47,8 +54,11 @@ def exact_part(row: tuple) -> tuple:
 
 def numbers(row: tuple) -> np.ndarray:
     """A row's scores and embedding vectors as one array of floats."""
-    parts = [np.frombuffer(v, dtype=np.float32) if isinstance(v, bytes) else np.array([v])
-             for v in row if isinstance(v, (float, bytes))]
+    parts = [
+        np.frombuffer(v, dtype=np.float32) if isinstance(v, bytes) else np.array([v])
+        for v in row
+        if isinstance(v, (float, bytes))
+    ]
     return np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)
 
 
@@ -65,8 +75,9 @@ def dask_cluster():
     from distributed import LocalCluster
 
     # processes, not threads: what a real cluster does (pickling every task and result)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      memory_limit="4GiB") as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit="4GiB"
+    ) as cluster:
         yield cluster.scheduler_address
 
 
@@ -91,8 +102,14 @@ def docket_sample(tmp_path, every: int = 400):
 def test_dask_build_gives_the_same_rows_as_the_local_build(tmp_path, real_corpus, dask_cluster):
     manifests = [real_text_manifest(tmp_path, real_corpus), SYNTHETIC / "manifest.toml", docket_sample(tmp_path)]
     local = build(manifests, corpus=real_corpus, db_path=tmp_path / "local.db", cache_dir=tmp_path / "cache-local")
-    dask = build(manifests, corpus=real_corpus, db_path=tmp_path / "dask.db", cache_dir=tmp_path / "cache-dask",
-                 engine="dask", scheduler=dask_cluster)
+    dask = build(
+        manifests,
+        corpus=real_corpus,
+        db_path=tmp_path / "dask.db",
+        cache_dir=tmp_path / "cache-dask",
+        engine="dask",
+        scheduler=dask_cluster,
+    )
     assert local.ok and dask.ok, (local.problems, dask.problems)
     assert sorted(dask.built) == sorted(local.built) and len(local.built) >= 10
     docket = {entry.id for entry in load_manifest(manifests[2])}
@@ -101,7 +118,15 @@ def test_dask_build_gives_the_same_rows_as_the_local_build(tmp_path, real_corpus
     local_rows, dask_rows = table_rows(local.db_path), table_rows(dask.db_path)
     assert local_rows.keys() == dask_rows.keys()
     # the tables that carry the results, non-empty: an engine that lost everything would also "match"
-    for table in ("paragraphs", "definitions", "thresholds", "country_lists", "positions", "position_links", "embeddings"):
+    for table in (
+        "paragraphs",
+        "definitions",
+        "thresholds",
+        "country_lists",
+        "positions",
+        "position_links",
+        "embeddings",
+    ):
         assert local_rows[table], table
     for table in local_rows:
         assert_same_rows(table, dask_rows[table], local_rows[table])
@@ -113,12 +138,20 @@ def test_dask_build_reports_a_bad_document_by_file_and_builds_the_rest(tmp_path,
     corpus.mkdir()
     (corpus / "good.txt").write_text(
         "We oppose the interim final rule. The country caps in § 740.27 would cut allies off from American chips.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog")
-    manifest = write_manifest(tmp_path / "m.toml", [{"id": "good", "file": "good.txt"},
-                                                    {"id": "broken", "file": "broken.pdf"}])
-    report = build(manifest, corpus=corpus, db_path=tmp_path / "kb.db", cache_dir=tmp_path / "cache",
-                   engine="dask", scheduler=dask_cluster)
+    manifest = write_manifest(
+        tmp_path / "m.toml", [{"id": "good", "file": "good.txt"}, {"id": "broken", "file": "broken.pdf"}]
+    )
+    report = build(
+        manifest,
+        corpus=corpus,
+        db_path=tmp_path / "kb.db",
+        cache_dir=tmp_path / "cache",
+        engine="dask",
+        scheduler=dask_cluster,
+    )
     assert report.built == ["good"]
     [problem] = report.problems
     assert problem["doc_id"] == "broken" and problem["file"].endswith("broken.pdf")
@@ -141,6 +174,12 @@ def test_dask_engine_without_a_reachable_scheduler_is_a_clear_error(tmp_path, mo
     assert time.monotonic() - started < 15
     monkeypatch.setattr(engine, "DASK_CONNECT_TIMEOUT", 1)  # build() runs the engine with the default
     with pytest.raises(RegkbError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
-        build(manifest, corpus=corpus, db_path=tmp_path / "kb.db", cache_dir=tmp_path / "c", engine="dask",
-              scheduler="tcp://127.0.0.1:9")
+        build(
+            manifest,
+            corpus=corpus,
+            db_path=tmp_path / "kb.db",
+            cache_dir=tmp_path / "c",
+            engine="dask",
+            scheduler="tcp://127.0.0.1:9",
+        )
     assert not (tmp_path / "kb.db").exists()

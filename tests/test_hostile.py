@@ -6,6 +6,7 @@ test_bad_input, and the query parser's property test feeds it arbitrary text.) W
 (`regkb: error: …`) or 2 (click's usage error); the knowledge base byte-identical; no command run.
 
 The datasette side (every URL parameter of the served knowledge base) is in test_serve.py."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,15 +25,41 @@ from pipeline.cli import main
 from .conftest import write_manifest
 
 HOSTILE = [
-    "'; DROP TABLE paragraphs; --", '" OR "1"="1', "x%' OR '1'='1' --", "1; DELETE FROM documents",
-    "*", '"unbalanced', "NEAR(caps rule)", "caps) OR (1", "text:caps", "^caps", "-caps",
-    "../../escape", "$(touch PWNED)", "`touch PWNED`", "; touch PWNED", "%s%n%x{0}",
-    "-1", "0", "nan", "inf", "1e309", "99999999999999999999", "出口管制", "§ 740.29(a)", "\u202eevil", "tab\there\r\n", "a" * 5000,
-    "", " ",
+    "'; DROP TABLE paragraphs; --",
+    '" OR "1"="1',
+    "x%' OR '1'='1' --",
+    "1; DELETE FROM documents",
+    "*",
+    '"unbalanced',
+    "NEAR(caps rule)",
+    "caps) OR (1",
+    "text:caps",
+    "^caps",
+    "-caps",
+    "../../escape",
+    "$(touch PWNED)",
+    "`touch PWNED`",
+    "; touch PWNED",
+    "%s%n%x{0}",
+    "-1",
+    "0",
+    "nan",
+    "inf",
+    "1e309",
+    "99999999999999999999",
+    "出口管制",
+    "§ 740.29(a)",
+    "\u202eevil",
+    "tab\there\r\n",
+    "a" * 5000,
+    "",
+    " ",
 ]
-LETTER = ("SYNTHETIC TEST LETTER, not a real ITI document.\n\nExport controls\n\n"
-          "We object to the country caps on advanced computing integrated circuits in the interim final rule.\n\n"
-          "License Exception LPP is too narrow for low processing performance shipments.\n")
+LETTER = (
+    "SYNTHETIC TEST LETTER, not a real ITI document.\n\nExport controls\n\n"
+    "We object to the country caps on advanced computing integrated circuits in the interim final rule.\n\n"
+    "License Exception LPP is too narrow for low processing performance shipments.\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +77,20 @@ def site(tmp_path_factory):
 
 # benign values for what a command needs, so that only the hostile one can fail it
 def base_arguments(command: str, site: Path, work: Path) -> dict[str, str]:
-    values = {"db_path": str(site / "kb.db"), "query": "country caps", "paragraph_id": "iti-synthetic:x",
-              "item_id": "iti-synthetic:x", "name": "positions", "file": str(site / "corpus" / "iti.txt"),
-              "org": "ITI", "date": "2025-01-07", "manifest_path": str(site / "manifest.toml"),
-              "corpus": str(site / "corpus"), "cache_dir": str(site / "cache"), "out_dir": str(work / "out")}
+    values = {
+        "db_path": str(site / "kb.db"),
+        "query": "country caps",
+        "paragraph_id": "iti-synthetic:x",
+        "item_id": "iti-synthetic:x",
+        "name": "positions",
+        "file": str(site / "corpus" / "iti.txt"),
+        "org": "ITI",
+        "date": "2025-01-07",
+        "manifest_path": str(site / "manifest.toml"),
+        "corpus": str(site / "corpus"),
+        "cache_dir": str(site / "cache"),
+        "out_dir": str(work / "out"),
+    }
     if command in ("build", "add"):
         # these write: the build to a scratch knowledge base, add to a copy of the manifest
         values["db_path"] = str(work / "scratch.db")
@@ -72,8 +109,12 @@ def invocation(command: click.Command, name: str, hostile: str, base: dict[str, 
     return [command.name, *options, "--", *arguments]
 
 
-CASES = [(command.name, param.name) for command in main.commands.values() for param in command.params
-         if not getattr(param, "is_flag", False)]
+CASES = [
+    (command.name, param.name)
+    for command in main.commands.values()
+    for param in command.params
+    if not getattr(param, "is_flag", False)
+]
 
 
 def sha256(path: Path) -> str:
@@ -81,8 +122,9 @@ def sha256(path: Path) -> str:
 
 
 @pytest.mark.parametrize("command_name, param_name", CASES, ids=[f"{c}-{p}" for c, p in CASES])
-def test_hostile_values_in_every_option_are_refused_or_answered_never_executed(site, tmp_path, monkeypatch,
-                                                                               command_name, param_name):
+def test_hostile_values_in_every_option_are_refused_or_answered_never_executed(
+    site, tmp_path, monkeypatch, command_name, param_name
+):
     work = tmp_path / "a" / "b"  # relative climbs in the hostile values stay inside tmp_path
     work.mkdir(parents=True)
     monkeypatch.chdir(work)

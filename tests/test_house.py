@@ -2,6 +2,7 @@
 import one another one way (no cycle, counting the imports inside functions too), the rooms of ingest and
 segment keep to their jobs, their packages still offer every name the rest of regkb imports from them, and
 a CJK character is defined once."""
+
 from __future__ import annotations
 
 import ast
@@ -16,8 +17,17 @@ PACKAGE = PROJECT_ROOT / "pipeline"
 PLUGIN = PROJECT_ROOT / "datasette" / "plugins" / "regkb_ui.py"
 PLUGINS = [PLUGIN, PROJECT_ROOT / "datasette" / "plugins" / "regkb_views.py"]
 
-READ_SIDE = ["pipeline.query", "pipeline.tables", "pipeline.report", "pipeline.cite", "pipeline.diff", "pipeline.dates",
-             "pipeline.story", "pipeline.contradictions", "pipeline.xlsx"]
+READ_SIDE = [
+    "pipeline.query",
+    "pipeline.tables",
+    "pipeline.report",
+    "pipeline.cite",
+    "pipeline.diff",
+    "pipeline.dates",
+    "pipeline.story",
+    "pipeline.contradictions",
+    "pipeline.xlsx",
+]
 HEAVY = ["spacy", "torch", "sentence_transformers"]
 
 
@@ -32,11 +42,13 @@ for path in {[str(p) for p in PLUGINS]!r}:
     spec.loader.exec_module(importlib.util.module_from_spec(spec))
 print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
 """
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == [], \
+    assert json.loads(result.stdout.splitlines()[-1]) == [], (
         "importing the read side (query, tables, report, cite, the datasette plugin) loaded these"
+    )
 
 
 def test_parsing_does_not_import_torch_and_torch_still_imports_after():
@@ -59,8 +71,9 @@ loaded = "torch" in sys.modules
 import torch
 print(json.dumps([len(paragraphs), len(extracted.get("positions", [])), loaded, torch.tensor([1]).item()]))
 """
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     paragraphs, positions, loaded, one = json.loads(result.stdout.splitlines()[-1])
     assert paragraphs > 20 and positions > 0 and one == 1
@@ -78,8 +91,12 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
     name = module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    skipped = {id(node) for branch in ast.walk(tree) if isinstance(branch, ast.If)
-               and "TYPE_CHECKING" in ast.unparse(branch.test) for node in ast.walk(branch)}
+    skipped = {
+        id(node)
+        for branch in ast.walk(tree)
+        if isinstance(branch, ast.If) and "TYPE_CHECKING" in ast.unparse(branch.test)
+        for node in ast.walk(branch)
+    }
     found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in skipped:
@@ -89,13 +106,14 @@ def imports_of(path: Path, modules: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - (node.level - 1)]
+                base = base[: len(base) - (node.level - 1)]
                 origin = ".".join(base + ([node.module] if node.module else []))
             else:
                 origin = node.module or ""
             # `from . import store` imports the module pipeline.store; `from .build import build` the module
-            targets = [f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in modules else origin
-                       for alias in node.names]
+            targets = [
+                f"{origin}.{alias.name}" if f"{origin}.{alias.name}" in modules else origin for alias in node.names
+            ]
         else:
             continue
         for target in targets:
@@ -123,7 +141,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str]:
         stack.append(node)
         for successor in sorted(graph.get(node, ())):
             if colour.get(successor) == GREY:
-                return stack[stack.index(successor):] + [successor]
+                return stack[stack.index(successor) :] + [successor]
             if colour.get(successor) == WHITE:
                 cycle = visit(successor)
                 if cycle:
@@ -197,8 +215,12 @@ def test_no_import_cycle_among_pipeline_modules():
     graph = import_graph()
     found = cycles(graph)
     assert not found, "modules importing one another in a circle: " + "; ".join(
-        " ↔ ".join(component) + " (e.g. " + " → ".join(find_cycle({m: graph[m] & set(component) for m in component}))
-        + ")" for component in found)
+        " ↔ ".join(component)
+        + " (e.g. "
+        + " → ".join(find_cycle({m: graph[m] & set(component) for m in component}))
+        + ")"
+        for component in found
+    )
 
 
 def test_the_packages_rooms_are_in_the_graph():
@@ -228,12 +250,19 @@ def imported_names(path: Path) -> set[str]:
 def test_layout_furniture_and_segment_are_pure():
     """The geometry of a page and its furniture are functions of characters and lines, and segmentation of
     lines: none of them opens a file, a PDF or a process (imports inside functions counted)."""
-    rooms = [PACKAGE / "ingest" / "layout.py", PACKAGE / "ingest" / "furniture.py", PACKAGE / "ingest" / "markdown.py",
-             *sorted((PACKAGE / "segment").glob("*.py"))]
+    rooms = [
+        PACKAGE / "ingest" / "layout.py",
+        PACKAGE / "ingest" / "furniture.py",
+        PACKAGE / "ingest" / "markdown.py",
+        *sorted((PACKAGE / "segment").glob("*.py")),
+    ]
     for path in rooms:
         allowed = PURE | {"pipeline.models", "pipeline.paths"}
-        impure = {name for name in imported_names(path)
-                  if name not in allowed and not name.startswith(module_name(path).rpartition(".")[0] + ".")}
+        impure = {
+            name
+            for name in imported_names(path)
+            if name not in allowed and not name.startswith(module_name(path).rpartition(".")[0] + ".")
+        }
         assert not impure, f"{path.relative_to(PROJECT_ROOT)} imports {sorted(impure)}"
 
 
@@ -244,8 +273,9 @@ import json, sys
 import pipeline.ingest, pipeline.segment
 print(json.dumps(sorted(m for m in {HEAVY!r} + ["pdfplumber", "bs4"] if m in sys.modules)))
 """
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
 
@@ -264,7 +294,7 @@ def facade_uses(path: Path) -> set[tuple[str, str]]:
     bound: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            base = package.split(".")[:len(package.split(".")) - (node.level - 1)] if node.level else []
+            base = package.split(".")[: len(package.split(".")) - (node.level - 1)] if node.level else []
             origin = ".".join(base + ([node.module] if node.module else []))
             for alias in node.names:
                 if origin in FACADES:
@@ -285,12 +315,17 @@ def test_ingest_and_segment_offer_every_name_taken_from_them():
     import importlib
 
     files = [p for folder in ("pipeline", "tests", "bench") for p in sorted((PROJECT_ROOT / folder).rglob("*.py"))]
-    uses = {use for path in files if not path.is_relative_to(PACKAGE / "ingest")
-            and not path.is_relative_to(PACKAGE / "segment") for use in facade_uses(path)}
+    uses = {
+        use
+        for path in files
+        if not path.is_relative_to(PACKAGE / "ingest") and not path.is_relative_to(PACKAGE / "segment")
+        for use in facade_uses(path)
+    }
     assert ("pipeline.ingest", "read_document") in uses and ("pipeline.segment", "segment") in uses
     assert ("pipeline.ingest", "_chars_to_lines") in uses  # tests/test_scaling.py: ingest._chars_to_lines
-    missing = sorted(f"{package}.{name}" for package, name in uses
-                     if not hasattr(importlib.import_module(package), name))
+    missing = sorted(
+        f"{package}.{name}" for package, name in uses if not hasattr(importlib.import_module(package), name)
+    )
     assert not missing, f"imported but no longer there: {missing}"
 
 
@@ -302,7 +337,10 @@ CJK_ELSEWHERE_KNOWN = {"pipeline/extract/positions.py"}
 def test_a_cjk_character_is_defined_once():
     """paths.CJK and paths.CJK_CLASS say what a CJK character is; other modules use them instead of
     spelling a range of their own (which drifted: U+3400–U+9FFF here, with the compatibility ideographs there)."""
-    spelled = {str(path.relative_to(PROJECT_ROOT)) for path in sorted(PACKAGE.rglob("*.py"))
-               if CJK_RANGE.search(path.read_text(encoding="utf-8"))}
+    spelled = {
+        str(path.relative_to(PROJECT_ROOT))
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if CJK_RANGE.search(path.read_text(encoding="utf-8"))
+    }
     assert "pipeline/paths.py" in spelled  # the pattern finds the one definition
     assert spelled - {"pipeline/paths.py"} <= CJK_ELSEWHERE_KNOWN, sorted(spelled - {"pipeline/paths.py"})

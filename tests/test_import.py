@@ -1,6 +1,7 @@
 """`regkb import DIR` on the real docket (../shared/dockets/ostp-ai-action-plan-rfi-2025/text): the
 manifest lists a folder where it lies, with the submitter from the cover sheet, the letterhead or the
 file name; re-running adds only what is new; 10,000 files take seconds."""
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,15 @@ from pipeline.models import RegkbError
 from pipeline.workspace import declared_folders
 
 DOCKET = Path(__file__).resolve().parent.parent.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
-SAMPLE = ["AI-RFI-2025-3147.txt",  # cover sheet "Organization: Inform ation Technology Industry Council"
-          "AI-RFI-2025-1477.txt",  # cover sheet "Governm ent Agency: University of Wyom ing"
-          "AI-RFI-2025-2500.txt",  # cover sheet "Name: Dylan Fields"
-          "SIA-AI-RFI-2025.txt",   # letterhead: "The Security Industry Association (SIA) appreciates"
-          "Bacchus-AI-RFI-2025.txt",  # FDMS header: "3/13/2025  via FDMS" / "Nabeel Bacchus, no email"
-          "Anonymous-AI-RFI-2025-(20).txt",  # a file name that is no id as it stands
-          "AFL-AI-RFI-2025.txt"]   # 10 bytes of blank lines
+SAMPLE = [
+    "AI-RFI-2025-3147.txt",  # cover sheet "Organization: Inform ation Technology Industry Council"
+    "AI-RFI-2025-1477.txt",  # cover sheet "Governm ent Agency: University of Wyom ing"
+    "AI-RFI-2025-2500.txt",  # cover sheet "Name: Dylan Fields"
+    "SIA-AI-RFI-2025.txt",  # letterhead: "The Security Industry Association (SIA) appreciates"
+    "Bacchus-AI-RFI-2025.txt",  # FDMS header: "3/13/2025  via FDMS" / "Nabeel Bacchus, no email"
+    "Anonymous-AI-RFI-2025-(20).txt",  # a file name that is no id as it stands
+    "AFL-AI-RFI-2025.txt",
+]  # 10 bytes of blank lines
 
 
 @pytest.fixture()
@@ -59,9 +62,14 @@ def test_import_reads_the_submitter_date_and_hash_from_each_document(docs, tmp_p
     assert listed["Bacchus-AI-RFI-2025.txt"]["date"] == "2025-03-13"
     assert listed["Anonymous-AI-RFI-2025-(20).txt"]["id"] == "anonymous-ai-rfi-2025-20"
     from pipeline.importer import name_from_file
-    assert [name_from_file(s) for s in ("OpenAI-RFI-2025", "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2")] == \
-        ["OpenAI", "SIA", "Jane Doe"]
+
+    assert [name_from_file(s) for s in ("OpenAI-RFI-2025", "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2")] == [
+        "OpenAI",
+        "SIA",
+        "Jane Doe",
+    ]
     from pipeline.ingest import sha256_file
+
     assert iti["sha256"] == sha256_file(docs / "AI-RFI-2025-3147.txt")
     # the manifest declares the folder and names each file relative to it: nothing was copied
     assert declared_folders(manifest) == [docs.resolve()]
@@ -90,7 +98,8 @@ def test_a_binary_file_among_the_letters_is_skipped_and_said_utf16_text_is_not(d
     refuse it every time, so import skips it and says why; a UTF-16 letter has NUL bytes too and is text."""
     shutil.copyfile(DOCKET / "Jobi-Abraham-AI-RFI-2025.txt", docs / "Jobi-Abraham-AI-RFI-2025.txt")
     (docs / "utf16-letter.txt").write_bytes(
-        (DOCKET / "Google-RFI-2025.txt").read_text(encoding="utf-8").encode("utf-16"))
+        (DOCKET / "Google-RFI-2025.txt").read_text(encoding="utf-8").encode("utf-16")
+    )
     manifest = tmp_path / "manifest.toml"
     report = import_folder(docs, manifest)
     why = dict(report.skipped)
@@ -101,9 +110,12 @@ def test_a_binary_file_among_the_letters_is_skipped_and_said_utf16_text_is_not(d
 
 def test_the_metadata_csv_names_the_organisation_and_a_bad_one_is_refused(docs, tmp_path):
     csv_file = tmp_path / "metadata.csv"
-    csv_file.write_text("Document ID,Title,Organization Name,First Name,Last Name,Received Date\n"
-                        "NSF_FRDOC_0001-DRAFT-2500,Comment from Dylan Fields,Fields Studio,Dylan,Fields,"
-                        "2025-03-14T04:00Z\n", encoding="utf-8")
+    csv_file.write_text(
+        "Document ID,Title,Organization Name,First Name,Last Name,Received Date\n"
+        "NSF_FRDOC_0001-DRAFT-2500,Comment from Dylan Fields,Fields Studio,Dylan,Fields,"
+        "2025-03-14T04:00Z\n",
+        encoding="utf-8",
+    )
     manifest = tmp_path / "manifest.toml"
     import_folder(docs, manifest, csv_file)
     row = entries(manifest)["AI-RFI-2025-2500.txt"]
@@ -112,8 +124,9 @@ def test_the_metadata_csv_names_the_organisation_and_a_bad_one_is_refused(docs, 
     assert "metadata CSV" in row["note"]
     bad = tmp_path / "not-metadata.csv"
     bad.write_text("name,org\nx,y\n", encoding="utf-8")
-    result = CliRunner().invoke(main, ["import", str(docs), "--metadata", str(bad), "--manifest",
-                                       str(tmp_path / "other.toml")])
+    result = CliRunner().invoke(
+        main, ["import", str(docs), "--metadata", str(bad), "--manifest", str(tmp_path / "other.toml")]
+    )
     assert result.exit_code == 1 and "not-metadata.csv" in result.output and "Document ID" in result.output
     assert not (tmp_path / "other.toml").exists()
 
@@ -123,8 +136,10 @@ def test_a_hand_written_manifest_still_cannot_reach_outside_its_folders(tmp_path
     folder.mkdir()
     (tmp_path / "secret.txt").write_text("not for the knowledge base")
     manifest = tmp_path / "letters" / "manifest.toml"
-    manifest.write_text('folder = ["."]\n[[document]]\nid = "x1"\ntitle = "t"\ndoc_type = "comment"\n'
-                        'author_org = "o"\ndate = "2025-01-01"\nlanguage = "en"\nfile = "../secret.txt"\n')
+    manifest.write_text(
+        'folder = ["."]\n[[document]]\nid = "x1"\ntitle = "t"\ndoc_type = "comment"\n'
+        'author_org = "o"\ndate = "2025-01-01"\nlanguage = "en"\nfile = "../secret.txt"\n'
+    )
     entry = manifest_mod.load_manifest(manifest)[0]
     with pytest.raises(RegkbError, match="outside the corpus folders"):
         manifest_mod.locate(entry, manifest_mod.corpus_dirs(folder, manifest))
@@ -144,6 +159,7 @@ def test_the_whole_docket_is_listed_in_seconds(tmp_path):
     assert "AI-RFI-2025-3147.txt" not in listed
     assert "already listed as iti-2025-03-15" in skipped["AI-RFI-2025-3147.txt"]
     from pipeline.manifest import load_manifest
+
     load_manifest([manifest_mod.DEFAULT_MANIFEST, manifest])  # builds together: no id twice
     ids = [e["id"] for e in listed.values()]
     assert len(set(ids)) == len(ids)

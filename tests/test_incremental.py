@@ -2,6 +2,7 @@
 tables that changed (store.kb), and the knowledge base is the one a full build of the same corpus
 writes, table by table. Real documents: the rule's published regulatory text and four responses
 from the real docket."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,12 +16,24 @@ from pipeline.build import build
 from tests.conftest import REAL_CORPUS, write_manifest
 
 DOCKET = REAL_CORPUS.parent / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
-RULE = {"id": "rule", "doc_type": "rule", "file": "2025-00636-published-regtext.txt", "title": "AI Diffusion rule",
-        "author_org": "Bureau of Industry and Security (BIS)", "cite_as": "90 FR 4544"}
-LETTERS = [{"id": name.split("-")[0].lower(), "file": name, "author_org": name.split("-")[0]}
-           for name in ("Google-RFI-2025.txt", "Intel-AI-RFI-2025.txt", "CNAS-AI-RFI-2025.txt", "IFP-AI-RFI-2025.txt")]
+RULE = {
+    "id": "rule",
+    "doc_type": "rule",
+    "file": "2025-00636-published-regtext.txt",
+    "title": "AI Diffusion rule",
+    "author_org": "Bureau of Industry and Security (BIS)",
+    "cite_as": "90 FR 4544",
+}
+LETTERS = [
+    {"id": name.split("-")[0].lower(), "file": name, "author_org": name.split("-")[0]}
+    for name in ("Google-RFI-2025.txt", "Intel-AI-RFI-2025.txt", "CNAS-AI-RFI-2025.txt", "IFP-AI-RFI-2025.txt")
+]
 SKIP_COLUMNS = {"built_at"}
-OFF_SUBJECT = {"id": "1day-sooner", "file": "1Day-Sooner-RFI-2025.txt", "author_org": "1Day Sooner"}  # no export controls
+OFF_SUBJECT = {
+    "id": "1day-sooner",
+    "file": "1Day-Sooner-RFI-2025.txt",
+    "author_org": "1Day Sooner",
+}  # no export controls
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +49,32 @@ def contents(db_path: Path) -> dict[str, list[tuple]]:
     """Every table's rows, as sorted tuples (rowids aside), and what the full-text index finds."""
     conn = sqlite3.connect(db_path)
     try:
-        tables = [row[0] for row in conn.execute("select name from sqlite_master where type = 'table' and name "
-                                                 "not like 'paragraphs_fts%' and name not like 'sqlite_%'")]
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "select name from sqlite_master where type = 'table' and name "
+                "not like 'paragraphs_fts%' and name not like 'sqlite_%'"
+            )
+        ]
         out = {}
         for table in tables:
-            columns = [row[1] for row in conn.execute(f"pragma table_info({table})")
-                       if row[1] not in SKIP_COLUMNS and not (table == "_migrations" and row[1] == "applied_at")]
+            columns = [
+                row[1]
+                for row in conn.execute(f"pragma table_info({table})")
+                if row[1] not in SKIP_COLUMNS and not (table == "_migrations" and row[1] == "applied_at")
+            ]
             rows = conn.execute(f"select {', '.join(columns)} from {table}").fetchall()
             if table == "build_info":
                 rows = [row for row in rows if row[0] != "built_at"]
             out[table] = sorted(rows, key=repr)
         for word in ("export", "diffusion", "semiconductor*", "compute"):
-            out[f"fts:{word}"] = sorted(row[0] for row in conn.execute(
-                "select p.id from paragraphs_fts f join paragraphs p on p.rowid = f.rowid where paragraphs_fts match ?",
-                (word,)))
+            out[f"fts:{word}"] = sorted(
+                row[0]
+                for row in conn.execute(
+                    "select p.id from paragraphs_fts f join paragraphs p on p.rowid = f.rowid where paragraphs_fts match ?",
+                    (word,),
+                )
+            )
         return out
     finally:
         conn.close()
@@ -87,8 +112,12 @@ def test_adding_changing_and_removing_a_letter_rewrites_only_what_changed(corpus
     assert removed.write.startswith("incremental")
     build_of(corpus, tmp_path, [RULE, *LETTERS[1:]], tmp_path / "full-3.db", cache)
     assert_same(kb, tmp_path / "full-3.db")
-    assert sqlite3.connect(kb).execute("select count(*) from paragraphs where doc_id = ?",
-                                       (LETTERS[0]["id"],)).fetchone()[0] == 0
+    assert (
+        sqlite3.connect(kb)
+        .execute("select count(*) from paragraphs where doc_id = ?", (LETTERS[0]["id"],))
+        .fetchone()[0]
+        == 0
+    )
 
     # a letter whose metadata changes (its organisation) is rewritten, its paragraphs' rows included
     renamed = [RULE, *LETTERS[1:3], {**LETTERS[3], "author_org": "Institute for Progress (IFP)"}]
@@ -119,12 +148,17 @@ def test_at_docket_size_only_the_letters_that_engage_with_the_rule_are_embedded(
     manifest = write_manifest(tmp_path / "manifest.toml", docs)
     counts = {}
     for mode in ("auto", "engaging"):
-        report = build(manifest, corpus=corpus, db_path=tmp_path / f"{mode}.db", cache_dir=tmp_path / "cache",
-                       embed_letters=mode)
+        report = build(
+            manifest, corpus=corpus, db_path=tmp_path / f"{mode}.db", cache_dir=tmp_path / "cache", embed_letters=mode
+        )
         assert report.ok, report.problems
         conn = sqlite3.connect(tmp_path / f"{mode}.db")
-        counts[mode] = dict(conn.execute("select p.doc_id, count(e.paragraph_id) from paragraphs p left join "
-                                         "embeddings e on e.paragraph_id = p.id group by p.doc_id").fetchall())
+        counts[mode] = dict(
+            conn.execute(
+                "select p.doc_id, count(e.paragraph_id) from paragraphs p left join "
+                "embeddings e on e.paragraph_id = p.id group by p.doc_id"
+            ).fetchall()
+        )
         paragraphs = dict(conn.execute("select doc_id, count(*) from paragraphs group by doc_id").fetchall())
     # a corpus this small is embedded whole; "engaging" leaves out the letter that never touches the rule
     assert counts["auto"] == paragraphs

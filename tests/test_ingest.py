@@ -1,5 +1,6 @@
 """Ingest on generated inputs: PDFs made with reportlab (headers, footers, page numbers,
 superscripts, hyphenation, footnotes, two columns), text in several encodings, HTML, Markdown."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,16 @@ from pipeline.ingest import read_document
 from pipeline.models import ManifestEntry
 from pipeline.segment import segment
 
-LETTER = ManifestEntry(id="synthetic-letter", title="Synthetic letter", doc_type="comment", author_org="ITI",
-                       date="2025-01-07", language="en", url="", file="x")
+LETTER = ManifestEntry(
+    id="synthetic-letter",
+    title="Synthetic letter",
+    doc_type="comment",
+    author_org="ITI",
+    date="2025-01-07",
+    language="en",
+    url="",
+    file="x",
+)
 
 BODY = [
     "The Information Technology Industry Council (a SYNTHETIC letter) writes about the",
@@ -21,14 +30,19 @@ BODY = [
     "the country caps in the rule would harm all of the exporters of the most advanced new comput-",
     "ing integrated circuits in every allied market of the United States.",
 ]
-FOOTNOTES = ["See 90 FR 4544 (Jan. 15, 2025).", "BIS, press release of January 13, 2025.",
-             "Synthetic: no such survey exists."]
+FOOTNOTES = [
+    "See 90 FR 4544 (Jan. 15, 2025).",
+    "BIS, press release of January 13, 2025.",
+    "Synthetic: no such survey exists.",
+]
 BODY_AFTER = " operations would need a license under this rule, and"
 
 
 def _draw_page(c: canvas.Canvas, number: int, total: int, footnote: bool) -> None:
     c.setFont("Helvetica", 9)
-    c.drawString(72, 760, f"Information Technology Industry Council — comments on RIN 0694-AJ90 — Page {number} of {total}")
+    c.drawString(
+        72, 760, f"Information Technology Industry Council — comments on RIN 0694-AJ90 — Page {number} of {total}"
+    )
     c.drawCentredString(306, 40, str(number))
     y = 700
     c.setFont("Times-Roman", 12)
@@ -103,28 +117,46 @@ def test_text_encodings(tmp_path, encoding):
 
 def test_html_drops_scripts_and_navigation(tmp_path):
     path = tmp_path / "statement.html"
-    path.write_text("""<!doctype html><html><head><title>t</title><script>var x = "NOT TEXT";</script></head>
+    path.write_text(
+        """<!doctype html><html><head><title>t</title><script>var x = "NOT TEXT";</script></head>
     <body><nav>Home | About</nav><article><h1>SIA Statement</h1><p>We are <b>concerned</b> by the
     rule.<p>Second paragraph<ul><li>first point</li><li>second point</li></ul>
     <table><tr><th>Tier</th><th>Cap</th></tr><tr><td>Tier 2</td><td>50,000</td></tr></table>
-    </article><footer>© SIA</footer></body></html>""", encoding="utf-8")
+    </article><footer>© SIA</footer></body></html>""",
+        encoding="utf-8",
+    )
     lines = read_document(path).pages[0].lines
     texts = [line.text for line in lines]
-    assert texts == ["SIA Statement", "We are concerned by the rule.", "Second paragraph", "first point",
-                     "second point", "Tier | Cap", "Tier 2 | 50,000"]
+    assert texts == [
+        "SIA Statement",
+        "We are concerned by the rule.",
+        "Second paragraph",
+        "first point",
+        "second point",
+        "Tier | Cap",
+        "Tier 2 | 50,000",
+    ]
     assert lines[0].bold and lines[-1].kind == "table"
 
 
 def test_markdown_headings_and_printed_page_numbers(tmp_path):
     path = tmp_path / "letter.md"
-    path.write_text("# Export controls\n\nWe ask BIS to withdraw the rule and publish a proposed rule.\n\n1\n\n"
-                    "## Country caps\n\nThe caps harm allies.\n\n2\n", encoding="utf-8")
+    path.write_text(
+        "# Export controls\n\nWe ask BIS to withdraw the rule and publish a proposed rule.\n\n1\n\n"
+        "## Country caps\n\nThe caps harm allies.\n\n2\n",
+        encoding="utf-8",
+    )
     paragraphs = segment(read_document(path), LETTER)
     assert [(p.section_path, p.page_label) for p in paragraphs] == [
-        ("Export controls", "1"), ("Export controls", "1"), ("Country caps", "2"), ("Country caps", "2")]
+        ("Export controls", "1"),
+        ("Export controls", "1"),
+        ("Country caps", "2"),
+        ("Country caps", "2"),
+    ]
 
 
 # ----------------------------------------------------------------------------- text page furniture
+
 
 @pytest.mark.parametrize("number", ["{n}", "— {n} —", "- {n} -", "Page {n}", "Page {n} of 3"])
 def test_a_paragraph_runs_on_past_a_printed_page_number_set_apart_by_blank_lines(tmp_path, number):
@@ -134,35 +166,43 @@ def test_a_paragraph_runs_on_past_a_printed_page_number_set_apart_by_blank_lines
         "Model weights\n\n"
         "Controlling the weights of closed frontier models sets a precedent that will be\n"
         "hard to contain. Policymakers should drop the controls on model weights until there\n"
-        + page(1) +
-        "is evidence that they can be enforced without harming American developers.\n\n"
+        + page(1)
+        + "is evidence that they can be enforced without harming American developers.\n\n"
         "Compliance costs fall on start-ups and mid-sized cloud firms, who can least afford\n"
-        "them.\n" + page(2) +
-        "To keep the United States ahead, rescind the rule.\n" + page(3), encoding="utf-8")
+        "them.\n" + page(2) + "To keep the United States ahead, rescind the rule.\n" + page(3),
+        encoding="utf-8",
+    )
     raw = read_document(path)
     assert [p.label for p in raw.pages] == ["1", "2", "3"]
     paragraphs = [p for p in segment(raw, LETTER) if p.kind == "body"]
     assert [p.text.split()[0] for p in paragraphs] == ["Controlling", "Compliance", "To"]
-    assert paragraphs[0].text.endswith("until there is evidence that they can be enforced without harming American developers.")
+    assert paragraphs[0].text.endswith(
+        "until there is evidence that they can be enforced without harming American developers."
+    )
     assert paragraphs[0].page == 1 and paragraphs[2].page == 3  # a paragraph keeps the page it starts on
 
 
 # ----------------------------------------------------------------------------- PDF letterhead and notes
 
+
 def _letterhead_body_and_notes_pdf(path: Path) -> Path:
     c = canvas.Canvas(str(path), pagesize=letter)
     c.setFont("Helvetica", 9)
-    c.drawString(72, 740, "700 K Street NW, Suite 600 · Washington, DC 20001 · Telephone (202) 737-8888 · www.example.org")
+    c.drawString(
+        72, 740, "700 K Street NW, Suite 600 · Washington, DC 20001 · Telephone (202) 737-8888 · www.example.org"
+    )
     c.setFont("Helvetica", 8)
     c.drawString(72, 729, "Printed on recycled paper")
     c.setFont("Times-Roman", 11)
-    body = ["Section 742.6(b)(10) limits the total processing performance that may be licensed to",
-            "most countries to a fixed allocation through 2027, which treats computing power as a",
-            "scarce commodity when the strength of American industry is its ability to sell to every",
-            "trustworthy customer in every market where it competes. A data center operator in",
-            "Malaysia or Brazil cannot plan a multi-year investment when it does not know whether",
-            "its country's quota will be exhausted by others first, and the Department should drop",
-            "the caps in favour of end-user screening and the existing licensing process."]
+    body = [
+        "Section 742.6(b)(10) limits the total processing performance that may be licensed to",
+        "most countries to a fixed allocation through 2027, which treats computing power as a",
+        "scarce commodity when the strength of American industry is its ability to sell to every",
+        "trustworthy customer in every market where it competes. A data center operator in",
+        "Malaysia or Brazil cannot plan a multi-year investment when it does not know whether",
+        "its country's quota will be exhausted by others first, and the Department should drop",
+        "the caps in favour of end-user screening and the existing licensing process.",
+    ]
     for row, text in enumerate(body):
         c.drawString(72, 690 - row * 15, text)
     c.setFont("Times-Roman", 8)
@@ -176,31 +216,39 @@ def _letterhead_body_and_notes_pdf(path: Path) -> Path:
 def test_pdf_lines_of_different_type_sizes_are_different_blocks(tmp_path):
     paragraphs = segment(read_document(_letterhead_body_and_notes_pdf(tmp_path / "letter.pdf")), LETTER)
     # a 9 pt address line and an 8 pt line right below it at the usual spacing
-    assert [p.text for p in paragraphs[:2]] == ["700 K Street NW, Suite 600 · Washington, DC 20001 · Telephone (202) "
-                                                "737-8888 · www.example.org",
-                                                "Printed on recycled paper"]
+    assert [p.text for p in paragraphs[:2]] == [
+        "700 K Street NW, Suite 600 · Washington, DC 20001 · Telephone (202) 737-8888 · www.example.org",
+        "Printed on recycled paper",
+    ]
 
 
 def test_pdf_a_footnote_keeps_its_wrapped_line_with_a_hanging_indent(tmp_path):
     paragraphs = segment(read_document(_letterhead_body_and_notes_pdf(tmp_path / "letter.pdf")), LETTER)
     notes = [p.text for p in paragraphs if p.kind == "footnote"]
     # only a note number starts a note, not the indent of its second line
-    assert notes == ["1 By our arithmetic, an allocation of 790,000,000 TPP is roughly the output of fifty "
-                     "thousand of today's most advanced accelerators.", "2 See 90 FR 4544."]
+    assert notes == [
+        "1 By our arithmetic, an allocation of 790,000,000 TPP is roughly the output of fifty "
+        "thousand of today's most advanced accelerators.",
+        "2 See 90 FR 4544.",
+    ]
 
 
 def test_pdf_a_line_of_mixed_type_sizes_stays_in_its_paragraph(tmp_path):
     # a real rule has a paragraph whose last line is set partly in 11 pt among 12 pt lines
     path = tmp_path / "rule.pdf"
     c = canvas.Canvas(str(path), pagesize=letter)
-    lines = ["The VEU must perform ongoing monitoring, evaluation, and end user due diligence of all",
-             "the vetting requirements and cooperate with the auditing of records and facilities. Failure to"]
+    lines = [
+        "The VEU must perform ongoing monitoring, evaluation, and end user due diligence of all",
+        "the vetting requirements and cooperate with the auditing of records and facilities. Failure to",
+    ]
     c.setFont("Times-Roman", 12)
     for row, text in enumerate(lines):
         c.drawString(72, 700 - row * 15, text)
     c.drawString(72, 670, "comply ")
     c.setFont("Times-Roman", 11)
-    c.drawString(72 + c.stringWidth("comply ", "Times-Roman", 12), 670, "with BIS may result in revocation of VEU status.")
+    c.drawString(
+        72 + c.stringWidth("comply ", "Times-Roman", 12), 670, "with BIS may result in revocation of VEU status."
+    )
     c.setFont("Times-Roman", 12)
     c.drawString(108, 640, "A second paragraph starts with an indent and ends here.")
     c.save()
@@ -211,41 +259,56 @@ def test_pdf_a_line_of_mixed_type_sizes_stays_in_its_paragraph(tmp_path):
 
 # ----------------------------------------------------------------------------- HTML and Markdown
 
+
 def test_html_keeps_the_articles_own_header_and_marks_list_items(tmp_path):
     path = tmp_path / "blog.html"
-    path.write_text("""<!doctype html><html><body>
+    path.write_text(
+        """<!doctype html><html><body>
     <header id="masthead"><div class="brand">Company Blog</div><nav><a href="/">Home</a></nav></header>
     <article><header class="entry-header"><h1>Statement on the Rule</h1>
       <div class="entry-meta">January 13, 2025 by Avery Placeholder</div></header>
       <div class="entry-content"><h2>What we oppose</h2>
       <ul><li>Caps on countries will not make anyone safer.</li><li>Tiers insult allies.</li></ul></div>
       <footer class="entry-footer"><p>Posted in Public Policy</p></footer>
-    </article><footer id="colophon"><p>Copyright 2025</p></footer></body></html>""", encoding="utf-8")
+    </article><footer id="colophon"><p>Copyright 2025</p></footer></body></html>""",
+        encoding="utf-8",
+    )
     lines = read_document(path).pages[0].lines
     assert [(line.text, line.kind) for line in lines] == [
-        ("Statement on the Rule", "body"), ("January 13, 2025 by Avery Placeholder", "body"),
-        ("What we oppose", "body"), ("Caps on countries will not make anyone safer.", "list"),
-        ("Tiers insult allies.", "list"), ("Posted in Public Policy", "body")]
+        ("Statement on the Rule", "body"),
+        ("January 13, 2025 by Avery Placeholder", "body"),
+        ("What we oppose", "body"),
+        ("Caps on countries will not make anyone safer.", "list"),
+        ("Tiers insult allies.", "list"),
+        ("Posted in Public Policy", "body"),
+    ]
     paragraphs = segment(read_document(path), LETTER)
-    assert [(p.kind, p.section_path) for p in paragraphs[:2]] == [("heading", "Statement on the Rule"),
-                                                                  ("body", "Statement on the Rule")]  # a byline
+    assert [(p.kind, p.section_path) for p in paragraphs[:2]] == [
+        ("heading", "Statement on the Rule"),
+        ("body", "Statement on the Rule"),
+    ]  # a byline
     assert [p.kind for p in paragraphs[3:5]] == ["list", "list"]
 
 
 def test_markdown_lists_and_emphasis_lose_their_markup(tmp_path):
     path = tmp_path / "blog.md"
-    path.write_text("# The Rule Gets Security **Backwards**\n\n*By Morgan Placeholder*\n\n"
-                    "In short, the rule:\n\n"
-                    "- sorts the world into *three* tiers;\n"
-                    "- sets limits on computing power for everyone in the middle of the\n"
-                    "  list of countries;\n"
-                    "1. adds a small-shipment exception, see [§ 740.29](https://www.ecfr.gov/x).\n\n"
-                    "Commerce should accept __ISO 27001__ instead. snake_case and 2 * 3 stay.\n\n"
-                    "*Tags: export controls*\n", encoding="utf-8")
+    path.write_text(
+        "# The Rule Gets Security **Backwards**\n\n*By Morgan Placeholder*\n\n"
+        "In short, the rule:\n\n"
+        "- sorts the world into *three* tiers;\n"
+        "- sets limits on computing power for everyone in the middle of the\n"
+        "  list of countries;\n"
+        "1. adds a small-shipment exception, see [§ 740.29](https://www.ecfr.gov/x).\n\n"
+        "Commerce should accept __ISO 27001__ instead. snake_case and 2 * 3 stay.\n\n"
+        "*Tags: export controls*\n",
+        encoding="utf-8",
+    )
     got = [(p.kind, p.section_path, p.text) for p in segment(read_document(path), LETTER)]
     title = "The Rule Gets Security Backwards"
     assert got == [
-        ("heading", title, title), ("body", title, "By Morgan Placeholder"), ("body", title, "In short, the rule:"),
+        ("heading", title, title),
+        ("body", title, "By Morgan Placeholder"),
+        ("body", title, "In short, the rule:"),
         ("list", title, "sorts the world into three tiers;"),
         ("list", title, "sets limits on computing power for everyone in the middle of the list of countries;"),
         ("list", title, "1. adds a small-shipment exception, see § 740.29."),
@@ -348,15 +411,33 @@ def test_a_text_only_page_reads_as_it_does_through_pdfplumber(tmp_path, monkeypa
     path = _text_only_pdf(tmp_path / "text-only.pdf")
 
     def lines_of(raw):
-        return [[(line.text, line.x0, line.x1, line.top, line.bottom, line.size, line.bold, line.starts_block,
-                  line.after_short, line.kind) for line in page.lines] for page in raw.pages]
+        return [
+            [
+                (
+                    line.text,
+                    line.x0,
+                    line.x1,
+                    line.top,
+                    line.bottom,
+                    line.size,
+                    line.bold,
+                    line.starts_block,
+                    line.after_short,
+                    line.kind,
+                )
+                for line in page.lines
+            ]
+            for page in raw.pages
+        ]
 
     fast = read_document(path)
     monkeypatch.setattr(pdf_mod, "_text_only", lambda page: None)
     assert lines_of(read_document(path)) == lines_of(fast)
     for page in fast.pages:
         texts = [line.text for line in page.lines]
-        assert texts[:2] == ["Visible words on a page of text only, about the export of advanced chips.",
-                             "Models trained on more than 10^26"]
+        assert texts[:2] == [
+            "Visible words on a page of text only, about the export of advanced chips.",
+            "Models trained on more than 10^26",
+        ]
         assert texts[-1] == "Sideways words read upward"
         assert not any(word in " ".join(texts) for word in ("INVISIBLE", "WHITE", "OFFPAGE"))

@@ -1,6 +1,7 @@
 """Issue 14: versions compared, dates resolved, a provision's and a term's whole story, the rule against itself,
 every table as Excel. Fixtures written here for the contradiction finder (one rule that contradicts itself, one
 that does not); the acceptance checks on the real corpus (slow: they need the real build)."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -29,20 +30,26 @@ def rule(paragraphs, definitions=(), thresholds=(), doc="rule-x", published="202
     conn = sqlite3.connect(":memory:")
     conn.row_factory = sqlite3.Row
     conn.executescript(SCHEMA)
-    conn.execute("insert into documents values (?, 'A rule', 'rule', 'Agency', ?, ?, '', 'text', 1)",
-                 (doc, published, published))
+    conn.execute(
+        "insert into documents values (?, 'A rule', 'rule', 'Agency', ?, ?, '', 'text', 1)", (doc, published, published)
+    )
     for i, (path, text) in enumerate(paragraphs):
-        conn.execute("insert into paragraphs values (?, ?, ?, ?, 1, ?, ?, 'body')",
-                     (f"{doc}:p{i}", doc, i, path, f"X at {i}", text))
+        conn.execute(
+            "insert into paragraphs values (?, ?, ?, ?, 1, ?, ?, 'body')",
+            (f"{doc}:p{i}", doc, i, path, f"X at {i}", text),
+        )
     for i, (p, term, text, scope, kind) in enumerate(definitions):
-        conn.execute("insert into definitions values (?, ?, ?, ?, ?, ?, ?, '')",
-                     (f"def:{i}", doc, f"{doc}:p{p}", term, text, scope, kind))
+        conn.execute(
+            "insert into definitions values (?, ?, ?, ?, ?, ?, ?, '')",
+            (f"def:{i}", doc, f"{doc}:p{p}", term, text, scope, kind),
+        )
     for i, (p, quantity, comparator, value, unit, matched) in enumerate(thresholds):
         text = conn.execute("select text from paragraphs where id = ?", (f"{doc}:p{p}",)).fetchone()[0]
         start = text.index(matched)
-        conn.execute("insert into thresholds values (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, '')",
-                     (f"thr:{i}", doc, f"{doc}:p{p}", quantity, comparator, value, unit, matched, start,
-                      start + len(matched)))
+        conn.execute(
+            "insert into thresholds values (?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, '')",
+            (f"thr:{i}", doc, f"{doc}:p{p}", quantity, comparator, value, unit, matched, start, start + len(matched)),
+        )
     return conn
 
 
@@ -57,12 +64,16 @@ CONTRADICTING = dict(
         ("§ 801.2(a)", "(a) Operator means the parent company that owns the facility outright."),
         ("§ 801.2(b)", "(b) Eligibility. An operator qualifies as paragraph (c) of this section provides."),
     ],
-    definitions=[(4, "operator", "Operator means the person who runs the facility.", "§ 801.1", "means"),
-                 (6, "Operator", "Operator means the parent company that owns the facility outright.", "§ 801.2",
-                  "means")],
-    thresholds=[(0, "training operations", "<=", 3e25, "operations", "no more than 3x10^25 operations"),
-                (1, "training operations", ">=", 1e26, "operations", "10^26 or more operations"),
-                (2, "training operations", ">", 4e25, "operations", "more than 4x10^25 operations")])
+    definitions=[
+        (4, "operator", "Operator means the person who runs the facility.", "§ 801.1", "means"),
+        (6, "Operator", "Operator means the parent company that owns the facility outright.", "§ 801.2", "means"),
+    ],
+    thresholds=[
+        (0, "training operations", "<=", 3e25, "operations", "no more than 3x10^25 operations"),
+        (1, "training operations", ">=", 1e26, "operations", "10^26 or more operations"),
+        (2, "training operations", ">", 4e25, "operations", "more than 4x10^25 operations"),
+    ],
+)
 
 CONSISTENT = dict(
     paragraphs=[
@@ -77,13 +88,28 @@ CONSISTENT = dict(
         # a reference to a section the rule revises only in part is to the regulations as they stand
         ("§ 801.3(c)", "(c) As § 801.3(b) provides, nothing here changes."),
     ],
-    definitions=[(4, "operator", "For purposes of this part, operator means the person who runs the facility.",
-                  "Part 801", "means"),
-                 (7, "operator", "For purposes of this section, the operator is the person who runs the facility.",
-                  "§ 801.2", "means")],
-    thresholds=[(0, "training operations", "<=", 4e25, "operations", "no more than 4x10^25 operations"),
-                (1, "training operations", ">=", 1e26, "operations", "10^26 or more operations"),
-                (2, "training operations", ">", 4e25, "operations", "more than 4x10^25 operations")])
+    definitions=[
+        (
+            4,
+            "operator",
+            "For purposes of this part, operator means the person who runs the facility.",
+            "Part 801",
+            "means",
+        ),
+        (
+            7,
+            "operator",
+            "For purposes of this section, the operator is the person who runs the facility.",
+            "§ 801.2",
+            "means",
+        ),
+    ],
+    thresholds=[
+        (0, "training operations", "<=", 4e25, "operations", "no more than 4x10^25 operations"),
+        (1, "training operations", ">=", 1e26, "operations", "10^26 or more operations"),
+        (2, "training operations", ">", 4e25, "operations", "more than 4x10^25 operations"),
+    ],
+)
 
 
 def test_the_contradiction_finder_reports_each_kind_on_a_rule_that_contradicts_itself():
@@ -104,18 +130,27 @@ def test_the_contradiction_finder_reports_nothing_on_a_rule_that_agrees_with_its
 
 
 def test_word_changes_keep_a_placeholder_and_its_date_as_one_change():
-    changes = word_changes("certify on or before [INSERT DATE 365 DAYS FROM DATE OF PUBLICATION IN THE FEDERAL "
-                           "REGISTER]. If the owner", "certify on or before January 15, 2026. If the owner")
+    changes = word_changes(
+        "certify on or before [INSERT DATE 365 DAYS FROM DATE OF PUBLICATION IN THE FEDERAL REGISTER]. If the owner",
+        "certify on or before January 15, 2026. If the owner",
+    )
     assert [(c.old, c.new) for c in changes] == [
-        ("[INSERT DATE 365 DAYS FROM DATE OF PUBLICATION IN THE FEDERAL REGISTER]", "January 15, 2026")]
+        ("[INSERT DATE 365 DAYS FROM DATE OF PUBLICATION IN THE FEDERAL REGISTER]", "January 15, 2026")
+    ]
 
 
 def test_dates_resolve_from_publication_and_flag_events():
-    conn = rule([("Preamble > DATES", "Compliance date: You must comply by [INSERT DATE 120 DAYS FROM DATE OF "
-                                      "PUBLICATION IN THE FEDERAL REGISTER]."),
-                 ("§ 801.4", "The owner must notify BIS within 30 days of certification.")],
-                thresholds=[(0, "period", "=", 120, "days", "120 DAYS"),
-                            (1, "period", "<=", 30, "days", "within 30 days")])
+    conn = rule(
+        [
+            (
+                "Preamble > DATES",
+                "Compliance date: You must comply by [INSERT DATE 120 DAYS FROM DATE OF "
+                "PUBLICATION IN THE FEDERAL REGISTER].",
+            ),
+            ("§ 801.4", "The owner must notify BIS within 30 days of certification."),
+        ],
+        thresholds=[(0, "period", "=", 120, "days", "120 DAYS"), (1, "period", "<=", 30, "days", "within 30 days")],
+    )
     found = {g.anchor: g for g in governing_dates(conn)}
     assert found["publication"].resolved == "2025-05-15" and found["publication"].governs.startswith("Compliance date")
     assert found["event"].resolved == "" and "certification" in found["event"].counted_from
@@ -130,8 +165,9 @@ def test_diff_classifies_every_published_paragraph(real_db):
     assert counts["b_paragraphs"] == published
     assert sum(counts[k] for k in ("identical", "unchanged", "typography", "changed", "only_in_b")) == published
     changed = [r for r in comparison.rows if r.status == "changed"]
-    assert any(c.old.startswith("[INSERT DATE 365 DAYS") and c.new == "January 15, 2026"
-               for r in changed for c in r.changes)
+    assert any(
+        c.old.startswith("[INSERT DATE 365 DAYS") and c.new == "January 15, 2026" for r in changed for c in r.changes
+    )
 
 
 @pytest.mark.slow
@@ -153,7 +189,9 @@ def test_provision_story_lists_openai_and_itif_with_quotes(real_db):
     assert "OpenAI" in orgs and "ITIF" in orgs
     assert any("country caps" in q["quote"] for g in story["positions"] if g["org"] == "OpenAI" for q in g["quotes"])
     assert any(g["org"] == "ITIF" and g["stance"] == "oppose" for g in story["positions"])
-    assert any(q["doc_id"].startswith("ruanjian") for g in story["positions"] if g["org"] == "ITIF" for q in g["quotes"])
+    assert any(
+        q["doc_id"].startswith("ruanjian") for g in story["positions"] if g["org"] == "ITIF" for q in g["quotes"]
+    )
     assert story["preamble"] and story["paragraphs"][0]["pin_cite"].startswith("2025-00636 (public inspection) at")
 
 
@@ -169,8 +207,10 @@ def test_term_story_shows_both_wordings_of_ultimate_consignee(real_db):
 @pytest.mark.slow
 def test_contradictions_on_the_real_rule(real_db):
     found = find(real_db, ["bis-2025-00636-pi"])
-    assert any(c.kind == "quantity" and "ECCN 4E091 > Notes > 1" in c.subject and c.second_pin_cite.endswith("at 143")
-               for c in found)
+    assert any(
+        c.kind == "quantity" and "ECCN 4E091 > Notes > 1" in c.subject and c.second_pin_cite.endswith("at 143")
+        for c in found
+    )
     assert any(c.kind == "definition" and "ultimate consignee" in c.subject for c in found)
 
 

@@ -1,5 +1,6 @@
 """Positions, family by family: sentences, stance cues, topics, attribution, provision references,
 form-letter detection and citation formats — on small inputs, without building a knowledge base."""
+
 from __future__ import annotations
 
 import json
@@ -14,79 +15,117 @@ from pipeline.extract.positions import attribution, sentence_spans, short_name, 
 from pipeline.link import cited_provisions, within
 from pipeline.manifest import load_manifest
 from pipeline.models import ManifestEntry, Paragraph
-
 from tests.conftest import SYNTHETIC
 
 
 def para(text: str, ordinal: int = 1, doc_id: str = "letter", kind: str = "body", section_path: str = "") -> Paragraph:
-    return Paragraph(id=f"{doc_id}:{ordinal}", doc_id=doc_id, ordinal=ordinal, section_path=section_path, page=1,
-                     page_label=None, pin_cite=doc_id, text=text, kind=kind)
+    return Paragraph(
+        id=f"{doc_id}:{ordinal}",
+        doc_id=doc_id,
+        ordinal=ordinal,
+        section_path=section_path,
+        page=1,
+        page_label=None,
+        pin_cite=doc_id,
+        text=text,
+        kind=kind,
+    )
 
 
-def entry(doc_type: str = "comment", author_org: str = "Information Technology Industry Council (ITI)",
-          title: str = "Letter on the AI diffusion rule", language: str = "en") -> ManifestEntry:
-    return ManifestEntry(id="letter", title=title, doc_type=doc_type, author_org=author_org, date="2025-01-07",
-                         language=language, file="letter.txt")
+def entry(
+    doc_type: str = "comment",
+    author_org: str = "Information Technology Industry Council (ITI)",
+    title: str = "Letter on the AI diffusion rule",
+    language: str = "en",
+) -> ManifestEntry:
+    return ManifestEntry(
+        id="letter",
+        title=title,
+        doc_type=doc_type,
+        author_org=author_org,
+        date="2025-01-07",
+        language=language,
+        file="letter.txt",
+    )
 
 
 # ----------------------------------------------------------------------------- sentences
 
+
 def test_sentences_respect_abbreviations_bullets_and_chinese():
     text = "The U.S. rule caps exports. See e.g. § 740.29. ● Remove the caps. 他说:“规则很糟糕。”这是第二句。"
     pieces = [text[a:b] for a, b in sentence_spans(text)]
-    assert pieces == ["The U.S. rule caps exports.", "See e.g. § 740.29.", "Remove the caps.",
-                      "他说:“规则很糟糕。”", "这是第二句。"]
+    assert pieces == [
+        "The U.S. rule caps exports.",
+        "See e.g. § 740.29.",
+        "Remove the caps.",
+        "他说:“规则很糟糕。”",
+        "这是第二句。",
+    ]
 
 
 # ----------------------------------------------------------------------------- stance cues
 
-@pytest.mark.parametrize("sentence, lang, stance", [
-    ("We urge the Department to withdraw the rule.", "en", "request_change"),
-    ("Revise the existing export control rules to eliminate country caps on compute.", "en", "request_change"),
-    ("The caps would undermine American leadership.", "en", "oppose"),
-    ("We support the rule's focus on China.", "en", "support"),
-    ("We do not support the country caps.", "en", "oppose"),
-    ("ITI appreciates the Administration's goals, but the rule will cede markets to China.", "en", "oppose"),
-    ("Data centers in Tier 1 countries host most of the world's compute.", "en", None),
-    ("该组织要求将任何此类控制措施作为拟议的规则制定而不是规则来发布。", "zh", "request_change"),
-    ("匆忙制定一项重大而复杂的规则可能会产生严重的不利后果。", "zh", "oppose"),
-    ("这将对支持大型语言模型开发的芯片产生影响。", "zh", None),
-])
+
+@pytest.mark.parametrize(
+    "sentence, lang, stance",
+    [
+        ("We urge the Department to withdraw the rule.", "en", "request_change"),
+        ("Revise the existing export control rules to eliminate country caps on compute.", "en", "request_change"),
+        ("The caps would undermine American leadership.", "en", "oppose"),
+        ("We support the rule's focus on China.", "en", "support"),
+        ("We do not support the country caps.", "en", "oppose"),
+        ("ITI appreciates the Administration's goals, but the rule will cede markets to China.", "en", "oppose"),
+        ("Data centers in Tier 1 countries host most of the world's compute.", "en", None),
+        ("该组织要求将任何此类控制措施作为拟议的规则制定而不是规则来发布。", "zh", "request_change"),
+        ("匆忙制定一项重大而复杂的规则可能会产生严重的不利后果。", "zh", "oppose"),
+        ("这将对支持大型语言模型开发的芯片产生影响。", "zh", None),
+    ],
+)
 def test_stance_cues(sentence, lang, stance):
     found = stance_of(sentence, lang)
     assert (found[0] if found else None) == stance
 
 
-@pytest.mark.parametrize("sentence, topic", [
-    ("Please remove the per-country limits on computing power.", "country_caps"),
-    ("Controls on model weights should not reach Tier 3 countries' open models.", "model_weights"),
-    ("The UVEU security requirements mirror FedRAMP High.", "veu_security"),
-    ("An interim final rule issued in the final days of an outgoing administration is rushed.", "process"),
-    ("拟议框架的核心是与美国对这些技术的国家出口上限挂钩。", "country_caps"),
-])
+@pytest.mark.parametrize(
+    "sentence, topic",
+    [
+        ("Please remove the per-country limits on computing power.", "country_caps"),
+        ("Controls on model weights should not reach Tier 3 countries' open models.", "model_weights"),
+        ("The UVEU security requirements mirror FedRAMP High.", "veu_security"),
+        ("An interim final rule issued in the final days of an outgoing administration is rushed.", "process"),
+        ("拟议框架的核心是与美国对这些技术的国家出口上限挂钩。", "country_caps"),
+    ],
+)
 def test_topics(sentence, topic):
     assert topic_of(sentence) == topic
 
 
 # ----------------------------------------------------------------------------- attribution
 
-@pytest.mark.parametrize("sentence, speaker", [
-    ("ITI said the rule would cede markets.", "ITI"),
-    ("The rule is flawed, according to ITIF.", "ITIF"),
-    ("奥克斯曼在 1 月 7 日的信中表示:“匆忙制定规则可能会产生不利后果。”", "ITI"),
-    ("继 SIA 和 Oracle 昨天发表声明后,一个科技行业组织周二敦促政府。", None),
-    ("ITIF is a think tank in Washington.", None),
-])
+
+@pytest.mark.parametrize(
+    "sentence, speaker",
+    [
+        ("ITI said the rule would cede markets.", "ITI"),
+        ("The rule is flawed, according to ITIF.", "ITIF"),
+        ("奥克斯曼在 1 月 7 日的信中表示:“匆忙制定规则可能会产生不利后果。”", "ITI"),
+        ("继 SIA 和 Oracle 昨天发表声明后,一个科技行业组织周二敦促政府。", None),
+        ("ITIF is a think tank in Washington.", None),
+    ],
+)
 def test_speaker_in_sentence(sentence, speaker):
     assert speaker_in(sentence) == speaker
 
 
 def test_news_attribution_carries_forward_and_headings_hand_over():
-    paragraphs = [para("一个科技行业组织敦促政府不要在最后一刻发布规则。", 1),
-                  para("ITI 首席执行官在信中批评政府匆忙发布该规则。", 2),
-                  para("该组织要求将控制措施作为拟议的规则制定来发布。", 3),
-                  para("ITIF评估人工智能芯片出口管制", 4, kind="heading"),
-                  para("通过限制各国总量的方式来控制芯片销售,将会引发重大的问题。", 5)]
+    paragraphs = [
+        para("一个科技行业组织敦促政府不要在最后一刻发布规则。", 1),
+        para("ITI 首席执行官在信中批评政府匆忙发布该规则。", 2),
+        para("该组织要求将控制措施作为拟议的规则制定来发布。", 3),
+        para("ITIF评估人工智能芯片出口管制", 4, kind="heading"),
+        para("通过限制各国总量的方式来控制芯片销售,将会引发重大的问题。", 5),
+    ]
     speakers = [row["speaker"] for row in attribution(paragraphs, "news", "软荐 (news site)", "芯片出口限制")]
     assert speakers == ["ITI", "ITI", "ITI", "ITIF", "ITIF"]
 
@@ -96,32 +135,45 @@ def test_letters_speak_for_their_author_and_the_outlet_never_holds_a_position():
     assert short_name("Semiconductor Industry Association") == "SIA"
     rows = extract([para("We urge BIS to withdraw the rule and reissue it as a proposed rule.")], "en", entry())
     assert [(r["org"], r["stance"], r["topic"]) for r in rows["positions"]] == [("ITI", "request_change", "process")]
-    news = extract([para("The rule would cede markets to China, a columnist wrote.")], "en",
-                   entry(doc_type="news", author_org="Daily Paper"))
+    news = extract(
+        [para("The rule would cede markets to China, a columnist wrote.")],
+        "en",
+        entry(doc_type="news", author_org="Daily Paper"),
+    )
     assert news["positions"] == []  # nobody is reported: the outlet's own words are not a position
 
 
 def test_positions_quote_their_paragraph_exactly_and_skip_the_rule_itself():
     text = "Thank you for the opportunity. The country caps would harm U.S. leadership in AI."
     rows = extract([para(text)], "en", entry())["positions"]
-    assert [text[r["char_start"]:r["char_end"]] for r in rows] == [r["quote"] for r in rows] == [
-        "The country caps would harm U.S. leadership in AI."]
+    assert (
+        [text[r["char_start"] : r["char_end"]] for r in rows]
+        == [r["quote"] for r in rows]
+        == ["The country caps would harm U.S. leadership in AI."]
+    )
     assert extract([para(text)], "en", entry(doc_type="rule"))["positions"] == []
 
 
 def test_text_about_something_else_is_not_a_position():
-    rows = extract([para("We urge Congress to protect fair use for AI training data.")], "en",
-                   entry(title="Response on copyright policy"))
+    rows = extract(
+        [para("We urge Congress to protect fair use for AI training data.")],
+        "en",
+        entry(title="Response on copyright policy"),
+    )
     assert rows["positions"] == []
 
 
 # ----------------------------------------------------------------------------- references
 
+
 def test_cited_provisions_read_citations_glossary_terms_and_topic():
     found = cited_provisions("LPP in § 740.29 and the caps of § 742.6(b)(10) and Supplement No. 5 to part 740", "")
     # "LPP" names § 740.29 too, which the citation already gave: each provision once, citations first
-    assert [(p, m) for p, _, m in found] == [("§ 740.29", "reference"), ("§ 742.6(b)(10)", "reference"),
-                                             ("Supplement No. 5 to Part 740", "reference")]
+    assert [(p, m) for p, _, m in found] == [
+        ("§ 740.29", "reference"),
+        ("§ 742.6(b)(10)", "reference"),
+        ("Supplement No. 5 to Part 740", "reference"),
+    ]
     assert cited_provisions("the LPP exception")[0] == ("§ 740.29", "LPP", "glossary")
     assert ("ECCN 4E091", "ECCN 4E091", "reference") in cited_provisions("controls on ECCN 4E091 weights")
     assert cited_provisions("国家出口上限")[0][:1] == ("§ 742.6(b)(10)",)
@@ -134,6 +186,7 @@ def test_within_respects_section_boundaries():
 
 
 # ----------------------------------------------------------------------------- form letters
+
 
 def synthetic_texts() -> dict[str, str]:
     entries = load_manifest(SYNTHETIC / "manifest.toml")
@@ -174,8 +227,11 @@ def test_campaigns_cluster_as_an_all_pairs_comparison_clusters_them():
         texts[f"letter-{index:03d}"] = " ".join(words)
     documents = [{"id": doc_id, "date": "2025-03-03"} for doc_id in texts]
     sets = {doc_id: shingles(text) for doc_id, text in texts.items()}
-    every_pair = [Pair(a, b, jaccard(sets[a], sets[b]), None, "shingles") for a, b in combinations(texts, 2)
-                  if jaccard(sets[a], sets[b]) >= SAME_TEXT]
+    every_pair = [
+        Pair(a, b, jaccard(sets[a], sets[b]), None, "shingles")
+        for a, b in combinations(texts, 2)
+        if jaccard(sets[a], sets[b]) >= SAME_TEXT
+    ]
     assert GREY_ZONE < SAME_TEXT and len(every_pair) > 2000
 
     def groups(pairs):
@@ -187,40 +243,94 @@ def test_campaigns_cluster_as_an_all_pairs_comparison_clusters_them():
 
 
 def test_a_copy_repeating_its_original_points_to_it_but_its_own_sentence_counts():
-    positions = [{"id": "a1", "doc_id": "a", "topic": "country_caps", "quote": "Please remove the per-country limits on computing power."},
-                 {"id": "b1", "doc_id": "b", "topic": "country_caps", "quote": "Please remove the per-country limits on computing power."},
-                 {"id": "b2", "doc_id": "b", "topic": "country_caps", "quote": "Go after bad actors instead of rationing compute for everyone."}]
-    mark_duplicate_positions(positions, [{"doc_id": "a", "representative": "a"}, {"doc_id": "b", "representative": "a"}])
+    positions = [
+        {
+            "id": "a1",
+            "doc_id": "a",
+            "topic": "country_caps",
+            "quote": "Please remove the per-country limits on computing power.",
+        },
+        {
+            "id": "b1",
+            "doc_id": "b",
+            "topic": "country_caps",
+            "quote": "Please remove the per-country limits on computing power.",
+        },
+        {
+            "id": "b2",
+            "doc_id": "b",
+            "topic": "country_caps",
+            "quote": "Go after bad actors instead of rationing compute for everyone.",
+        },
+    ]
+    mark_duplicate_positions(
+        positions, [{"doc_id": "a", "representative": "a"}, {"doc_id": "b", "representative": "a"}]
+    )
     assert [p["duplicate_of"] for p in positions] == [None, "a1", None]
-    assert jaccard(shingles("one two three four five six"), shingles("one two three four five seven")) == pytest.approx(1 / 3)
+    assert jaccard(shingles("one two three four five six"), shingles("one two three four five seven")) == pytest.approx(
+        1 / 3
+    )
 
 
 # ----------------------------------------------------------------------------- citations
 
 RULE_PARAGRAPH = Citable(
-    id="bis-2025-00636-pi:63cc15de7ec4", kind="paragraph", quote="(2) Cumulative TPP. The ‘cumulative TPP’ is …",
-    holder="Bureau of Industry and Security (BIS)", doc_id="bis-2025-00636-pi",
+    id="bis-2025-00636-pi:63cc15de7ec4",
+    kind="paragraph",
+    quote="(2) Cumulative TPP. The ‘cumulative TPP’ is …",
+    holder="Bureau of Industry and Security (BIS)",
+    doc_id="bis-2025-00636-pi",
     title="Framework for Artificial Intelligence Diffusion (interim final rule, public-inspection version)",
-    author_org="Bureau of Industry and Security (BIS)", doc_type="rule", date="2025-01-15",
-    url="https://public-inspection.federalregister.gov/2025-00636.pdf", cite_as="90 FR 4544",
-    section_path="§ 740.29(h)(2)", page=59, page_label=None, pin_cite="2025-00636 (public inspection) at 59",
-    paragraph_id="bis-2025-00636-pi:63cc15de7ec4", pin_source="2025-00636 (public inspection)", pin_locator="at 59")
+    author_org="Bureau of Industry and Security (BIS)",
+    doc_type="rule",
+    date="2025-01-15",
+    url="https://public-inspection.federalregister.gov/2025-00636.pdf",
+    cite_as="90 FR 4544",
+    section_path="§ 740.29(h)(2)",
+    page=59,
+    page_label=None,
+    pin_cite="2025-00636 (public inspection) at 59",
+    paragraph_id="bis-2025-00636-pi:63cc15de7ec4",
+    pin_source="2025-00636 (public inspection)",
+    pin_locator="at 59",
+)
 REPORTED_POSITION = Citable(
-    id="pos:1", kind="position", quote="匆忙制定规则可能会产生不利后果。", holder="ITI", doc_id="news",
-    title="科技行业组织敦促拜登政府谨慎出台AI芯片出口限制", author_org="软荐 (news site)", doc_type="news",
-    date="2025-01-08", url="", cite_as="", section_path="", page=1, page_label=None, pin_cite="软荐", paragraph_id="news:1")
+    id="pos:1",
+    kind="position",
+    quote="匆忙制定规则可能会产生不利后果。",
+    holder="ITI",
+    doc_id="news",
+    title="科技行业组织敦促拜登政府谨慎出台AI芯片出口限制",
+    author_org="软荐 (news site)",
+    doc_type="news",
+    date="2025-01-08",
+    url="",
+    cite_as="",
+    section_path="",
+    page=1,
+    page_label=None,
+    pin_cite="软荐",
+    paragraph_id="news:1",
+)
 
 
 def test_rule_citation_is_a_federal_register_cite_with_the_public_inspection_page():
     text = render(RULE_PARAGRAPH, "text")
-    assert text.startswith("Bureau of Industry and Security (BIS), Framework for Artificial Intelligence Diffusion, "
-                           "90 Fed. Reg. 4544 (Jan. 15, 2025) (interim final rule), § 740.29(h)(2); "
-                           "public-inspection version, FR Doc. 2025-00636, at 59")
+    assert text.startswith(
+        "Bureau of Industry and Security (BIS), Framework for Artificial Intelligence Diffusion, "
+        "90 Fed. Reg. 4544 (Jan. 15, 2025) (interim final rule), § 740.29(h)(2); "
+        "public-inspection version, FR Doc. 2025-00636, at 59"
+    )
     assert text.endswith("“(2) Cumulative TPP. The ‘cumulative TPP’ is …”")
     bibtex = render(RULE_PARAGRAPH, "bibtex")
     assert bibtex.count("{") == bibtex.count("}") and "howpublished = {90 Fed. Reg. 4544}" in bibtex
     csl = json.loads(render(RULE_PARAGRAPH, "csl-json"))[0]
-    assert (csl["type"], csl["container-title"], csl["volume"], csl["page"]) == ("legislation", "Federal Register", "90", "4544")
+    assert (csl["type"], csl["container-title"], csl["volume"], csl["page"]) == (
+        "legislation",
+        "Federal Register",
+        "90",
+        "4544",
+    )
     assert csl["issued"] == {"date-parts": [[2025, 1, 15]]}
 
 

@@ -1,6 +1,7 @@
 """Issue 12: positions found in comments nobody here wrote, on any rule in the knowledge base; names
 kept as given; news attribution that leaves the reporter's framing and other subjects out; CSL-JSON
 that the CSL-JSON schema accepts."""
+
 from __future__ import annotations
 
 import json
@@ -39,39 +40,63 @@ def test_a_gold_quote_is_found_in_its_paragraph_whatever_its_white_space():
     assert _quote_span(text, "For example, law enforcement must stay ahead of criminals.") == (0, len(text))
 
 
-@pytest.mark.parametrize("sentence, stance", [
-    ("Recommendation 6.1: Adopt a nimbler approach to export control updates.", "request_change"),
-    ("C. Avoid overreach on export controls", "request_change"),
-    ("The government will need to craft the controls carefully to avoid undue disadvantages.", "request_change"),
-    ("Such controls could look to restrict the volume of chips in a data center.", "request_change"),
-    ("Export controls can play a role, but only if they are carefully crafted.", "request_change"),
-    ("We recognize the need for these controls and fully support these measures.", "support"),
-    ("The rule provided an exception, which we are grateful for.", "support"),
-    ("The current approach will have done more harm than good.", "oppose"),
-    ("There have been unreasonable delays in issuing licenses.", "oppose"),
-    ("The Department published the rule on January 15.", None),
-])
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        ("Recommendation 6.1: Adopt a nimbler approach to export control updates.", "request_change"),
+        ("C. Avoid overreach on export controls", "request_change"),
+        ("The government will need to craft the controls carefully to avoid undue disadvantages.", "request_change"),
+        ("Such controls could look to restrict the volume of chips in a data center.", "request_change"),
+        ("Export controls can play a role, but only if they are carefully crafted.", "request_change"),
+        ("We recognize the need for these controls and fully support these measures.", "support"),
+        ("The rule provided an exception, which we are grateful for.", "support"),
+        ("The current approach will have done more harm than good.", "oppose"),
+        ("There have been unreasonable delays in issuing licenses.", "oppose"),
+        ("The Department published the rule on January 15.", None),
+    ],
+)
 def test_stance_from_how_comment_letters_argue(sentence, stance):
     found = stance_of(sentence, "en")
     assert (found[0] if found else None) == stance
 
 
 def _paragraphs(doc_id: str, texts: list[str]) -> list[Paragraph]:
-    return [Paragraph(id=f"{doc_id}:{i}", doc_id=doc_id, ordinal=i, section_path="", page=1, page_label=None,
-                      pin_cite=f"at {i}", text=t) for i, t in enumerate(texts)]
+    return [
+        Paragraph(
+            id=f"{doc_id}:{i}",
+            doc_id=doc_id,
+            ordinal=i,
+            section_path="",
+            page=1,
+            page_label=None,
+            pin_cite=f"at {i}",
+            text=t,
+        )
+        for i, t in enumerate(texts)
+    ]
 
 
 def test_news_leaves_out_the_reporters_framing_and_statements_on_another_subject():
     """Issue 12: "业界对预期规则的反对越来越公开" (the reporter's words) was ITI's; ITI's statement on the
     Section 301 investigation was ITI supporting the rule."""
-    texts = ["信息技术产业委员会表示,这项规则将损害美国公司的出口。",
-             "商务部未立即回应置评请求。",
-             "业界对预期规则的反对越来越公开。",
-             "ITI总裁杰森·奥克斯曼就拜登政府宣布对中国半导体政策启动301调查做出了如下回应。",
-             "“ITI 赞赏美国政府对半导体行业竞争力的关注,我们将继续与政策制定者合作。”",
-             "“启动这项调查的时机令人担忧,我们强烈敦促政府官员以客观的方式进行调查。”"]
-    entry = ManifestEntry(id="news-test", title="科技行业组织敦促拜登政府谨慎出台AI芯片出口限制", doc_type="news",
-                          author_org="软荐", date="2025-01-08", language="zh", url="", file="x.txt")
+    texts = [
+        "信息技术产业委员会表示,这项规则将损害美国公司的出口。",
+        "商务部未立即回应置评请求。",
+        "业界对预期规则的反对越来越公开。",
+        "ITI总裁杰森·奥克斯曼就拜登政府宣布对中国半导体政策启动301调查做出了如下回应。",
+        "“ITI 赞赏美国政府对半导体行业竞争力的关注,我们将继续与政策制定者合作。”",
+        "“启动这项调查的时机令人担忧,我们强烈敦促政府官员以客观的方式进行调查。”",
+    ]
+    entry = ManifestEntry(
+        id="news-test",
+        title="科技行业组织敦促拜登政府谨慎出台AI芯片出口限制",
+        doc_type="news",
+        author_org="软荐",
+        date="2025-01-08",
+        language="zh",
+        url="",
+        file="x.txt",
+    )
     rows = extract(_paragraphs("news-test", texts), "zh", entry)["positions"]
     quotes = [row["quote"] for row in rows]
     assert quotes[0].startswith("信息技术产业委员会表示") and rows[0]["org"] == "ITI"
@@ -135,10 +160,19 @@ def test_a_comment_on_another_rule_gets_positions_with_stance_topic_and_links(tm
     corpus.mkdir()
     (corpus / "rule.txt").write_text(RULE, encoding="utf-8")
     (corpus / "comment.txt").write_text(COMMENT, encoding="utf-8")
-    manifest = write_manifest(tmp_path / "manifest.toml", [
-        {"id": "hhs-test-rule", "file": "rule.txt", "doc_type": "rule", "author_org": "HHS",
-         "title": "Hospital Price Transparency (synthetic test rule)"},
-        {"id": "rural-test-comment", "file": "comment.txt", "author_org": "Rural Hospital Test Association"}])
+    manifest = write_manifest(
+        tmp_path / "manifest.toml",
+        [
+            {
+                "id": "hhs-test-rule",
+                "file": "rule.txt",
+                "doc_type": "rule",
+                "author_org": "HHS",
+                "title": "Hospital Price Transparency (synthetic test rule)",
+            },
+            {"id": "rural-test-comment", "file": "comment.txt", "author_org": "Rural Hospital Test Association"},
+        ],
+    )
     assert build(manifest, corpus, tmp_path / "kb.db", cache_dir=tmp_path / "cache").ok
     db = sqlite3.connect(tmp_path / "kb.db")
     db.row_factory = sqlite3.Row
@@ -150,8 +184,11 @@ def test_a_comment_on_another_rule_gets_positions_with_stance_topic_and_links(tm
     assert all(row["topic"] for row in (delay, penalty))
     assert all(row["org"] == "Rural Hospital Test Association" for row in rows)
     assert not any("picnic" in q for q in by_quote)
-    linked = db.execute("""select p.section_path from position_links l join paragraphs p on p.id = l.paragraph_id
-                           where l.position_id = ? order by l.rank""", (penalty["id"],)).fetchall()
+    linked = db.execute(
+        """select p.section_path from position_links l join paragraphs p on p.id = l.paragraph_id
+                           where l.position_id = ? order by l.rank""",
+        (penalty["id"],),
+    ).fetchall()
     assert linked and linked[0]["section_path"].startswith("§ 180.90"), list(map(tuple, linked))
 
 
@@ -163,17 +200,31 @@ def _figure(text: str, figure: str, unit: str) -> dict:
 def test_a_figure_is_about_a_subject_and_meets_only_figures_on_the_same_one():
     from pipeline.tables import figure_subjects
 
-    effect = figure_subjects(_figure("These rules take effect only 60 days after publication in the Federal Register.",
-                                     "60 days", "days"))
-    notice = figure_subjects(_figure("The UVEU must notify the BIS 60 days in advance of its intention to transfer chips.",
-                                     "60 days", "days"))
-    compliance = figure_subjects(_figure("Transferors are not required to comply with the changes made in this rule until "
-                                         "[INSERT DATE 120 DAYS FROM DATE OF PUBLICATION].", "120 DAYS", "days"))
+    effect = figure_subjects(
+        _figure("These rules take effect only 60 days after publication in the Federal Register.", "60 days", "days")
+    )
+    notice = figure_subjects(
+        _figure(
+            "The UVEU must notify the BIS 60 days in advance of its intention to transfer chips.", "60 days", "days"
+        )
+    )
+    compliance = figure_subjects(
+        _figure(
+            "Transferors are not required to comply with the changes made in this rule until "
+            "[INSERT DATE 120 DAYS FROM DATE OF PUBLICATION].",
+            "120 DAYS",
+            "days",
+        )
+    )
     assert effect & compliance and not effect & notice
-    bandwidth = figure_subjects(_figure("with a “fractional bandwidth” greater than 15%, and having any of the following:",
-                                        "15%", "%"))
+    bandwidth = figure_subjects(
+        _figure("with a “fractional bandwidth” greater than 15%, and having any of the following:", "15%", "%")
+    )
     assert bandwidth == set()  # a technical parameter is no claim's subject
     chips_act = figure_subjects(_figure("美国《芯片法案》拨款 527 亿美元用于半导体制造。", "527 亿美元", "USD"))
-    de_minimis = figure_subjects(_figure("with the exception of investments under 1 percent or $1 million, whichever is lower",
-                                         "$1 million", "USD"))
+    de_minimis = figure_subjects(
+        _figure(
+            "with the exception of investments under 1 percent or $1 million, whichever is lower", "$1 million", "USD"
+        )
+    )
     assert chips_act and de_minimis and not chips_act & de_minimis

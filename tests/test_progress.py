@@ -2,6 +2,7 @@
 and `report` draw a rich bar on stderr with counts and ETA; piped, or with --json, they print only
 their result, so it can be parsed. `fetch` is checked for quietness only (it needs the network to
 take long)."""
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,24 @@ from pipeline.report import STEPS as REPORT_STEPS
 from tests.conftest import PROJECT_ROOT, write_manifest
 
 REGKB = [sys.executable, "-m", "pipeline.cli"]
-LETTER = ("SYNTHETIC TEST LETTER (not a real document)\n\n"
-          "We object to the country caps in the interim final rule. A cap on total processing performance "
-          "per country punishes allies that have signed every assurance asked of them.\n")
+LETTER = (
+    "SYNTHETIC TEST LETTER (not a real document)\n\n"
+    "We object to the country caps in the interim final rule. A cap on total processing performance "
+    "per country punishes allies that have signed every assurance asked of them.\n"
+)
 
 
 def on_terminal(args: list[str], timeout: float = 300) -> tuple[int, str, str]:
     """Run regkb with stdout and stderr on two pseudo-terminals; return (status, stdout, stderr)."""
     masters, slaves = zip(*(pty.openpty() for _ in range(2)))
-    process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=slaves[0], stderr=slaves[1], cwd=PROJECT_ROOT,
-                               env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "160"})
+    process = subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=slaves[0],
+        stderr=slaves[1],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "TERM": "xterm-256color", "COLUMNS": "160"},
+    )
     for fd in slaves:
         os.close(fd)
     received = {fd: b"" for fd in masters}
@@ -89,9 +98,16 @@ def test_report_shows_a_bar_on_a_terminal_and_is_quiet_otherwise(real_kb, tmp_pa
     assert status == 0, err
     steps = len(REPORT_STEPS)  # a step for each table and each figure
     assert "making the report" in err and f"{steps}/{steps}" in err and "ETA" in err
-    assert out.splitlines() == [f"wrote {tmp_path / name}" for name in (
-        "report.html", "figures/positions-heatmap.svg", "figures/country-lists.svg", "figures/dates-timeline.svg",
-        "report.md")]
+    assert out.splitlines() == [
+        f"wrote {tmp_path / name}"
+        for name in (
+            "report.html",
+            "figures/positions-heatmap.svg",
+            "figures/country-lists.svg",
+            "figures/dates-timeline.svg",
+            "report.md",
+        )
+    ]
 
     result = piped(args)
     assert result.returncode == 0 and result.stderr == "" and result.stdout == out

@@ -1,5 +1,6 @@
 """End to end on the real documents in ../shared/corpus: the 168-page rule, the published
 regulatory text, the Chinese news article and OpenAI's response."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,6 @@ import pytest
 from pipeline.build import build
 from pipeline.manifest import DEFAULT_MANIFEST
 from pipeline.query import search
-
 from tests.conftest import SYNTHETIC
 
 pytestmark = pytest.mark.slow
@@ -19,14 +19,33 @@ REGTEXT = "bis-2025-00636-regtext"
 OPENAI = "openai-2025-03-13-ai-action-plan"
 NEWS_ZH = "ruanjian-2025-01-08-industry-reactions"
 
-SUPPLEMENT_5_A = ["Australia", "Belgium", "Canada", "Denmark", "Finland", "France", "Germany", "Ireland",
-                  "Italy", "Japan", "Netherlands", "New Zealand", "Norway", "Republic of Korea", "Spain",
-                  "Sweden", "Taiwan", "United Kingdom", "United States"]
+SUPPLEMENT_5_A = [
+    "Australia",
+    "Belgium",
+    "Canada",
+    "Denmark",
+    "Finland",
+    "France",
+    "Germany",
+    "Ireland",
+    "Italy",
+    "Japan",
+    "Netherlands",
+    "New Zealand",
+    "Norway",
+    "Republic of Korea",
+    "Spain",
+    "Sweden",
+    "Taiwan",
+    "United Kingdom",
+    "United States",
+]
 
 
 def paragraphs(db, doc_id, where="1=1", params=()):
-    return db.execute(f"select * from paragraphs where doc_id = ? and {where} order by ordinal",
-                      (doc_id, *params)).fetchall()
+    return db.execute(
+        f"select * from paragraphs where doc_id = ? and {where} order by ordinal", (doc_id, *params)
+    ).fetchall()
 
 
 def test_all_four_documents_and_168_pages(real_kb, real_db):
@@ -34,6 +53,7 @@ def test_all_four_documents_and_168_pages(real_kb, real_db):
     # every manifest document whose file is on this machine: the rule's two versions, the letters and
     # news of the corpus, the two other real rules and the docket responses with gold
     from pipeline.manifest import corpus_dirs, load_manifest, locate
+
     on_disk = {entry.id for entry in load_manifest() if locate(entry, corpus_dirs()) is not None}
     assert {PI, REGTEXT, OPENAI, NEWS_ZH} <= on_disk
     assert {d for d in docs if not d.startswith("synthetic-")} == on_disk
@@ -76,27 +96,31 @@ def test_superscripts_survive_in_4e091(real_db):
 def test_no_running_headers_or_bare_page_numbers(real_db):
     # the rule and the corpus's letters and news (the docket's PDF-extracted responses keep footnote
     # numbers set on lines of their own, which are not page furniture)
-    for row in real_db.execute("select doc_id, text from paragraphs where doc_id in (?, ?, ?, ?)",
-                               (PI, REGTEXT, OPENAI, NEWS_ZH)):
+    for row in real_db.execute(
+        "select doc_id, text from paragraphs where doc_id in (?, ?, ?, ?)", (PI, REGTEXT, OPENAI, NEWS_ZH)
+    ):
         text = row["text"]
         assert "scheduled to be published in the" not in text, text[:80]
         assert not re.fullmatch(r"\s*\d{1,3}\s*", text), (row["doc_id"], text)
         assert not re.search(r"(?m)^\s*\d{1,3}\s*$", text), (row["doc_id"], text[:80])
 
 
-@pytest.mark.parametrize("section_path, starts_with", [
-    ("§ 740.29(a)", "(a) Scope. License Exception LPP authorizes"),
-    ("§ 740.29(h)(1)", "(1) Ultimate consignee."),
-    ("§ 740.29(h)(2)", "(2) Cumulative TPP."),
-    ("§ 740.28(d)", "(d) Private sector end user."),
-    ("§ 734.9(h)(1)(i)(B)(2)", "(2) An integrated circuit"),
-    ("§ 740.2(a)(9)(ii)", "(ii) The item is identified"),
-    ("§ 742.6(b)(10)(iii)(A)(1)", "(A)(1) Policy for Country Group D:5 and Macau."),
-    ("§ 748.15(a)(2)(iii)(B)", "(B) NVEU TPP Allocation."),
-    ("§ 748.15(f)(2)", "(2) Reviews."),
-    ("ECCN 4E091 > Technical Notes > 1", "1. ‘Parameters’ refers to"),
-    ("Supplement No. 10 to Part 748 > II > 14 > a", "a. Advanced AI model weights"),
-])
+@pytest.mark.parametrize(
+    "section_path, starts_with",
+    [
+        ("§ 740.29(a)", "(a) Scope. License Exception LPP authorizes"),
+        ("§ 740.29(h)(1)", "(1) Ultimate consignee."),
+        ("§ 740.29(h)(2)", "(2) Cumulative TPP."),
+        ("§ 740.28(d)", "(d) Private sector end user."),
+        ("§ 734.9(h)(1)(i)(B)(2)", "(2) An integrated circuit"),
+        ("§ 740.2(a)(9)(ii)", "(ii) The item is identified"),
+        ("§ 742.6(b)(10)(iii)(A)(1)", "(A)(1) Policy for Country Group D:5 and Macau."),
+        ("§ 748.15(a)(2)(iii)(B)", "(B) NVEU TPP Allocation."),
+        ("§ 748.15(f)(2)", "(2) Reviews."),
+        ("ECCN 4E091 > Technical Notes > 1", "1. ‘Parameters’ refers to"),
+        ("Supplement No. 10 to Part 748 > II > 14 > a", "a. Advanced AI model weights"),
+    ],
+)
 def test_section_paths_follow_the_cfr_hierarchy(real_db, section_path, starts_with):
     rows = paragraphs(real_db, PI, "section_path = ?", (section_path,))
     assert any(row["text"].startswith(starts_with) for row in rows), [r["text"][:60] for r in rows]

@@ -1,6 +1,7 @@
 """Relevance at docket size (issue 13): the letters' word statistics come from a fixed sample of at
 most LETTER_SAMPLE letters, so that their cost stops growing with the docket and adding a letter
 changes the sample by at most that letter. The real docket's file names are the ids."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """`regkb report` on the real rule with the letters: a self-contained HTML page and its Markdown
 twin whose tables are the knowledge base's comparison tables, whose quotes are each cited
 (organisation, document, date, pin cite), and whose figures are embedded and captioned."""
+
 from __future__ import annotations
 
 import base64
@@ -72,8 +73,12 @@ def _markdown_table(section: str) -> tuple[list[str], list[list[str]]]:
 def test_writes_the_page_its_twin_and_the_figure_files(report):
     out, written = report
     assert [p.relative_to(out).as_posix() for p in written] == [
-        "report.html", "figures/positions-heatmap.svg", "figures/country-lists.svg", "figures/dates-timeline.svg",
-        "report.md"]
+        "report.html",
+        "figures/positions-heatmap.svg",
+        "figures/country-lists.svg",
+        "figures/dates-timeline.svg",
+        "report.md",
+    ]
     assert all(p.stat().st_size > 1000 for p in written)
 
 
@@ -87,8 +92,10 @@ def test_the_html_page_needs_nothing_from_the_network(page):
 def test_the_html_page_opens_from_disk_in_a_browser_that_is_offline(report, browser):  # noqa: F811
     from selenium.webdriver.common.by import By
 
-    browser.execute_cdp_cmd("Network.emulateNetworkConditions",
-                            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions",
+        {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
     browser.get((report[0] / "report.html").as_uri())
     assert browser.find_element(By.TAG_NAME, "h1").text == "regkb report"
     figures = browser.find_elements(By.TAG_NAME, "figure")
@@ -127,13 +134,17 @@ def test_every_comparison_table_in_the_markdown_is_the_knowledge_bases(report, k
 def test_the_inventory_lists_every_document_with_source_and_licence(page, kb):
     table = page.select_one("#corpus table")
     columns = [th.get_text() for th in table.select("thead th")]
-    shown = {row["doc_id"]: row for row in (dict(zip(columns, (td.get_text() for td in tr.find_all("td"))))
-                                           for tr in table.select("tbody tr"))}
+    shown = {
+        row["doc_id"]: row
+        for row in (dict(zip(columns, (td.get_text() for td in tr.find_all("td")))) for tr in table.select("tbody tr"))
+    }
     assert sorted(shown) == sorted(doc_id for (doc_id,) in kb.execute("select id from documents"))
     assert shown["bis-2025-00636-pi"]["licence"].startswith("Public domain")
     assert shown["bis-2025-00636-pi"]["source"] == "https://public-inspection.federalregister.gov/2025-00636.pdf"
     assert shown["openai-2025-03-13-ai-action-plan"]["licence"] == "© OpenAI; quoted for research and comment"
-    assert all(row["licence"].startswith("SYNTHETIC") for doc_id, row in shown.items() if doc_id.startswith("synthetic-"))
+    assert all(
+        row["licence"].startswith("SYNTHETIC") for doc_id, row in shown.items() if doc_id.startswith("synthetic-")
+    )
 
 
 def test_every_quote_in_the_html_carries_its_citation(page, kb, letters_kb):  # noqa: F811
@@ -177,13 +188,19 @@ def test_figures_are_embedded_with_captions_that_say_what_they_show(page, report
     positions = len(_positions(kb))
     lists = kb.execute("select count(*) from country_lists").fetchone()[0]
     captions = [f.figcaption.get_text() for f in figures]
-    assert captions[0].startswith("Figure 1. Positions by organisation and topic.") and f"{positions} positions" in captions[0]
+    assert (
+        captions[0].startswith("Figure 1. Positions by organisation and topic.")
+        and f"{positions} positions" in captions[0]
+    )
     assert captions[1].startswith("Figure 2. Country-list membership.") and f"the {lists} country lists" in captions[1]
     # the timeline draws each date of the dates table from December 2024 on, and its caption counts them
     _, date_rows = build_table(kb, "dates")
     days = sorted({row[0] for row in date_rows if row[0] != "—" and row[0] >= "2024-12-01"})
     assert days, "no resolved date in the knowledge base: the timeline test would prove nothing"
-    assert captions[2].startswith("Figure 3. The rule's dates on the calendar.") and "publication on 2025-01-15" in captions[2]
+    assert (
+        captions[2].startswith("Figure 3. The rule's dates on the calendar.")
+        and "publication on 2025-01-15" in captions[2]
+    )
     drawn = int(re.search(r"(\d+) dates from December 2024 on", captions[2]).group(1))
     assert drawn >= len(days)
     timeline = base64.b64decode(figures[2].img["src"].split(",", 1)[1]).decode("utf-8")
@@ -194,7 +211,9 @@ def test_figures_are_embedded_with_captions_that_say_what_they_show(page, report
         assert f"<!-- {org} -->" in heatmap  # matplotlib notes each text it draws as paths
     markdown = (report[0] / "report.md").read_text(encoding="utf-8")
     for number, slug in enumerate(("positions-heatmap", "country-lists", "dates-timeline"), start=1):
-        assert re.search(rf"^!\[Figure {number}\. [^]]+\]\(figures/{slug}\.svg\)\n\n\*Figure {number}\. ", markdown, re.M)
+        assert re.search(
+            rf"^!\[Figure {number}\. [^]]+\]\(figures/{slug}\.svg\)\n\n\*Figure {number}\. ", markdown, re.M
+        )
         assert (report[0] / "figures" / f"{slug}.svg").read_text(encoding="utf-8").lstrip().startswith("<?xml")
 
 
@@ -265,7 +284,8 @@ def test_a_knowledge_base_with_nothing_to_draw_has_no_empty_figures(tmp_path, re
     (tmp_path / "corpus").mkdir()
     (tmp_path / "corpus" / "letter.txt").write_text(
         "SYNTHETIC TEST LETTER.\n\nCountry caps\n\nWe oppose the country caps of the interim final rule.\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     manifest = write_manifest(tmp_path / "manifest.toml", [{"id": "one-letter", "file": "letter.txt"}])
     assert build(manifest, tmp_path / "corpus", tmp_path / "kb.db", cache_dir=tmp_path / "cache").ok
     written = write_report(tmp_path / "kb.db", tmp_path / "out", ("html", "md"))

@@ -7,6 +7,7 @@ a cubic 8. bench/bench_scaling.py measures the same inputs at doubling sizes, si
 The fast implementations are checked against what they replace: the Markdown patterns against the
 regular expressions that specify them, on generated lines; the PDF line builder against the original
 code (kept below as the reference), on generated characters; make_blocks against its original loop."""
+
 from __future__ import annotations
 
 import random
@@ -28,8 +29,15 @@ from tests import hostile
 
 # doubling the input may cost at most this many times as much (linear: 2; quadratic: 4)
 SLACK = 3.0
-ENTRY = ManifestEntry(id="scaling", title="SYNTHETIC", doc_type="comment", author_org="Test Org", date="2025-01-07",
-                      language="en", file="x")
+ENTRY = ManifestEntry(
+    id="scaling",
+    title="SYNTHETIC",
+    doc_type="comment",
+    author_org="Test Org",
+    date="2025-01-07",
+    language="en",
+    file="x",
+)
 
 
 def cpu(work, repeats: int = 3) -> float:
@@ -73,15 +81,20 @@ def assert_linear(folder: Path, make, size: int, repeats: int = 3) -> tuple[floa
 
 # ----------------------------------------------------------------------------- each reader, doubling its input
 
-@pytest.mark.parametrize("make, size", [
-    (hostile.wrapped_block, 300),         # one block of wrapped lines: 1,500 did not finish in 150 s
-    (hostile.wrapped_paragraphs, 4_000),  # paragraphs of wrapped lines, no blank line
-    (hostile.markdown_table, 5_000),      # 1,000 rows took 113 s (large enough that timer noise is small)
-    (hostile.markdown_emphasis, 12_500),  # 50,000 markers: over 120 s
-    (hostile.markdown_brackets, 8_000),
-    (hostile.html_nested_tables, 400),    # 800 deep took 107 s
-    (hostile.html_nested_sections, 1_000),
-], ids=lambda value: getattr(value, "__name__", str(value)))
+
+@pytest.mark.parametrize(
+    "make, size",
+    [
+        (hostile.wrapped_block, 300),  # one block of wrapped lines: 1,500 did not finish in 150 s
+        (hostile.wrapped_paragraphs, 4_000),  # paragraphs of wrapped lines, no blank line
+        (hostile.markdown_table, 5_000),  # 1,000 rows took 113 s (large enough that timer noise is small)
+        (hostile.markdown_emphasis, 12_500),  # 50,000 markers: over 120 s
+        (hostile.markdown_brackets, 8_000),
+        (hostile.html_nested_tables, 400),  # 800 deep took 107 s
+        (hostile.html_nested_sections, 1_000),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
 def test_reading_and_segmenting_scale_linearly(tmp_path, make, size):
     assert_linear(tmp_path, make, size)
 
@@ -94,6 +107,7 @@ def test_a_pdf_line_scales_linearly(tmp_path):
 def test_superscripts_along_a_long_pdf_line_scale_linearly():
     """A line of characters alternating with superscripts: finding each small character's line looked
     at every character of it."""
+
     def chars(pairs: int) -> list[dict]:
         out = []
         for i in range(pairs):
@@ -109,9 +123,16 @@ def test_superscripts_along_a_long_pdf_line_scale_linearly():
     assert lines[0].text.startswith("x^0 x^1 x^2")
 
 
-@pytest.mark.parametrize("make", [lambda n: "**a " * n, lambda n: "[a](b " * n + "[" * n + "](" * n,
-                                  lambda n: "_a *b " * n, lambda n: "# x" + " " * n + "y" + " #" * n],
-                         ids=["emphasis", "brackets", "underscores", "heading"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n: "**a " * n,
+        lambda n: "[a](b " * n + "[" * n + "](" * n,
+        lambda n: "_a *b " * n,
+        lambda n: "# x" + " " * n + "y" + " #" * n,
+    ],
+    ids=["emphasis", "brackets", "underscores", "heading"],
+)
 def test_markdown_inline_patterns_scale_linearly(make):
     """Lines longer than a document may hold (the function alone): 25,000 markers took 24 s before."""
     small, large = make(20_000), make(40_000)
@@ -125,8 +146,9 @@ def test_make_blocks_joins_each_line_a_bounded_number_of_times(monkeypatch):
     the lines (make_blocks joined the whole growing block for every line: n²/2 for a paragraph of n)."""
     joined = []
     original = blocks_mod.join_lines
-    monkeypatch.setattr(blocks_mod, "join_lines", lambda lines, separator: joined.append(len(lines)) or
-                        original(lines, separator))
+    monkeypatch.setattr(
+        blocks_mod, "join_lines", lambda lines, separator: joined.append(len(lines)) or original(lines, separator)
+    )
     for count in (1_000, 4_000):
         joined.clear()
         lines = [Line(text=f"wrapped words of line {i} run on", page=1, x1=56) for i in range(count)]
@@ -136,6 +158,7 @@ def test_make_blocks_joins_each_line_a_bounded_number_of_times(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- the acceptance figures
+
 
 def test_the_wrapped_1500_line_text_is_read_segmented_and_extracted_in_under_5_s(tmp_path):
     """Issue 16's 84 KB text of 1,500 wrapped lines with no blank line (it did not finish in 150 s):
@@ -153,8 +176,11 @@ def test_the_wrapped_1500_line_text_is_read_segmented_and_extracted_in_under_5_s
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("make, size", [(hostile.wrapped_paragraphs, 25_000), (hostile.markdown_table, 2_500)],
-                         ids=["wrapped-text", "markdown-table"])
+@pytest.mark.parametrize(
+    "make, size",
+    [(hostile.wrapped_paragraphs, 25_000), (hostile.markdown_table, 2_500)],
+    ids=["wrapped-text", "markdown-table"],
+)
 def test_large_documents_build_in_time_linear_in_their_size(tmp_path, make, size):
     """The whole per-document unit, extraction included, at a size and twice it (the bench goes on to
     100,000 lines and 10,000 rows)."""
@@ -167,7 +193,7 @@ def test_large_documents_build_in_time_linear_in_their_size(tmp_path, make, size
 
 # ----------------------------------------------------------------------------- the same results as before
 
-LINE_ALPHABET = "*_ab []()!\"\t#x"
+LINE_ALPHABET = '*_ab []()!"\t#x'
 
 
 @settings(max_examples=1500, deadline=None, derandomize=True)
@@ -189,13 +215,29 @@ def test_markdown_heading_is_what_the_regular_expression_says(text):
 
 def _char(text: str, x0: float, bottom: float, size: float, width: float | None = None) -> dict:
     width = size * 0.55 if width is None else width
-    return {"text": text, "x0": x0, "x1": x0 + width, "top": bottom - size, "bottom": bottom, "size": size,
-            "fontname": "Helvetica", "upright": True}
+    return {
+        "text": text,
+        "x0": x0,
+        "x1": x0 + width,
+        "top": bottom - size,
+        "bottom": bottom,
+        "size": size,
+        "fontname": "Helvetica",
+        "upright": True,
+    }
 
 
-chars_strategy = st.lists(st.tuples(
-    st.sampled_from("ab1 ."), st.integers(0, 400), st.integers(0, 60), st.sampled_from([10, 10, 10, 6, 7, 12]),
-    st.sampled_from([None, 0.0, 2.0, 9.0])), min_size=1, max_size=60)
+chars_strategy = st.lists(
+    st.tuples(
+        st.sampled_from("ab1 ."),
+        st.integers(0, 400),
+        st.integers(0, 60),
+        st.sampled_from([10, 10, 10, 6, 7, 12]),
+        st.sampled_from([None, 0.0, 2.0, 9.0]),
+    ),
+    min_size=1,
+    max_size=60,
+)
 
 
 @settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
@@ -206,6 +248,7 @@ def test_pdf_lines_are_what_the_original_code_made(specs):
     chars = [_char(text, x / 2, 100 + y / 2, size, width) for text, x, y, size, width in specs]
     fast, fast_mixed = ingest._chars_to_lines([dict(c) for c in chars], 1, 612)
     slow, slow_mixed = _reference_chars_to_lines([dict(c) for c in chars], 1)
+
     def shown(lines):
         return [(line.text, line.x0, line.x1, line.top, line.size) for line in lines]
 
@@ -213,18 +256,38 @@ def test_pdf_lines_are_what_the_original_code_made(specs):
     assert [id(line) in fast_mixed for line in fast] == [id(line) in slow_mixed for line in slow]
 
 
-line_strategy = st.lists(st.tuples(
-    st.sampled_from(["words run on", "Ends here.", "Caption Line", "(a) Marker text;", "•", "a list lead-in:",
-                     "Short Item", "* * *", "§ 740.2 Title", "lower words", "Title Case Heading"]),
-    st.sampled_from(["body", "body", "body", "footnote", "list", "table"]), st.booleans(), st.booleans()),
-    max_size=40)
+line_strategy = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "words run on",
+                "Ends here.",
+                "Caption Line",
+                "(a) Marker text;",
+                "•",
+                "a list lead-in:",
+                "Short Item",
+                "* * *",
+                "§ 740.2 Title",
+                "lower words",
+                "Title Case Heading",
+            ]
+        ),
+        st.sampled_from(["body", "body", "body", "footnote", "list", "table"]),
+        st.booleans(),
+        st.booleans(),
+    ),
+    max_size=40,
+)
 
 
 @settings(max_examples=400, deadline=None, derandomize=True)
 @given(line_strategy)
 def test_make_blocks_gives_the_blocks_of_its_original_loop(specs):
-    lines = [Line(text=text, page=1, kind=kind, starts_block=starts, after_short=short)
-             for text, kind, starts, short in specs]
+    lines = [
+        Line(text=text, page=1, kind=kind, starts_block=starts, after_short=short)
+        for text, kind, starts, short in specs
+    ]
     fast = make_blocks([Line(**vars(line)) for line in lines])
     slow = _reference_make_blocks([Line(**vars(line)) for line in lines])
     assert [(b.kind, b.text) for b in fast] == [(b.kind, b.text) for b in slow]
@@ -238,6 +301,7 @@ def test_make_blocks_cuts_a_text_with_no_paragraph_breaks_into_bounded_paragraph
 
 
 # ----------------------------------------------------------------------------- the original code, as reference
+
 
 def _reference_make_blocks(lines: list[Line]) -> list[Block]:
     """make_blocks as it was before issue 16 (joining the block's text for every line)."""
@@ -269,23 +333,40 @@ def _reference_make_blocks(lines: list[Line]) -> list[Block]:
     for index, line in enumerate(lines):
         current = blocks[-1] if blocks else None
         previous_text = current.lines[-1].text if current else ""
-        lead_in = current is not None and current.lines[-1].kind == "body" and (
-            current.kind == "list" or (current.kind == "body" and current.text.endswith(":")
-                                       and not _heads_prose(lines, index)))
+        lead_in = (
+            current is not None
+            and current.lines[-1].kind == "body"
+            and (
+                current.kind == "list"
+                or (current.kind == "body" and current.text.endswith(":") and not _heads_prose(lines, index))
+            )
+        )
         if lead_in and line.kind == "body" and _is_list_item(line) and (line.starts_block or line.after_short):
             current.kind = "list"
             current.item_starts.add(len(current.lines))
             current.lines.append(line)
             continue
         new_block = (
-            current is None or line.starts_block or line.after_short or line.kind != current.lines[-1].kind
-            or line.kind == "table" or (current.kind == "list" and line.kind != "list")
-            or (STRONG_START.match(line.text) and (previous_text.rstrip().endswith((".", ":", ";", "”", "]"))
-                                                   or _is_heading_line(previous_text)))
-            or ELLIPSIS.match(line.text) or ELLIPSIS.match(previous_text)
+            current is None
+            or line.starts_block
+            or line.after_short
+            or line.kind != current.lines[-1].kind
+            or line.kind == "table"
+            or (current.kind == "list" and line.kind != "list")
+            or (
+                STRONG_START.match(line.text)
+                and (previous_text.rstrip().endswith((".", ":", ";", "”", "]")) or _is_heading_line(previous_text))
+            )
+            or ELLIPSIS.match(line.text)
+            or ELLIPSIS.match(previous_text)
             or (line.kind == "body" and _is_caption_line(line, previous_text))
-            or (current is not None and len(current.lines) == 1 and _is_caption_line(current.lines[0], ".")
-                and not (current.lines[0].text.isupper() and line.text.isupper())))
+            or (
+                current is not None
+                and len(current.lines) == 1
+                and _is_caption_line(current.lines[0], ".")
+                and not (current.lines[0].text.isupper() and line.text.isupper())
+            )
+        )
         if current and BULLET_ONLY.match(current.text):
             new_block = False
         resumed = resumed_block(blocks, line)
@@ -351,8 +432,12 @@ def _reference_chars_to_lines(chars: list[dict], number: int):
         home.append(char)
     leftovers.sort(key=lambda c: (c["bottom"], c["x0"]))
     for char in leftovers:
-        if groups and groups[-1] and groups[-1][0]["size"] < small_limit and \
-                abs(char["bottom"] - groups[-1][0]["bottom"]) <= 1.5:
+        if (
+            groups
+            and groups[-1]
+            and groups[-1][0]["size"] < small_limit
+            and abs(char["bottom"] - groups[-1][0]["bottom"]) <= 1.5
+        ):
             groups[-1].append(char)
         else:
             groups.append([char])
@@ -373,8 +458,10 @@ def test_the_reference_code_is_the_slow_one():
     """The references above are what the fast code replaced: on a long line they take quadratic time,
     so these comparisons compare against the right thing (and the scaling tests could fail)."""
     rng = random.Random(7)
-    line = [_char("x" if rng.random() < 0.7 else "1", 10 + 6 * i, 100 if i % 3 else 96, 10 if i % 3 else 6)
-            for i in range(2_000)]
+    line = [
+        _char("x" if rng.random() < 0.7 else "1", 10 + 6 * i, 100 if i % 3 else 96, 10 if i % 3 else 6)
+        for i in range(2_000)
+    ]
     fast = cpu(lambda: ingest._chars_to_lines([dict(c) for c in line], 1, 20_000), 1)
     slow = cpu(lambda: _reference_chars_to_lines([dict(c) for c in line], 1), 1)
     assert slow > 3 * fast, (fast, slow)

@@ -1,5 +1,6 @@
 """Search on a small knowledge base built from synthetic letters: ranking, filters, and user
 input that must never reach FTS5 or SQL as syntax."""
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,20 @@ def small_kb(tmp_path_factory):
         "SYNTHETIC TEST LETTER, not a real ITI document.\n\nExport controls\n\n"
         "We object to the country caps on advanced computing integrated circuits.\n\n"
         "License Exception LPP is too narrow for low processing performance shipments.\n\n"
-        "模型权重的出口管制将损害美国的领导地位。\n", encoding="utf-8")
+        "模型权重的出口管制将损害美国的领导地位。\n",
+        encoding="utf-8",
+    )
     (corpus / "sia.txt").write_text(
         "SYNTHETIC TEST STATEMENT, not a real SIA document.\n\nThe rule was rushed as an interim final rule.\n",
-        encoding="utf-8")
-    manifest = write_manifest(root / "manifest.toml", [
-        {"id": "iti-synthetic", "file": "iti.txt", "author_org": "ITI"},
-        {"id": "sia-synthetic", "file": "sia.txt", "author_org": "SIA", "doc_type": "statement"},
-    ])
+        encoding="utf-8",
+    )
+    manifest = write_manifest(
+        root / "manifest.toml",
+        [
+            {"id": "iti-synthetic", "file": "iti.txt", "author_org": "ITI"},
+            {"id": "sia-synthetic", "file": "sia.txt", "author_org": "SIA", "doc_type": "statement"},
+        ],
+    )
     report = build(manifest, corpus, root / "kb.db", cache_dir=root / "cache")
     assert report.ok, report.problems
     return report.db_path
@@ -61,11 +68,27 @@ def test_prefix_phrase_and_chinese(small_kb):
     assert search(small_kb, "出口管制")[0].doc_id == "iti-synthetic"
 
 
-@pytest.mark.parametrize("query", [
-    '"unbalanced quote', "AND OR", "caps AND", "NOT", "*", "caps*)", "'; DROP TABLE paragraphs; --",
-    "text:caps", "NEAR(caps rule)", "^caps", "caps OR 1=1", "\\x00", "((( caps", "-caps",
-    "§ 740.29(a)", "section_path:§",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced quote',
+        "AND OR",
+        "caps AND",
+        "NOT",
+        "*",
+        "caps*)",
+        "'; DROP TABLE paragraphs; --",
+        "text:caps",
+        "NEAR(caps rule)",
+        "^caps",
+        "caps OR 1=1",
+        "\\x00",
+        "((( caps",
+        "-caps",
+        "§ 740.29(a)",
+        "section_path:§",
+    ],
+)
 def test_hostile_queries_never_raise_anything_but_a_clear_message(small_kb, query):
     try:
         hits = search(small_kb, query, section="x%_'\\", doc="'; drop table documents; --")

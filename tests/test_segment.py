@@ -1,4 +1,5 @@
 """The segmenter on small hand-made inputs, one structure family at a time."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,10 +13,27 @@ from pipeline.segment import MarkerStack, Pin, make_blocks, pin_of, segment
 
 REAL_CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus"
 
-RULE = ManifestEntry(id="rule", title="Rule", doc_type="rule", author_org="BIS", date="2025-01-15",
-                     language="en", url="", file="rule.txt", cite_as="90 FR 4544")
-LETTER = ManifestEntry(id="letter", title="Letter", doc_type="comment", author_org="ITI", date="2025-01-07",
-                       language="en", url="", file="letter.txt")
+RULE = ManifestEntry(
+    id="rule",
+    title="Rule",
+    doc_type="rule",
+    author_org="BIS",
+    date="2025-01-15",
+    language="en",
+    url="",
+    file="rule.txt",
+    cite_as="90 FR 4544",
+)
+LETTER = ManifestEntry(
+    id="letter",
+    title="Letter",
+    doc_type="comment",
+    author_org="ITI",
+    date="2025-01-07",
+    language="en",
+    url="",
+    file="letter.txt",
+)
 
 
 def doc(*texts: str, page_label: str | None = None) -> RawDocument:
@@ -35,17 +53,28 @@ def paths(stack_markers, lookahead=None):
 
 def test_markers_nest_in_cfr_order():
     assert paths(["a", "1", "i", "A", "B", "ii", "2", "b"]) == [
-        "(a)", "(a)(1)", "(a)(1)(i)", "(a)(1)(i)(A)", "(a)(1)(i)(B)", "(a)(1)(ii)", "(a)(2)", "(b)"]
+        "(a)",
+        "(a)(1)",
+        "(a)(1)(i)",
+        "(a)(1)(i)(A)",
+        "(a)(1)(i)(B)",
+        "(a)(1)(ii)",
+        "(a)(2)",
+        "(b)",
+    ]
 
 
-@pytest.mark.parametrize("markers, lookahead, expected_last", [
-    (["h", "1", "i"], None, "(h)(1)(i)"),          # numeral under a digit level
-    (["h", "1", "i"], "ii", "(h)(1)(i)"),
-    (["h", "1", "2", "i"], "j", "(i)"),             # lookahead: the letter after (h)
-    (["h", "i"], None, "(i)"),                      # straight after (h): a letter
-    (["a", "1", "i", "ii", "iii", "iv", "v"], None, "(a)(1)(v)"),
-    (["a", "b", "c", "d", "e", "f", "g", "h", "i"], "j", "(i)"),
-])
+@pytest.mark.parametrize(
+    "markers, lookahead, expected_last",
+    [
+        (["h", "1", "i"], None, "(h)(1)(i)"),  # numeral under a digit level
+        (["h", "1", "i"], "ii", "(h)(1)(i)"),
+        (["h", "1", "2", "i"], "j", "(i)"),  # lookahead: the letter after (h)
+        (["h", "i"], None, "(i)"),  # straight after (h): a letter
+        (["a", "1", "i", "ii", "iii", "iv", "v"], None, "(a)(1)(v)"),
+        (["a", "b", "c", "d", "e", "f", "g", "h", "i"], "j", "(i)"),
+    ],
+)
 def test_ambiguous_roman_or_letter(markers, lookahead, expected_last):
     assert paths(markers, lookahead)[-1] == expected_last
 
@@ -60,7 +89,10 @@ def test_rule_sections_supplements_and_lists():
         "(2) Cumulative TPP. The ‘cumulative TPP’ is the total.",
         "9. Part 740 is amended by adding Supplement No. 5 to read as follows:",
         "Supplement No. 5 to Part 740—Artificial Intelligence Authorization Countries",
-        "(a) Destinations eligible:", "Australia", "Republic of Korea", "United States",
+        "(a) Destinations eligible:",
+        "Australia",
+        "Republic of Korea",
+        "United States",
         "(b) Destinations that have provided government assurances.",
     )
     got = [(p.section_path, p.kind, p.text.split("\n")[0][:30]) for p in segment(raw, RULE)]
@@ -70,7 +102,12 @@ def test_rule_sections_supplements_and_lists():
     assert ("§ 740.29(h)(2)", "body", "(2) Cumulative TPP. The ‘cumul") in got
     lists = [p for p in segment(raw, RULE) if p.kind == "list"]
     assert len(lists) == 1 and lists[0].section_path == "Supplement No. 5 to Part 740(a)"
-    assert lists[0].text.split("\n") == ["(a) Destinations eligible:", "Australia", "Republic of Korea", "United States"]
+    assert lists[0].text.split("\n") == [
+        "(a) Destinations eligible:",
+        "Australia",
+        "Republic of Korea",
+        "United States",
+    ]
     assert got[-1][0] == "Supplement No. 5 to Part 740(b)"
 
 
@@ -88,27 +125,42 @@ def test_ccl_entries_and_their_notes():
         "2.a. An exporter may determine whether an AI model falls within this exclusion.",
     )
     got = [p.section_path for p in segment(raw, RULE)]
-    assert got[3:] == ["ECCN 4E091", "ECCN 4E091 > License Requirements", "ECCN 4E091 > Technical Notes",
-                       "ECCN 4E091 > Technical Notes > 1", "ECCN 4E091 > Notes", "ECCN 4E091 > Notes > 2",
-                       "ECCN 4E091 > Notes > 2 > a"]
+    assert got[3:] == [
+        "ECCN 4E091",
+        "ECCN 4E091 > License Requirements",
+        "ECCN 4E091 > Technical Notes",
+        "ECCN 4E091 > Technical Notes > 1",
+        "ECCN 4E091 > Notes",
+        "ECCN 4E091 > Notes > 2",
+        "ECCN 4E091 > Notes > 2 > a",
+    ]
 
 
 def test_amended_text_starting_deep_inside_a_section_gets_its_ancestors():
-    raw = doc("PART 740—LICENSE EXCEPTIONS",
-              "6. Section 740.2 is amended by revising paragraph (a)(9)(ii) introductory text:",
-              "§ 740.2 Restrictions on all License Exceptions.",
-              "* * * * *",
-              "(ii) The item is identified in paragraph (a)(9)(ii)(A) or (B) of this section.",
-              "(A) Controlled under ECCNs 3A090.")
+    raw = doc(
+        "PART 740—LICENSE EXCEPTIONS",
+        "6. Section 740.2 is amended by revising paragraph (a)(9)(ii) introductory text:",
+        "§ 740.2 Restrictions on all License Exceptions.",
+        "* * * * *",
+        "(ii) The item is identified in paragraph (a)(9)(ii)(A) or (B) of this section.",
+        "(A) Controlled under ECCNs 3A090.",
+    )
     got = [p.section_path for p in segment(raw, RULE)]
     assert got[-2:] == ["§ 740.2(a)(9)(ii)", "§ 740.2(a)(9)(ii)(A)"]
     assert all("* * *" not in p.text for p in segment(raw, RULE))
 
 
 def test_preamble_captions_and_outline():
-    raw = doc("SUMMARY: BIS revises the EAR.", "SUPPLEMENTARY INFORMATION:", "I. Background",
-              "BIS is amending the EAR.", "A. New Worldwide License Requirements", "Text under A.",
-              "II. Expanded Controls", "Text under II.")
+    raw = doc(
+        "SUMMARY: BIS revises the EAR.",
+        "SUPPLEMENTARY INFORMATION:",
+        "I. Background",
+        "BIS is amending the EAR.",
+        "A. New Worldwide License Requirements",
+        "Text under A.",
+        "II. Expanded Controls",
+        "Text under II.",
+    )
     got = [p.section_path for p in segment(raw, RULE)]
     assert got[0] == "Preamble > SUMMARY"
     assert got[3] == "Preamble > SUPPLEMENTARY INFORMATION > I. Background"
@@ -121,16 +173,23 @@ def test_letter_headings_pin_cites_and_stable_ids():
     first = segment(raw, LETTER)
     assert [p.section_path for p in first] == ["Export Controls", "Export Controls"]
     assert first[1].pin_cite == "ITI, Letter (2025-01-07) at 3"
-    assert [p.id for p in first] == [p.id for p in segment(doc("Export Controls", "We oppose the country caps in the rule.",
-                                                                  page_label="3"), LETTER)]
+    assert [p.id for p in first] == [
+        p.id for p in segment(doc("Export Controls", "We oppose the country caps in the rule.", page_label="3"), LETTER)
+    ]
     assert len({p.id for p in first}) == 2
 
 
 def test_wrapped_lines_join_and_hyphens_mend():
-    lines = [Line("The export of advanced comput-", 1, starts_block=True), Line("ing items is controlled.", 1),
-             Line("A non-", 1, starts_block=True), Line("governmental entity.", 1)]
-    assert [b.text for b in make_blocks(lines)] == ["The export of advanced computing items is controlled.",
-                                                    "A non-governmental entity."]
+    lines = [
+        Line("The export of advanced comput-", 1, starts_block=True),
+        Line("ing items is controlled.", 1),
+        Line("A non-", 1, starts_block=True),
+        Line("governmental entity.", 1),
+    ]
+    assert [b.text for b in make_blocks(lines)] == [
+        "The export of advanced computing items is controlled.",
+        "A non-governmental entity.",
+    ]
 
 
 def lines_of(*specs) -> list[Line]:
@@ -139,8 +198,7 @@ def lines_of(*specs) -> list[Line]:
     out = []
     for spec in specs:
         text, starts = spec if isinstance(spec, tuple) else (spec, True)
-        out.append(Line(text=text, page=1, starts_block=starts,
-                        after_short=bool(out) and len(out[-1].text) < 60))
+        out.append(Line(text=text, page=1, starts_block=starts, after_short=bool(out) and len(out[-1].text) < 60))
     return out
 
 
@@ -149,50 +207,82 @@ def letter_doc(*specs, media: str = "text") -> RawDocument:
 
 
 def test_a_caption_after_a_lead_in_colon_is_no_list_item():
-    specs = ["The following statement is attributed to Riley Placeholder, who directs policy work (ITIF):",
-             "Model weights",
-             "The rule adds ECCN 4E091, which requires a license to export the weights of closed",
-             ("AI models trained with more than 10^26 operations.", False)]
+    specs = [
+        "The following statement is attributed to Riley Placeholder, who directs policy work (ITIF):",
+        "Model weights",
+        "The rule adds ECCN 4E091, which requires a license to export the weights of closed",
+        ("AI models trained with more than 10^26 operations.", False),
+    ]
     assert [(b.kind, b.text) for b in make_blocks(lines_of(*specs))] == [
-        ("body", specs[0]), ("body", "Model weights"),
-        ("body", "The rule adds ECCN 4E091, which requires a license to export the weights of closed AI models "
-                 "trained with more than 10^26 operations.")]
+        ("body", specs[0]),
+        ("body", "Model weights"),
+        (
+            "body",
+            "The rule adds ECCN 4E091, which requires a license to export the weights of closed AI models "
+            "trained with more than 10^26 operations.",
+        ),
+    ]
     assert [(p.kind, p.section_path) for p in segment(letter_doc(*specs), LETTER)][1:] == [
-        ("heading", "Model weights"), ("body", "Model weights")]
+        ("heading", "Model weights"),
+        ("body", "Model weights"),
+    ]
     # short lines after the lead-in, one after another, are still a list
-    assert [b.kind for b in make_blocks(lines_of("(a) Destinations eligible:", "Australia", ("Belgium", False),
-                                                 "(b) Destinations that have provided assurances."))] == ["list", "body"]
+    assert [
+        b.kind
+        for b in make_blocks(
+            lines_of(
+                "(a) Destinations eligible:",
+                "Australia",
+                ("Belgium", False),
+                "(b) Destinations that have provided assurances.",
+            )
+        )
+    ] == ["list", "body"]
 
 
 def test_a_footnote_sits_in_the_section_of_its_marker():
-    raw = letter_doc("An Interim Final Rule Is the Wrong Vehicle",
-                     "The rule was published as an interim final rule.^1 It should not be rushed.",
-                     "Country Caps Would Cap American Growth",
-                     "The caps limit exports of 10^26 operations to a fixed allocation.^2 They ration computing.",
-                     "1 Framework for Artificial Intelligence Diffusion, 90 FR 4544.",
-                     "2 By our arithmetic, a single large training cluster.",
-                     "3 A note whose marker is nowhere on the page.")
+    raw = letter_doc(
+        "An Interim Final Rule Is the Wrong Vehicle",
+        "The rule was published as an interim final rule.^1 It should not be rushed.",
+        "Country Caps Would Cap American Growth",
+        "The caps limit exports of 10^26 operations to a fixed allocation.^2 They ration computing.",
+        "1 Framework for Artificial Intelligence Diffusion, 90 FR 4544.",
+        "2 By our arithmetic, a single large training cluster.",
+        "3 A note whose marker is nowhere on the page.",
+    )
     for line in raw.pages[0].lines[4:]:
         line.kind = "footnote"
     notes = [p.section_path for p in segment(raw, LETTER) if p.kind == "footnote"]
-    assert notes == ["An Interim Final Rule Is the Wrong Vehicle > footnote 1",
-                     "Country Caps Would Cap American Growth > footnote 2",
-                     "Country Caps Would Cap American Growth > footnote 3"]  # the fallback: the last section
+    assert notes == [
+        "An Interim Final Rule Is the Wrong Vehicle > footnote 1",
+        "Country Caps Would Cap American Growth > footnote 2",
+        "Country Caps Would Cap American Growth > footnote 3",
+    ]  # the fallback: the last section
 
 
 def test_address_salutation_and_signature_lines_are_no_headings():
-    got = [(p.kind, p.section_path, p.text) for p in segment(letter_doc(
-        "Information Technology Industry Council",
-        "January 16, 2025",
-        "The Honorable Gina M. Raimondo", ("Secretary of Commerce", False), ("1401 Constitution Avenue NW", False),
-        ("Washington, DC 20230", False),
-        "Re: Framework for Artificial Intelligence Diffusion",
-        "Dear Secretary Raimondo:",
-        "On behalf of ITI, I write about the export control framework for artificial intelligence.",
-        "Country Caps Would Cap American Growth",
-        "The caps treat computing power as a scarce commodity to be rationed.",
-        "Sincerely,",
-        "Jordan Sample", ("President and CEO", False)), LETTER)]
+    got = [
+        (p.kind, p.section_path, p.text)
+        for p in segment(
+            letter_doc(
+                "Information Technology Industry Council",
+                "January 16, 2025",
+                "The Honorable Gina M. Raimondo",
+                ("Secretary of Commerce", False),
+                ("1401 Constitution Avenue NW", False),
+                ("Washington, DC 20230", False),
+                "Re: Framework for Artificial Intelligence Diffusion",
+                "Dear Secretary Raimondo:",
+                "On behalf of ITI, I write about the export control framework for artificial intelligence.",
+                "Country Caps Would Cap American Growth",
+                "The caps treat computing power as a scarce commodity to be rationed.",
+                "Sincerely,",
+                "Jordan Sample",
+                ("President and CEO", False),
+            ),
+            LETTER,
+        )
+    ]
     headings = [text for kind, _, text in got if kind == "heading"]
     assert headings == ["Country Caps Would Cap American Growth"]
     assert {path for _, path, text in got if text.startswith(("On behalf", "Dear"))} == {""}
@@ -201,23 +291,37 @@ def test_address_salutation_and_signature_lines_are_no_headings():
 
 def test_a_memo_header_without_salutation_keeps_the_real_headings():
     # the first page of a memo (OpenAI's response): To/From lines and two addresses, then the text
-    got = [(p.kind, p.section_path, p.text) for p in segment(letter_doc(
-        "March 13, 2025",
-        "To: Faisal D'Souza, NCO", ("From: Christopher Lehane", False), ("Office of Science and Technology Policy", False),
-        ("OpenAI", False), ("1455 3rd Street", False),
-        "San Francisco, CA 94158",
-        "OpenAI respectfully submits the enclosed proposals to the Office of Science and Technology Policy.",
-        "Scaling human ingenuity",
-        "Innovation creates and scales our ability to push beyond our current limits, as it always has.",
-        "Chris Lehane", ("Vice President, Global Affairs", False)), LETTER)]
+    got = [
+        (p.kind, p.section_path, p.text)
+        for p in segment(
+            letter_doc(
+                "March 13, 2025",
+                "To: Faisal D'Souza, NCO",
+                ("From: Christopher Lehane", False),
+                ("Office of Science and Technology Policy", False),
+                ("OpenAI", False),
+                ("1455 3rd Street", False),
+                "San Francisco, CA 94158",
+                "OpenAI respectfully submits the enclosed proposals to the Office of Science and Technology Policy.",
+                "Scaling human ingenuity",
+                "Innovation creates and scales our ability to push beyond our current limits, as it always has.",
+                "Chris Lehane",
+                ("Vice President, Global Affairs", False),
+            ),
+            LETTER,
+        )
+    ]
     assert [text for kind, _, text in got if kind == "heading"] == ["Scaling human ingenuity"]
     assert got[6][1] == "" and got[-1][1] == "Scaling human ingenuity"
 
 
-@pytest.mark.parametrize("doc_id, name", [
-    ("iti-2025-03-15-ai-action-plan-rfi", "iti-2025-03-15-ai-action-plan-rfi-response.txt"),  # printed page numbers
-    ("bis-2025-00636-regtext", "2025-00636-published-regtext.txt"),  # one page, cited by its FR stem and section
-])
+@pytest.mark.parametrize(
+    "doc_id, name",
+    [
+        ("iti-2025-03-15-ai-action-plan-rfi", "iti-2025-03-15-ai-action-plan-rfi-response.txt"),  # printed page numbers
+        ("bis-2025-00636-regtext", "2025-00636-published-regtext.txt"),  # one page, cited by its FR stem and section
+    ],
+)
 def test_pin_cites_are_data_and_their_text_is_rendered_from_it(doc_id, name):
     """Real documents: each paragraph's pin cite is what its source, locator and end page render to, and
     pin_of gives those again from the document; a paragraph that runs over a page break cites the printed
@@ -235,8 +339,11 @@ def test_pin_cites_are_data_and_their_text_is_rendered_from_it(doc_id, name):
     if len(raw.pages) > 1:
         assert len(running) >= 10 and all(p.page_end > p.page for p in running)
         # (the last page of the file prints no number: a paragraph running onto it cites the page it starts on)
-        assert all(p.pin_locator == (f"at {labels[p.page]}–{labels[p.page_end]}" if labels[p.page_end]
-                                     else f"at {labels[p.page]}") for p in running)
+        assert all(
+            p.pin_locator
+            == (f"at {labels[p.page]}–{labels[p.page_end]}" if labels[p.page_end] else f"at {labels[p.page]}")
+            for p in running
+        )
         assert all(p.pin_locator == f"at {labels[p.page]}" for p in paragraphs if not p.page_end and labels[p.page])
     else:
         assert not running

@@ -2,6 +2,7 @@
 on a free loopback port, driven in headless Chromium (Debian's chromium and chromium-driver) through
 search → paragraph page → its neighbour → positions matrix, with screenshots in outputs/screenshots/;
 the comparison views and canned queries against the tables `regkb table` makes; every write refused."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,11 +21,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.models import RegkbError
-from pipeline.serve import METADATA, datasette_args, free_port, run
-from pipeline.readmodel import ALL_VIEWS, DATASETTE_TEXT, VIEWS
-from pipeline.tables import build_table
 from pipeline.build import build
+from pipeline.models import RegkbError
+from pipeline.readmodel import ALL_VIEWS, DATASETTE_TEXT, VIEWS
+from pipeline.serve import METADATA, datasette_args, free_port, run
+from pipeline.tables import build_table
 from tests.conftest import PROJECT_ROOT, write_manifest
 
 pytestmark = pytest.mark.slow
@@ -32,8 +33,17 @@ pytestmark = pytest.mark.slow
 SCREENSHOTS = PROJECT_ROOT / "outputs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-LINKED_TABLES = ("definitions", "term_usages", "country_lists", "country_list_members", "country_mentions",
-                 "country_group_refs", "thresholds", "positions", "position_links")
+LINKED_TABLES = (
+    "definitions",
+    "term_usages",
+    "country_lists",
+    "country_list_members",
+    "country_mentions",
+    "country_group_refs",
+    "thresholds",
+    "positions",
+    "position_links",
+)
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +53,9 @@ def letters_kb(real_kb) -> Path:
     return real_kb.db_path
 
 
-def _start(command: list[str], log: Path, ready_url: str | None = None, timeout: float = 90) -> tuple[subprocess.Popen, str]:
+def _start(
+    command: list[str], log: Path, ready_url: str | None = None, timeout: float = 90
+) -> tuple[subprocess.Popen, str]:
     """Start a server; wait for its URL (printed by `regkb serve`, or given) to answer."""
     process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)
     deadline = time.monotonic() + timeout
@@ -76,7 +88,9 @@ def server(letters_kb, tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     for path in (CHROMIUM, CHROMEDRIVER):
-        assert path.exists(), f"{path} is missing: apt-get install -y chromium chromium-driver (the Makefile's setup does)"
+        assert path.exists(), (
+            f"{path} is missing: apt-get install -y chromium chromium-driver (the Makefile's setup does)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -106,6 +120,7 @@ def _sha256(path: Path) -> str:
 
 
 # ----------------------------------------------------------------------------- in the browser
+
 
 def _follow(browser, link) -> None:
     """Click a link and wait until the browser has left the page."""
@@ -138,7 +153,10 @@ def test_search_open_a_paragraph_follow_its_context_and_see_the_positions_matrix
     _follow(browser, pin_cite_link)
     assert browser.find_element(By.CSS_SELECTOR, "h1.regkb-pin-cite").text == pin_cite
     assert browser.find_element(By.CSS_SELECTOR, ".regkb-section").text.startswith("§ 740.29 ·")
-    assert "License Exception Low Processing Performance (LPP)" in browser.find_element(By.CSS_SELECTOR, ".regkb-text").text
+    assert (
+        "License Exception Low Processing Performance (LPP)"
+        in browser.find_element(By.CSS_SELECTOR, ".regkb-text").text
+    )
     assert "Licence: Public domain" in browser.find_element(By.CSS_SELECTOR, ".regkb-document").text
     context = browser.find_elements(By.CSS_SELECTOR, "ol.regkb-context li")
     here = [i for i, item in enumerate(context) if "here" in item.get_attribute("class")]
@@ -156,12 +174,15 @@ def test_search_open_a_paragraph_follow_its_context_and_see_the_positions_matrix
     headers = [th.text for th in browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns th")]
     assert headers[:6] == ["org", "positions", "oppose", "request_change", "support", "copies"]
     assert {"country_caps", "tiers", "process", "model_weights"} <= set(headers)
-    shown = {row.find_element(By.CSS_SELECTOR, "td.col-org").text: row
-             for row in browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")}
+    shown = {
+        row.find_element(By.CSS_SELECTOR, "td.col-org").text: row
+        for row in browser.find_elements(By.CSS_SELECTOR, "table.rows-and-columns tbody tr")
+    }
     assert {"ITI", "ITIF", "NVIDIA", "OpenAI", "Oracle", "SIA"} <= set(shown)
     with sqlite3.connect(letters_kb) as conn:
-        iti_process = conn.execute("select count(*) from positions where org = 'ITI' and topic = 'process' "
-                                   "and duplicate_of is null").fetchone()[0]
+        iti_process = conn.execute(
+            "select count(*) from positions where org = 'ITI' and topic = 'process' and duplicate_of is null"
+        ).fetchone()[0]
     assert iti_process > 0
     assert shown["ITI"].find_element(By.CSS_SELECTOR, "td.col-process").text == str(iti_process)
     browser.save_screenshot(str(SCREENSHOTS / "positions.png"))
@@ -173,23 +194,36 @@ def test_search_open_a_paragraph_follow_its_context_and_see_the_positions_matrix
 
 # ----------------------------------------------------------------------------- writes
 
+
 def test_writes_are_refused_and_the_file_is_unchanged(server, letters_kb):
     before = _sha256(letters_kb)
     attempts = [
-        ("POST", f"{server}/paragraphs/-/insert", json.dumps({"row": {"id": "x", "text": "injected"}}), "application/json"),
+        (
+            "POST",
+            f"{server}/paragraphs/-/insert",
+            json.dumps({"row": {"id": "x", "text": "injected"}}),
+            "application/json",
+        ),
         ("POST", f"{server}/-/create", json.dumps({"table": "injected", "row": {"a": 1}}), "application/json"),
         ("POST", f"{server}/paragraphs", "text=injected", "application/x-www-form-urlencoded"),
         ("POST", f"{server}/positions_matrix", "sql=delete from paragraphs", "application/x-www-form-urlencoded"),
-    ] + [("GET", f"{server}.json?" + urllib.parse.urlencode({"sql": sql}), None, None) for sql in (
-        "delete from paragraphs",
-        "insert into build_info (key, value) values ('injected', 'yes')",
-        "update documents set title = 'injected'",
-        "drop table positions",
-        "select 1; delete from paragraphs",
-    )]
+    ] + [
+        ("GET", f"{server}.json?" + urllib.parse.urlencode({"sql": sql}), None, None)
+        for sql in (
+            "delete from paragraphs",
+            "insert into build_info (key, value) values ('injected', 'yes')",
+            "update documents set title = 'injected'",
+            "drop table positions",
+            "select 1; delete from paragraphs",
+        )
+    ]
     for method, url, body, content_type in attempts:
-        request = urllib.request.Request(url, data=body.encode() if body else None, method=method,
-                                         headers={"Content-Type": content_type} if content_type else {})
+        request = urllib.request.Request(
+            url,
+            data=body.encode() if body else None,
+            method=method,
+            headers={"Content-Type": content_type} if content_type else {},
+        )
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(request, timeout=30)
         assert refused.value.code >= 400, (method, url)
@@ -207,16 +241,21 @@ def test_a_canned_write_query_cannot_write_an_immutable_database(letters_kb, tmp
     args = datasette_args(letters_kb, "127.0.0.1", port)
     args[args.index("--metadata") + 1] = str(tmp_path / "metadata.yaml")
     before = _sha256(letters_kb)
-    process, url = _start([sys.executable, "-m", "datasette", *args], tmp_path / "serve.log",
-                          ready_url=f"http://127.0.0.1:{port}/regkb/wipe")
+    process, url = _start(
+        [sys.executable, "-m", "datasette", *args],
+        tmp_path / "serve.log",
+        ready_url=f"http://127.0.0.1:{port}/regkb/wipe",
+    )
     try:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
         page = opener.open(url, timeout=30).read().decode()
         assert "cannot be executed because the database is immutable" in page
         token = re.search(r'name="csrftoken" value="([^"]+)"', page).group(1)
         with pytest.raises(urllib.error.HTTPError) as refused:
-            opener.open(urllib.request.Request(url, data=urllib.parse.urlencode({"csrftoken": token}).encode(),
-                                               method="POST"), timeout=30)
+            opener.open(
+                urllib.request.Request(url, data=urllib.parse.urlencode({"csrftoken": token}).encode(), method="POST"),
+                timeout=30,
+            )
         assert refused.value.code == 403 and "Database is immutable" in refused.value.read().decode()
     finally:
         process.terminate()
@@ -228,11 +267,14 @@ def test_a_canned_write_query_cannot_write_an_immutable_database(letters_kb, tmp
 
 # ----------------------------------------------------------------------------- canned queries and metadata
 
+
 @pytest.fixture(scope="module")
 def tables(letters_kb):
     conn = sqlite3.connect(letters_kb)
     try:
-        yield {name: build_table(conn, name) for name in ("definitions", "countries", "thresholds", "positions", "claims")}
+        yield {
+            name: build_table(conn, name) for name in ("definitions", "countries", "thresholds", "positions", "claims")
+        }
     finally:
         conn.close()
 
@@ -258,7 +300,7 @@ def test_the_comparison_views_are_their_tables_row_for_row(server, tables):
     for name in ("definitions", "thresholds", "claims"):
         columns, rows = tables[name]
         served = _rows(server, VIEWS[name])
-        assert [list(row)[:len(columns)] for row in served[:1]] == [columns], name
+        assert [list(row)[: len(columns)] for row in served[:1]] == [columns], name
         assert [[row[column] for column in columns] for row in served] == rows and rows, name
     verdicts = {row[7] for row in tables["claims"][1]}
     assert {"only in the document", "counts differ", "no provision states this"} <= verdicts
@@ -268,8 +310,9 @@ def test_the_comparison_views_are_their_tables_row_for_row(server, tables):
 def test_the_positions_cells_are_the_positions_table(server, tables):
     columns, rows = tables["positions"]
     cells = {(row["organisation"], row["topic"]): row["cell"] for row in _rows(server, VIEWS["positions"])}
-    assert [[org] + [cells.get((org, topic), "") for topic in columns[1:]] for org in sorted({o for o, _ in cells})] \
-        == rows
+    assert [
+        [org] + [cells.get((org, topic), "") for topic in columns[1:]] for org in sorted({o for o, _ in cells})
+    ] == rows
 
 
 def test_every_row_from_a_paragraph_links_to_its_page(server):
@@ -278,9 +321,15 @@ def test_every_row_from_a_paragraph_links_to_its_page(server):
         page = urllib.request.urlopen(f"{server}/{table}?_size=20", timeout=30).read().decode()
         rows = page.count("<tr>") - 1
         assert rows > 0 and len(paragraph_link.findall(page)) >= rows, table
-    for query, params in ((VIEWS["thresholds"], {}), (VIEWS["definitions"], {}), (VIEWS["claims"], {}),
-                          (VIEWS["positions"], {}), (VIEWS["countries"], {}),
-                          ("search", {"words": "model weights"}), ("paragraph_context", {})):
+    for query, params in (
+        (VIEWS["thresholds"], {}),
+        (VIEWS["definitions"], {}),
+        (VIEWS["claims"], {}),
+        (VIEWS["positions"], {}),
+        (VIEWS["countries"], {}),
+        ("search", {"words": "model weights"}),
+        ("paragraph_context", {}),
+    ):
         if query == "paragraph_context":
             params = {"id": _rows(server, "positions", _size=1)[0]["paragraph_id"]}
         page = urllib.request.urlopen(f"{server}/{query}?{urllib.parse.urlencode(params)}", timeout=30).read().decode()
@@ -292,8 +341,12 @@ def test_metadata_describes_every_public_table_and_column(server, letters_kb):
     metadata = _json(f"{server.rsplit('/', 1)[0]}/-/metadata.json")
     described = metadata["databases"]["regkb"]["tables"]
     with sqlite3.connect(letters_kb) as conn:
-        tables = [name for (name,) in conn.execute(
-            "select name from sqlite_master where type = 'table' and name not like 'paragraphs_fts%'")]
+        tables = [
+            name
+            for (name,) in conn.execute(
+                "select name from sqlite_master where type = 'table' and name not like 'paragraphs_fts%'"
+            )
+        ]
         for table in tables:
             assert described.get(table, {}).get("description"), f"{table} has no description"
             if described[table].get("hidden"):
@@ -316,7 +369,9 @@ def test_corpus_query_gives_every_document_a_source_and_licence(server, letters_
         assert sorted(corpus) == sorted(doc_id for (doc_id,) in conn.execute("select id from documents"))
     assert corpus["bis-2025-00636-pi"]["licence"].startswith("Public domain")
     assert corpus["openai-2025-03-13-ai-action-plan"]["licence"] == "© OpenAI; quoted for research and comment"
-    assert all(row["licence"].startswith("SYNTHETIC") for doc_id, row in corpus.items() if doc_id.startswith("synthetic-"))
+    assert all(
+        row["licence"].startswith("SYNTHETIC") for doc_id, row in corpus.items() if doc_id.startswith("synthetic-")
+    )
     assert corpus["bis-2025-00636-pi"]["source"] == "https://public-inspection.federalregister.gov/2025-00636.pdf"
 
 
@@ -330,23 +385,84 @@ def test_table_search_and_hostile_words_in_the_search_query(server):
 
 # ----------------------------------------------------------------------------- hostile parameters
 
-HOSTILE_VALUES = ["'; DROP TABLE paragraphs; --", '") OR 1=1 --', "1=1); DELETE FROM paragraphs; --",
-                  "x' UNION SELECT sql, 1, 2, 3 FROM sqlite_master --", "*", '"', "-1", "99999999999", "nan",
-                  "NEAR(caps rule)", "caps) OR (1", "<script>alert(1)</script>", "../../etc/passwd", "%00", "\x00",
-                  "~2F~2E~2E", "出口管制", "a" * 3000, ""]
+HOSTILE_VALUES = [
+    "'; DROP TABLE paragraphs; --",
+    '") OR 1=1 --',
+    "1=1); DELETE FROM paragraphs; --",
+    "x' UNION SELECT sql, 1, 2, 3 FROM sqlite_master --",
+    "*",
+    '"',
+    "-1",
+    "99999999999",
+    "nan",
+    "NEAR(caps rule)",
+    "caps) OR (1",
+    "<script>alert(1)</script>",
+    "../../etc/passwd",
+    "%00",
+    "\x00",
+    "~2F~2E~2E",
+    "出口管制",
+    "a" * 3000,
+    "",
+]
 # every query-string parameter of a datasette table page (documented or read by its code), and filters
-TABLE_PARAMETERS = ["_search", "_search_text", "_searchmode", "_sort", "_sort_desc", "_facet", "_facet_array",
-                    "_facet_date", "_facet_size", "_where", "_col", "_nocol", "_size", "_next", "_shape", "_labels",
-                    "_nolabels", "_nofacet", "_nocount", "_nosuggest", "_fts_table", "_fts_pk", "_through",
-                    "_timelimit", "_ttl", "_trace", "_extra", "_json", "_nl", "_stream", "_dl", "_hash",
-                    "text__exact", "text__contains", "text__glob", "text__like", "rowid__in", "page__gt",
-                    "doc_id__notin", "section_path__startswith", "kind__isnull"]
+TABLE_PARAMETERS = [
+    "_search",
+    "_search_text",
+    "_searchmode",
+    "_sort",
+    "_sort_desc",
+    "_facet",
+    "_facet_array",
+    "_facet_date",
+    "_facet_size",
+    "_where",
+    "_col",
+    "_nocol",
+    "_size",
+    "_next",
+    "_shape",
+    "_labels",
+    "_nolabels",
+    "_nofacet",
+    "_nocount",
+    "_nosuggest",
+    "_fts_table",
+    "_fts_pk",
+    "_through",
+    "_timelimit",
+    "_ttl",
+    "_trace",
+    "_extra",
+    "_json",
+    "_nl",
+    "_stream",
+    "_dl",
+    "_hash",
+    "text__exact",
+    "text__contains",
+    "text__glob",
+    "text__like",
+    "rowid__in",
+    "page__gt",
+    "doc_id__notin",
+    "section_path__startswith",
+    "kind__isnull",
+]
 # arbitrary SQL that tries to leave the read-only sandbox: write elsewhere, load code, run for ever
-ESCAPE_SQL = ["attach database '{tmp}/attached.db' as a", "vacuum into '{tmp}/copy.db'",
-              "select load_extension('{tmp}/evil')", "select writefile('{tmp}/written', 'x')",
-              "pragma writable_schema = 1", "pragma journal_mode = delete", "create temp table t (x)",
-              "select fts5(1)", "select * from paragraphs; drop table paragraphs",
-              "with recursive n(x) as (select 1 union all select x + 1 from n) select count(*) from n"]
+ESCAPE_SQL = [
+    "attach database '{tmp}/attached.db' as a",
+    "vacuum into '{tmp}/copy.db'",
+    "select load_extension('{tmp}/evil')",
+    "select writefile('{tmp}/written', 'x')",
+    "pragma writable_schema = 1",
+    "pragma journal_mode = delete",
+    "create temp table t (x)",
+    "select fts5(1)",
+    "select * from paragraphs; drop table paragraphs",
+    "with recursive n(x) as (select 1 union all select x + 1 from n) select count(*) from n",
+]
 
 
 def _status(url: str, method: str = "GET") -> int:
@@ -407,20 +523,32 @@ def test_text_from_a_document_is_shown_as_text_never_run(tmp_path):
     (corpus / "letter.txt").write_text(
         "SYNTHETIC TEST LETTER with markup in its words.\n\nCountry caps\n\n"
         f"We oppose the country caps of the interim final rule. {attack} <mark>not a match</mark>\n",
-        encoding="utf-8")
-    manifest = write_manifest(tmp_path / "manifest.toml", [{"id": "markup-letter", "file": "letter.txt",
-                                                            "author_org": "Org <b onmouseover=alert(3)>"}])
+        encoding="utf-8",
+    )
+    manifest = write_manifest(
+        tmp_path / "manifest.toml",
+        [{"id": "markup-letter", "file": "letter.txt", "author_org": "Org <b onmouseover=alert(3)>"}],
+    )
     report = build(manifest, corpus, tmp_path / "kb.db", cache_dir=tmp_path / "cache")
     assert report.ok, report.problems
     port = free_port("127.0.0.1")
-    process, url = _start([sys.executable, "-m", "datasette", *datasette_args(tmp_path / "kb.db", "127.0.0.1", port)],
-                          tmp_path / "serve.log", ready_url=f"http://127.0.0.1:{port}/regkb")
+    process, url = _start(
+        [sys.executable, "-m", "datasette", *datasette_args(tmp_path / "kb.db", "127.0.0.1", port)],
+        tmp_path / "serve.log",
+        ready_url=f"http://127.0.0.1:{port}/regkb",
+    )
     try:
         with sqlite3.connect(tmp_path / "kb.db") as conn:
             paragraph_id = conn.execute("select id from paragraphs where text like '%<script>%'").fetchone()[0]
-        pages = [f"{url}/search?words=caps", f"{url}/paragraphs?_search=caps", f"{url}/paragraphs?text__contains=script",
-                 f"{url}/paragraphs/" + urllib.parse.quote(paragraph_id, safe=""), f"{url}/positions", f"{url}/documents",
-                 f"{url}/positions_matrix"]
+        pages = [
+            f"{url}/search?words=caps",
+            f"{url}/paragraphs?_search=caps",
+            f"{url}/paragraphs?text__contains=script",
+            f"{url}/paragraphs/" + urllib.parse.quote(paragraph_id, safe=""),
+            f"{url}/positions",
+            f"{url}/documents",
+            f"{url}/positions_matrix",
+        ]
         shown = {}
         for page in pages:
             with urllib.request.urlopen(page, timeout=60) as response:
@@ -434,6 +562,7 @@ def test_text_from_a_document_is_shown_as_text_never_run(tmp_path):
 
 
 # ----------------------------------------------------------------------------- bad input
+
 
 def test_serve_refuses_a_missing_file_or_one_that_is_not_a_knowledge_base(tmp_path):
     with pytest.raises(RegkbError, match="no knowledge base here yet"):

@@ -1,5 +1,6 @@
 """Triage (issue 13) on the real docket: the responses that name the AI Diffusion rule are found among
 10,000, against a check list made by search and reading (annotations/docket/triage_checklist.jsonl)."""
+
 from __future__ import annotations
 
 import csv
@@ -15,11 +16,18 @@ from pipeline.triage import Triaged, assess, score, vocabulary_from
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOCKET = PROJECT_ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
-CHECKLIST = [json.loads(line) for line in
-             (PROJECT_ROOT / "annotations" / "docket" / "triage_checklist.jsonl").read_text().splitlines()]
+CHECKLIST = [
+    json.loads(line)
+    for line in (PROJECT_ROOT / "annotations" / "docket" / "triage_checklist.jsonl").read_text().splitlines()
+]
 POSITIVES = {row["file"] for row in CHECKLIST if row["names_rule"]}
-RULE = [("bis-2025-00636-pi", "Framework for Artificial Intelligence Diffusion (interim final rule, public-inspection "
-         "version)", "90 FR 4544")]
+RULE = [
+    (
+        "bis-2025-00636-pi",
+        "Framework for Artificial Intelligence Diffusion (interim final rule, public-inspection version)",
+        "90 FR 4544",
+    )
+]
 RULE_PATHS = ["§ 740.27", "§ 740.29(h)(2)", "§ 748.15(a)", "§ 742.6(b)(10)"]
 ENGAGED = ("names the rule", "discusses its provisions")
 
@@ -54,10 +62,12 @@ def test_recall_and_precision_against_the_check_list(sample):
 
 
 def test_stable_diffusion_and_diffusion_of_technology_are_not_the_rule(sample):
-    for name in ("AI-RFI-2025-1257.txt",  # "Stable Diffusion was trained on billions of images"
-                 "Hudson-Gouge-AI-RFI-2025.txt",  # diffusion models explained
-                 "CDT-AI-RFI-2025.txt",  # "open models also promote rapid AI diffusion"
-                 "Meta-AI-RFI-2025.txt"):  # "technological diffusion to China"
+    for name in (
+        "AI-RFI-2025-1257.txt",  # "Stable Diffusion was trained on billions of images"
+        "Hudson-Gouge-AI-RFI-2025.txt",  # diffusion models explained
+        "CDT-AI-RFI-2025.txt",  # "open models also promote rapid AI diffusion"
+        "Meta-AI-RFI-2025.txt",
+    ):  # "technological diffusion to China"
         assert sample[name].relevance not in ENGAGED, (name, sample[name].evidence())
 
 
@@ -93,8 +103,9 @@ def test_the_build_stores_triage_and_the_command_ranks_a_docket(real_kb, tmp_pat
     manifest = tmp_path / "ws" / "manifest.toml"
     assert runner.invoke(main, ["import", str(letters), "--manifest", str(manifest)]).exit_code == 0
     out = tmp_path / "triage.csv"
-    result = runner.invoke(main, ["triage", "--db", str(real_kb.db_path), "--manifest", str(manifest),
-                                  "--out", str(out), "--limit", "3"])
+    result = runner.invoke(
+        main, ["triage", "--db", str(real_kb.db_path), "--manifest", str(manifest), "--out", str(out), "--limit", "3"]
+    )
     assert result.exit_code == 0, result.output
     ranked = list(csv.DictReader(out.open(encoding="utf-8")))
     by_doc = {row["doc_id"]: row for row in ranked}
@@ -106,6 +117,7 @@ def test_the_build_stores_triage_and_the_command_ranks_a_docket(real_kb, tmp_pat
 
 
 def test_triage_of_a_missing_knowledge_base_is_a_clear_error(tmp_path):
-    result = CliRunner().invoke(main, ["triage", "--db", str(tmp_path / "none.db"), "--manifest",
-                                       str(tmp_path / "m.toml")])
+    result = CliRunner().invoke(
+        main, ["triage", "--db", str(tmp_path / "none.db"), "--manifest", str(tmp_path / "m.toml")]
+    )
     assert result.exit_code == 1 and "none.db" in result.output or "m.toml" in result.output

@@ -2,6 +2,7 @@
 cosine over every embedding, on real documents: the rule's regulatory text and a sample of the real
 docket's responses. The index is built only from ANN_FROM vectors up (a docket); the test lowers the
 threshold so that a CI-sized knowledge base gets one."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,17 +18,30 @@ from .conftest import write_manifest
 from .test_engine import docket_sample
 
 QUERIES = [
-    "export controls on advanced AI chips", "country caps on computing power", "model weights of frontier models",
-    "energy for data centers", "copyright and training data", "open-source AI models", "small businesses",
-    "validated end user authorization", "license exception for low processing performance", "China and DeepSeek",
-    "healthcare and medical AI", "workforce and education", "state laws preemption", "federal procurement",
+    "export controls on advanced AI chips",
+    "country caps on computing power",
+    "model weights of frontier models",
+    "energy for data centers",
+    "copyright and training data",
+    "open-source AI models",
+    "small businesses",
+    "validated end user authorization",
+    "license exception for low processing performance",
+    "China and DeepSeek",
+    "healthcare and medical AI",
+    "workforce and education",
+    "state laws preemption",
+    "federal procurement",
 ]
 
 
 def rule_text_manifest(tmp_path, real_corpus):
     documents = tomllib.loads(DEFAULT_MANIFEST.read_text(encoding="utf-8"))["document"]
-    rule = [d for d in documents if d["doc_type"] == "rule" and not d["file"].endswith(".pdf")
-            and (real_corpus / d["file"]).exists()]
+    rule = [
+        d
+        for d in documents
+        if d["doc_type"] == "rule" and not d["file"].endswith(".pdf") and (real_corpus / d["file"]).exists()
+    ]
     assert rule, "the rule's published regulatory text is expected in the real corpus"
     return write_manifest(tmp_path / "rule.toml", rule)
 
@@ -51,7 +65,7 @@ def test_the_index_is_stored_in_the_knowledge_base_for_every_embedding(kbs):
     with sqlite3.connect(plain) as conn:
         assert conn.execute("select count(*) from vector_index").fetchone()[0] == 0  # small: exact search only
     with sqlite3.connect(indexed) as conn:
-        (vectors, library, ids), = conn.execute("select vectors, library, paragraph_ids from vector_index")
+        ((vectors, library, ids),) = conn.execute("select vectors, library, paragraph_ids from vector_index")
         embedded = conn.execute("select count(*) from embeddings").fetchone()[0]
     assert library == "usearch" and vectors == embedded >= 1000
 
@@ -84,7 +98,9 @@ def test_semantic_and_hybrid_search_use_the_index_and_filters_stay_exact(kbs):
         without = [hit.id for hit in query.search(plain, "export controls on AI chips", mode=mode, limit=5)]
         assert len(with_index) == 5 and len(set(with_index) & set(without)) >= 4, (with_index, without)
     with sqlite3.connect(indexed) as conn:
-        doc = conn.execute("select doc_id from paragraphs p join embeddings e on e.paragraph_id = p.id "
-                           "where doc_id like 'ai-rfi%' or doc_id not like '%rule%' limit 1").fetchone()[0]
+        doc = conn.execute(
+            "select doc_id from paragraphs p join embeddings e on e.paragraph_id = p.id "
+            "where doc_id like 'ai-rfi%' or doc_id not like '%rule%' limit 1"
+        ).fetchone()[0]
     hits = query.search(indexed, "artificial intelligence policy", doc=doc, mode="semantic", limit=3)
     assert hits and {hit.doc_id for hit in hits} == {doc}

@@ -3,6 +3,7 @@ from the real corpus (the rule, its regulatory text, the letters and news, the s
 them: conftest's real_kb), their columns are what `regkb table` prints, the one part SQL cannot compute
 (what a figure is about) is stored by the build as readmodel computes it, and `regkb table`, the report
 and datasette read the same rows from them."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,19 @@ import sys
 import pytest
 
 from pipeline.models import RegkbError
-from pipeline.readmodel import (ALL_VIEWS, COUNTRY_LIST_COLUMNS, LINK_COLUMNS, VIEWS, clip, figure_subjects,
-                                missing_views, number_text, provision, register, topics)
+from pipeline.readmodel import (
+    ALL_VIEWS,
+    COUNTRY_LIST_COLUMNS,
+    LINK_COLUMNS,
+    VIEWS,
+    clip,
+    figure_subjects,
+    missing_views,
+    number_text,
+    provision,
+    register,
+    topics,
+)
 from pipeline.store import MIGRATIONS
 from pipeline.tables import build_table
 from tests.conftest import PROJECT_ROOT
@@ -25,10 +37,28 @@ pytestmark = pytest.mark.slow  # the real corpus's knowledge base is built once 
 # what `regkb table NAME` printed before the tables were views, column by column
 TABLE_COLUMNS = {
     "definitions": ["term", "kind", "scope", "defined in", "pin cite", "uses", "definition", "document"],
-    "thresholds": ["quantity", "provision", "section path", "comparator", "value", "unit", "subject", "matched text",
-                   "pin cite", "document"],
-    "claims": ["document", "claim", "claim pin cite", "kind", "the document says", "the rule says", "rule pin cite",
-               "verdict"],
+    "thresholds": [
+        "quantity",
+        "provision",
+        "section path",
+        "comparator",
+        "value",
+        "unit",
+        "subject",
+        "matched text",
+        "pin cite",
+        "document",
+    ],
+    "claims": [
+        "document",
+        "claim",
+        "claim pin cite",
+        "kind",
+        "the document says",
+        "the rule says",
+        "rule pin cite",
+        "verdict",
+    ],
 }
 
 
@@ -48,8 +78,8 @@ def test_a_built_knowledge_base_has_the_views_and_the_migration_that_made_them(r
 def test_the_views_columns_are_what_regkb_table_prints_then_the_paragraph_they_quote(real_db):
     for name, columns in TABLE_COLUMNS.items():
         found = _columns(real_db, VIEWS[name])
-        assert found[:len(columns)] == columns, name
-        assert found[len(columns):] and set(found[len(columns):]) <= set(LINK_COLUMNS), name
+        assert found[: len(columns)] == columns, name
+        assert found[len(columns) :] and set(found[len(columns) :]) <= set(LINK_COLUMNS), name
     assert _columns(real_db, VIEWS["countries"])[:3] == ["iso2", "country", "list"]
     assert _columns(real_db, VIEWS["positions"])[:3] == ["organisation", "topic", "positions"]
 
@@ -80,7 +110,7 @@ def test_the_stored_figure_subjects_are_what_the_read_model_reads_around_each_fi
 
 def test_the_claims_view_compares_a_stated_figure_with_the_rules_figure_on_the_same_subject(real_db):
     register(real_db)
-    rows = real_db.execute(f"""select * from {VIEWS['claims']} where document = 'ruanjian-2025-01-08-industry-reactions'
+    rows = real_db.execute(f"""select * from {VIEWS["claims"]} where document = 'ruanjian-2025-01-08-industry-reactions'
                                and claim = '60天'""").fetchall()
     assert len(rows) == 1
     row = rows[0]
@@ -104,21 +134,25 @@ import json, sys
 import pipeline.readmodel, pipeline.tables, pipeline.report, pipeline.query, pipeline.cite
 print(json.dumps(sorted(m for m in ("spacy", "torch", "sentence_transformers") if m in sys.modules)))
 """
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT,
-                            timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == []
 
 
 # ----------------------------------------------------------------------------- the tables read from the views
 
+
 def test_the_countries_matrix_is_the_membership_of_every_list(real_db):
     columns, rows = build_table(real_db, "countries")
     lists = [row["list_id"] for row in real_db.execute(f"select list_id from {COUNTRY_LIST_COLUMNS} order by position")]
     assert columns[:2] == ["iso2", "country"] and len(columns) == 2 + len(lists) == len(set(columns))
     assert any(name.endswith("] #2") for name in columns), "two lists of one name are told apart"
-    members = {(row[0], row[1]) for row in real_db.execute(
-        "select iso2, list_id from country_list_members where iso2 is not null")}
+    members = {
+        (row[0], row[1])
+        for row in real_db.execute("select iso2, list_id from country_list_members where iso2 is not null")
+    }
     shown = {(row[0], list_id) for row in rows for list_id, cell in zip(lists, row[2:]) if cell == "✓"}
     assert shown == members
     assert [row[0] for row in rows] == sorted({code for code, _ in members})
@@ -127,8 +161,12 @@ def test_the_countries_matrix_is_the_membership_of_every_list(real_db):
 
 def test_the_positions_matrix_counts_every_position_once_and_quotes_an_objection_first(real_db):
     columns, rows = build_table(real_db, "positions")
-    counts = {(row[0], row[1]): row[2] for row in real_db.execute(
-        "select org, topic, count(*) from positions where duplicate_of is null group by org, topic")}
+    counts = {
+        (row[0], row[1]): row[2]
+        for row in real_db.execute(
+            "select org, topic, count(*) from positions where duplicate_of is null group by org, topic"
+        )
+    }
     assert columns[0] == "organisation" and columns[1:] == [t for t in topics() if t in {t for _, t in counts}]
     stance_of = dict(real_db.execute("select id, stance from positions").fetchall())
     shown = {}
@@ -137,8 +175,13 @@ def test_the_positions_matrix_counts_every_position_once_and_quotes_an_objection
             if cell:
                 shown[(row[0], topic)] = int(cell.split(":")[0].split(" ")[0])
                 quoted = cell.rsplit("[", 1)[1].rstrip("]")
-                stances = {s for (s,) in real_db.execute("select stance from positions where org = ? and topic = ? "
-                                                         "and duplicate_of is null", (row[0], topic))}
+                stances = {
+                    s
+                    for (s,) in real_db.execute(
+                        "select stance from positions where org = ? and topic = ? and duplicate_of is null",
+                        (row[0], topic),
+                    )
+                }
                 if stances & {"oppose", "request_change"}:
                     assert stance_of[quoted] in {"oppose", "request_change"}, cell
     assert shown == counts and sum(counts.values()) > 20
@@ -162,6 +205,7 @@ def test_a_knowledge_base_built_before_the_views_is_told_to_rebuild(real_kb, tmp
 
 
 # ----------------------------------------------------------------------------- one source, three surfaces
+
 
 @pytest.fixture(scope="module")
 def client(real_kb):
@@ -199,16 +243,18 @@ def test_regkb_table_the_report_and_datasette_give_the_same_rows(real_kb, client
     write_report(real_kb.db_path, tmp_path / "report", ("html",))
     page = BeautifulSoup((tmp_path / "report" / "report.html").read_text(encoding="utf-8"), "html.parser")
     for name in VIEWS:
-        result = CliRunner().invoke(main, ["table", name, "--db", str(real_kb.db_path), "--format", "json",
-                                           "--out", str(tmp_path / "tables")])
+        result = CliRunner().invoke(
+            main, ["table", name, "--db", str(real_kb.db_path), "--format", "json", "--out", str(tmp_path / "tables")]
+        )
         assert result.exit_code == 0, result.output
         printed = json.loads((tmp_path / "tables" / f"{name}.json").read_text(encoding="utf-8"))
         columns, rows = list(printed[0]), [list(row.values()) for row in printed]
         assert len(rows) >= 10, f"{name}: {len(rows)} rows prove little"
         table = page.select_one(f"#table-{name} table")
         assert [th.get_text() for th in table.select("thead th")] == columns, name
-        assert [[td.get_text() for td in tr.find_all("td")] for tr in table.select("tbody tr")] == \
-            [[str(value) for value in row] for row in rows], name
+        assert [[td.get_text() for td in tr.find_all("td")] for tr in table.select("tbody tr")] == [
+            [str(value) for value in row] for row in rows
+        ], name
         served = _datasette_table(client, name, columns)
         assert served == rows, name
 

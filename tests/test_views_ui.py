@@ -4,6 +4,7 @@ serves it (immutable, the committed metadata, templates and plugins), checked ag
 functions and the facts the issue names; hostile parameters answer 4xx, never 5xx, and are shown as
 text; and the diff page driven in headless Chromium through `regkb serve`, as tests/test_serve.py does,
 with a screenshot in outputs/screenshots/diff.png (copied to docs/screenshots/ for the README)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +37,13 @@ class Client:
     def __init__(self, db_path):
         from datasette.app import Datasette
 
-        self.ds = Datasette(immutables=[str(db_path)], metadata=yaml.safe_load(METADATA.read_text(encoding="utf-8")),
-                            template_dir=str(DATASETTE_DIR / "templates"), plugins_dir=str(DATASETTE_DIR / "plugins"),
-                            settings={"sql_time_limit_ms": 5000})
+        self.ds = Datasette(
+            immutables=[str(db_path)],
+            metadata=yaml.safe_load(METADATA.read_text(encoding="utf-8")),
+            template_dir=str(DATASETTE_DIR / "templates"),
+            plugins_dir=str(DATASETTE_DIR / "plugins"),
+            settings={"sql_time_limit_ms": 5000},
+        )
         self.loop = asyncio.new_event_loop()
         self.loop.run_until_complete(self.ds.invoke_startup())
 
@@ -79,6 +84,7 @@ def _assert_links_open_paragraph_pages(client, page: str, at_least: int, sample:
 
 # ----------------------------------------------------------------------------- the pages
 
+
 def test_the_views_are_listed_and_in_the_menus(client):
     index = client.page("/-/regkb")
     for page in ("diff", "provision", "term", "dates", "contradictions"):
@@ -93,23 +99,27 @@ def test_diff_page_shows_the_placeholder_changed_to_its_date(client, real_db):
     comparison = compare(real_db)
     counts = comparison.counts()
     page = client.page("/-/regkb/diff")
-    summary = " ".join(re.sub(r"<[^>]+>", "", page[page.index('id="regkb-counts"'):].split("</p>")[0]).split())
+    summary = " ".join(re.sub(r"<[^>]+>", "", page[page.index('id="regkb-counts"') :].split("</p>")[0]).split())
     assert f"{counts['b_paragraphs']} paragraphs of bis-2025-00636-regtext" in summary
-    for key, words in (("identical", "identical"), ("unchanged", "differ only in spacing"), ("changed", "changed"),
-                       ("typography", "only in typography")):
+    for key, words in (
+        ("identical", "identical"),
+        ("unchanged", "differ only in spacing"),
+        ("changed", "changed"),
+        ("typography", "only in typography"),
+    ):
         assert f" {counts[key]} {words}" in summary, key
-    change = (f'<del class="regkb-old">{_escaped(PLACEHOLDER_365)}</del> → '
-              f'<ins class="regkb-new">January 15, 2026</ins>')
+    change = f'<del class="regkb-old">{_escaped(PLACEHOLDER_365)}</del> → <ins class="regkb-new">January 15, 2026</ins>'
     assert change in page
     changed = [row for row in comparison.rows if row.status == "changed"]
     assert page.count('class="regkb-diff-row regkb-row-changed"') == len(changed) > 0
-    assert 'regkb-row-identical' not in page, "unchanged paragraphs are listed only with all=1"
+    assert "regkb-row-identical" not in page, "unchanged paragraphs are listed only with all=1"
     _assert_links_open_paragraph_pages(client, page, at_least=2 * len(changed))
 
     section = client.page("/-/regkb/diff", section="§ 748.15")
     assert "under § 748.15" in section and change in section
-    assert section.count("regkb-row-changed") == sum(1 for r in compare(real_db, section="§ 748.15").rows
-                                                     if r.status == "changed")
+    assert section.count("regkb-row-changed") == sum(
+        1 for r in compare(real_db, section="§ 748.15").rows if r.status == "changed"
+    )
     everything = client.page("/-/regkb/diff", section="§ 748.15", all="1")
     assert everything.count('class="regkb-diff-row ') == len(compare(real_db, section="§ 748.15").rows)
 
@@ -120,10 +130,15 @@ def test_provision_page_lists_openai_and_itif_objections_with_quotes(client, rea
     assert f"<h1>{_escaped(PROVISION)}</h1>" in page
     groups = {(g["stance"], g["org"]): g for g in story["positions"]}
     for org in ("OpenAI", "ITIF"):
-        objections = [g for (stance, name), g in groups.items() if name == org and stance in ("oppose", "request_change")]
+        objections = [
+            g for (stance, name), g in groups.items() if name == org and stance in ("oppose", "request_change")
+        ]
         assert objections, org
         for group in objections:
-            assert re.search(rf"{group['stance']} · <a [^>]+>{org}</a> \({group['count']}\b", page), (org, group["stance"])
+            assert re.search(rf"{group['stance']} · <a [^>]+>{org}</a> \({group['count']}\b", page), (
+                org,
+                group["stance"],
+            )
             for quote in group["quotes"]:
                 assert f"“{_escaped(quote['quote'])}”" in page, (org, quote["id"])
     for paragraph in story["paragraphs"]:
@@ -131,7 +146,9 @@ def test_provision_page_lists_openai_and_itif_objections_with_quotes(client, rea
     assert f"Positions linked to it ({sum(g['count'] for g in story['positions'])}" in page
     assert f"Text ({len(story['paragraphs'])} paragraphs)" in page
     # every quote's pin cite and every paragraph of the text opens its paragraph page
-    _assert_links_open_paragraph_pages(client, page, at_least=len(story["paragraphs"]) + sum(g["count"] for g in story["positions"]))
+    _assert_links_open_paragraph_pages(
+        client, page, at_least=len(story["paragraphs"]) + sum(g["count"] for g in story["positions"])
+    )
     assert "742.6(b)(10)" in client.page("/-/regkb/provision", path="742.6(b)(10)"), "the § may be left out"
 
 
@@ -148,7 +165,7 @@ def test_term_page_shows_both_wordings_of_ultimate_consignee(client, real_db):
 
 def test_dates_page_has_the_compliance_dates_and_not_the_60_day_claim(client, real_db):
     page = client.page("/-/regkb/dates")
-    table = page[page.index('<table class="rows-and-columns regkb-table regkb-dates">'):page.index("</table>")]
+    table = page[page.index('<table class="rows-and-columns regkb-table regkb-dates">') : page.index("</table>")]
     resolved = re.findall(r'<td class="col-resolved">([^<]+)</td>', table)
     assert len(resolved) == len(governing_dates(real_db))
     assert "2026-01-15" in resolved and "2025-05-15" in resolved
@@ -156,7 +173,7 @@ def test_dates_page_has_the_compliance_dates_and_not_the_60_day_claim(client, re
     assert compliance and all('class="paragraph-link"' in row for row in compliance), "each with its pin cite, linked"
     # the Chinese article's "60 days after publication" is not a date of the rule: named after the table
     assert "60天" not in table and "2025-03-16" not in resolved
-    after = page[page.index("</table>"):]
+    after = page[page.index("</table>") :]
     assert "Not dates of the rule" in after and "60天" in after
     assert "no date of the rule is that long after publication" in after
     _assert_links_open_paragraph_pages(client, page, at_least=len(resolved))
@@ -178,8 +195,14 @@ def test_contradictions_page_lists_each_case_with_both_pin_cites(client, real_db
 
 # ----------------------------------------------------------------------------- hostile parameters
 
-ROUTES = {"/-/regkb": ["x"], "/-/regkb/diff": ["section", "a", "b", "all"], "/-/regkb/provision": ["path", "doc"],
-          "/-/regkb/term": ["name"], "/-/regkb/dates": ["x"], "/-/regkb/contradictions": ["doc"]}
+ROUTES = {
+    "/-/regkb": ["x"],
+    "/-/regkb/diff": ["section", "a", "b", "all"],
+    "/-/regkb/provision": ["path", "doc"],
+    "/-/regkb/term": ["name"],
+    "/-/regkb/dates": ["x"],
+    "/-/regkb/contradictions": ["doc"],
+}
 DEFAULTS = {"/-/regkb/provision": {"path": PROVISION}, "/-/regkb/term": {"name": "ultimate consignee"}}
 
 
@@ -213,11 +236,14 @@ def test_hostile_parameters_answer_4xx_never_5xx_and_are_shown_as_text(client, r
 
 # ----------------------------------------------------------------------------- in the browser
 
+
 @pytest.fixture(scope="module")
 def server(real_kb, tmp_path_factory):
     """`regkb serve --port 0` as the user runs it; yields the URL it prints (…/regkb)."""
     log = tmp_path_factory.mktemp("serve-views") / "serve.log"
-    process, url = _start([sys.executable, "-m", "pipeline.cli", "serve", "--db", str(real_kb.db_path), "--port", "0"], log)
+    process, url = _start(
+        [sys.executable, "-m", "pipeline.cli", "serve", "--db", str(real_kb.db_path), "--port", "0"], log
+    )
     yield url
     process.terminate()
     process.wait(timeout=20)

@@ -1,6 +1,7 @@
 """The workspace (issue 13): what a user adds, imports and builds lives in one folder, never in the
 package or the source checkout. The end-to-end test runs regkb from a read-only copy of the source
 with the workspace elsewhere and checks that nothing outside the workspace changed."""
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def test_add_with_a_manifest_elsewhere_copies_beside_it_not_into_the_checkout(tm
     manifest = tmp_path / "mine" / "manifest.toml"
     manifest.parent.mkdir()
     before = snapshot(PROJECT_ROOT / "corpus")
-    result = CliRunner().invoke(main, ["add", str(letter), "--org", "SIA", "--date", "2025-03-15",
-                                       "--manifest", str(manifest)])
+    result = CliRunner().invoke(
+        main, ["add", str(letter), "--org", "SIA", "--date", "2025-03-15", "--manifest", str(manifest)]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "mine" / "letter.txt").read_bytes() == letter.read_bytes()
     assert snapshot(PROJECT_ROOT / "corpus") == before
@@ -58,8 +60,9 @@ def test_add_with_a_manifest_elsewhere_copies_beside_it_not_into_the_checkout(tm
 def test_add_into_a_workspace(tmp_path):
     letter = tmp_path / "letter.txt"
     shutil.copyfile(DOCKET / "SIA-AI-RFI-2025.txt", letter)
-    result = CliRunner().invoke(main, ["--workspace", str(tmp_path / "ws"), "add", str(letter), "--org", "SIA",
-                                       "--date", "2025-03-15"])
+    result = CliRunner().invoke(
+        main, ["--workspace", str(tmp_path / "ws"), "add", str(letter), "--org", "SIA", "--date", "2025-03-15"]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "ws" / "files" / "letter.txt").exists()
     assert 'author_org = "SIA"' in (tmp_path / "ws" / "manifest.toml").read_text()
@@ -90,8 +93,9 @@ def test_a_read_only_checkout_builds_into_a_workspace_and_writes_nothing_else(tm
     cwd.mkdir()
 
     def regkb(*args):
-        result = subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, env=env,
-                                capture_output=True, text=True, timeout=600)
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600
+        )
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         return result.stdout
 

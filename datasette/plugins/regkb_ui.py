@@ -21,6 +21,7 @@
   for the canned queries and the comparison views' pages (without a `_where`) only, so a recursive CTE
   cannot burn seconds of CPU per request.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -29,16 +30,24 @@ import re
 import sqlite3
 from urllib.parse import parse_qs, unquote, urlencode
 
-import markupsafe
 import datasette.handle_exception as default_errors  # a module, so pluggy does not take its hook as ours
-from datasette import hookimpl
+import markupsafe
 from datasette.utils import tilde_decode, tilde_encode
 from datasette.utils.asgi import BadRequest
 from datasette.views.base import DatasetteError
 
+from datasette import hookimpl
 from pipeline.query import _terms, _unspace
-from pipeline.readmodel import (ALL_VIEWS, CHECK, COUNTRY_LIST_COLUMNS, COUNTRY_MATRIX_LABELS, DATASETTE_TEXT, VIEWS,
-                                register, topics)
+from pipeline.readmodel import (
+    ALL_VIEWS,
+    CHECK,
+    COUNTRY_LIST_COLUMNS,
+    COUNTRY_MATRIX_LABELS,
+    DATASETTE_TEXT,
+    VIEWS,
+    register,
+    topics,
+)
 
 KB = "regkb"
 INTERNAL = ("_internal", "_memory")
@@ -78,10 +87,12 @@ def _bad_parameter(request, exception: Exception) -> bool:
     if isinstance(exception, sqlite3.ProgrammingError):
         return "null character" in str(exception) and "\x00" in unquote(request.query_string)
     if isinstance(exception, (ValueError, TypeError, KeyError)):  # json.JSONDecodeError is a ValueError
-        return (_unparsable(request.args.get("_timelimit"), int)
-                or _unparsable(request.args.get("_through"), _through_object)
-                # a view's pages are counted by offset: its `_next` is a number (a table's is a key)
-                or (_is_view(request.path) and _unparsable(request.args.get("_next"), int)))
+        return (
+            _unparsable(request.args.get("_timelimit"), int)
+            or _unparsable(request.args.get("_through"), _through_object)
+            # a view's pages are counted by offset: its `_next` is a number (a table's is a key)
+            or (_is_view(request.path) and _unparsable(request.args.get("_next"), int))
+        )
     return False
 
 
@@ -129,8 +140,14 @@ def _limit_arbitrary_sql(database) -> None:
     async def limited(sql, params=None, truncate=False, custom_time_limit=None, page_size=None, log_sql_errors=True):
         if not _CANNED_REQUEST.get():
             custom_time_limit = min(custom_time_limit or ARBITRARY_SQL_TIME_LIMIT_MS, ARBITRARY_SQL_TIME_LIMIT_MS)
-        return await execute(sql, params, truncate=truncate, custom_time_limit=custom_time_limit,
-                             page_size=page_size, log_sql_errors=log_sql_errors)
+        return await execute(
+            sql,
+            params,
+            truncate=truncate,
+            custom_time_limit=custom_time_limit,
+            page_size=page_size,
+            log_sql_errors=log_sql_errors,
+        )
 
     database.execute = limited
     database.regkb_limited = True
@@ -153,6 +170,7 @@ def asgi_wrapper(datasette):
     405 (datasette 0.65 failed it with a 500: an assertion for a table, a view returning a tuple for a
     canned query). A write query keeps datasette's answer (403: the database is immutable). Marks
     canned-query requests for _limit_arbitrary_sql."""
+
     def wrap(app):
         async def regkb_app(scope, receive, send):
             if scope.get("type") != "http":
@@ -161,9 +179,17 @@ def asgi_wrapper(datasette):
             canned = _canned(datasette, tilde_decode(page.group(1))) if page else None
             if page and scope.get("method", "GET") not in READ_METHODS and not (canned and canned.get("write")):
                 body = b"405 Method Not Allowed: the knowledge base is read-only; this page answers GET\n"
-                await send({"type": "http.response.start", "status": 405,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD"),
-                                        (b"content-length", str(len(body)).encode())]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 405,
+                        "headers": [
+                            (b"content-type", b"text/plain; charset=utf-8"),
+                            (b"allow", b"GET, HEAD"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
                 await send({"type": "http.response.body", "body": body})
                 return
             token = _CANNED_REQUEST.set(canned is not None or (page is not None and _view_page(page, scope)))
@@ -171,7 +197,9 @@ def asgi_wrapper(datasette):
                 return await app(scope, receive, send)
             finally:
                 _CANNED_REQUEST.reset(token)
+
         return regkb_app
+
     return wrap
 
 
@@ -184,8 +212,7 @@ def _view_page(page: re.Match, scope) -> bool:
 @hookimpl
 def prepare_connection(conn):
     # an empty search matches nothing rather than failing: FTS5 rejects an empty expression
-    conn.create_function("fts_match", 1, lambda words: " AND ".join(_terms(words or "")) or '""',
-                         deterministic=True)
+    conn.create_function("fts_match", 1, lambda words: " AND ".join(_terms(words or "")) or '""', deterministic=True)
     register(conn)  # what the comparison views call
 
 
@@ -193,8 +220,11 @@ def prepare_connection(conn):
 def get_metadata(datasette, key, database, table):
     """The comparison views' titles and descriptions, as the report and `regkb table` word them; the
     metadata file's own say (it has none for the views) would come first."""
-    views = {name: {"title": title, "description": description}
-             for name, (title, description) in DATASETTE_TEXT.items() if name in ALL_VIEWS}
+    views = {
+        name: {"title": title, "description": description}
+        for name, (title, description) in DATASETTE_TEXT.items()
+        if name in ALL_VIEWS
+    }
     return {"databases": {KB: {"tables": views}}}
 
 
@@ -209,8 +239,9 @@ def _name(text: str) -> str:
 def positions_matrix() -> dict:
     """Positions counted by organisation, stance and topic (one column per topic of the taxonomy), from the
     view positions_by_topic, whose cells `regkb table positions` shows."""
-    per_topic = ",\n  ".join(f"sum(case when topic = {_literal(t)} then positions else 0 end) as {_name(t)}"
-                             for t in topics())
+    per_topic = ",\n  ".join(
+        f"sum(case when topic = {_literal(t)} then positions else 0 end) as {_name(t)}" for t in topics()
+    )
     title, description = DATASETTE_TEXT["positions_matrix"]
     return {
         "title": title,
@@ -233,8 +264,11 @@ async def country_matrix(db) -> dict:
     """`regkb table countries`: the view countries_by_list pivoted, one column per list of
     country_list_columns."""
     lists = (await db.execute(f"select list_id, list from {COUNTRY_LIST_COLUMNS} order by position")).rows
-    per_list = "".join(f",\n  max(case when list_id = {_literal(l['list_id'])} then {_literal(CHECK)} else '' end) as "
-                       + _name(l["list"]) for l in lists)
+    per_list = "".join(
+        f",\n  max(case when list_id = {_literal(l['list_id'])} then {_literal(CHECK)} else '' end) as "
+        + _name(l["list"])
+        for l in lists
+    )
     code, country = COUNTRY_MATRIX_LABELS
     title, description = DATASETTE_TEXT["country_matrix"]
     return {
@@ -254,8 +288,11 @@ def canned_queries(datasette, database):
         return None
 
     async def queries():
-        return {"positions_matrix": positions_matrix(),
-                "country_matrix": await country_matrix(datasette.get_database(KB))}
+        return {
+            "positions_matrix": positions_matrix(),
+            "country_matrix": await country_matrix(datasette.get_database(KB)),
+        }
+
     return queries
 
 
@@ -307,6 +344,10 @@ def extra_template_vars(view_name, table, database, request, datasette):
             corpus_sql = (await datasette.get_canned_query(KB, "corpus", request.actor))["sql"]
             found = (await db.execute(corpus_sql, {"doc": here[0]["doc_id"]})).rows
             document = found[0] if found else None
-        return {"context": context, "document": document,
-                "row_url": lambda table, pk: datasette.urls.row(KB, table, tilde_encode(pk))}
+        return {
+            "context": context,
+            "document": document,
+            "row_url": lambda table, pk: datasette.urls.row(KB, table, tilde_encode(pk)),
+        }
+
     return paragraph_page

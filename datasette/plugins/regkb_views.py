@@ -15,15 +15,16 @@ whose paragraph is known links to that paragraph's page. A bad parameter (missin
 answered 400 and a provision, term or document the knowledge base does not have 404, both on datasette's
 own error page. Read side: neither spaCy nor torch is imported (tests/test_house.py).
 """
+
 from __future__ import annotations
 
 import sqlite3
 from urllib.parse import urlencode
 
-from datasette import hookimpl
 from datasette.utils import tilde_encode
 from datasette.utils.asgi import BadRequest, NotFound, Response
 
+from datasette import hookimpl
 from pipeline.contradictions import find as find_contradictions
 from pipeline.dates import claimed_dates, governing_dates
 from pipeline.diff import PUBLIC_INSPECTION, PUBLISHED, compare, status_label
@@ -34,24 +35,53 @@ KB = "regkb"
 BASE = "/-/regkb"
 MAX_PARAMETER = 300  # characters: a section path, provision, term or document id is far shorter
 UNCHANGED = ("identical", "unchanged", "typography")
-ANCHORS = {"date": "calendar date", "publication": "after publication", "event": "after an event (flagged)",
-           "duration": "a duration (no start)"}
+ANCHORS = {
+    "date": "calendar date",
+    "publication": "after publication",
+    "event": "after an event (flagged)",
+    "duration": "a duration (no start)",
+}
 
 PAGES = [  # (path, menu label, what it answers, an example's parameters)
-    ("diff", "Versions compared", "the public-inspection PDF against the published regulatory text, paragraph by "
-     "paragraph: unchanged, changed (word by word) or only in one version", {}),
-    ("provision", "A provision's story", "its text, the definitions it uses, thresholds, country lists, what the "
-     "preamble says about it, its changes between versions and every position on it", {"path": "§ 742.6(b)(10)"}),
-    ("term", "A term's story", "every definition of a term, grouped by wording, with scope and pin cite, and every "
-     "paragraph that uses it", {"name": "ultimate consignee"}),
-    ("dates", "Dates of the rule", "every date and period that governs something, resolved to a calendar date where "
-     "it is counted from publication", {}),
-    ("contradictions", "The rule against itself", "the same quantity with different values, a term defined in two "
-     "wordings, cross-references to paragraphs the rule does not contain", {}),
+    (
+        "diff",
+        "Versions compared",
+        "the public-inspection PDF against the published regulatory text, paragraph by "
+        "paragraph: unchanged, changed (word by word) or only in one version",
+        {},
+    ),
+    (
+        "provision",
+        "A provision's story",
+        "its text, the definitions it uses, thresholds, country lists, what the "
+        "preamble says about it, its changes between versions and every position on it",
+        {"path": "§ 742.6(b)(10)"},
+    ),
+    (
+        "term",
+        "A term's story",
+        "every definition of a term, grouped by wording, with scope and pin cite, and every paragraph that uses it",
+        {"name": "ultimate consignee"},
+    ),
+    (
+        "dates",
+        "Dates of the rule",
+        "every date and period that governs something, resolved to a calendar date where "
+        "it is counted from publication",
+        {},
+    ),
+    (
+        "contradictions",
+        "The rule against itself",
+        "the same quantity with different values, a term defined in two "
+        "wordings, cross-references to paragraphs the rule does not contain",
+        {},
+    ),
 ]
 
 
 # ----------------------------------------------------------------------------- parameters and data
+
 
 def _parameter(request, name: str, required: bool = False, default: str | None = None) -> str | None:
     value = request.args.get(name)
@@ -83,9 +113,12 @@ def _paragraphs_of(conn: sqlite3.Connection, table: str, ids) -> dict[str, str]:
     ids = [i for i in dict.fromkeys(ids) if i]
     found: dict[str, str] = {}
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        found.update(conn.execute(f"select id, paragraph_id from {table} where id in ({','.join('?' * len(chunk))})",
-                                  chunk).fetchall())
+        chunk = ids[start : start + 500]
+        found.update(
+            conn.execute(
+                f"select id, paragraph_id from {table} where id in ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+        )
     return found
 
 
@@ -101,9 +134,17 @@ def _context(datasette, request, title: str, **values) -> dict:
     def row_url(table: str, pk: str) -> str:
         return datasette.urls.row(KB, table, tilde_encode(pk))
 
-    return {"title": title, "database": KB, "database_color": lambda database: "ff0000", "pages": PAGES,
-            "paragraph_url": paragraph_url, "row_url": row_url, "view_url": lambda page, **params: _view_url(datasette, page, **params), "base": datasette.urls.path(BASE),
-            **values}
+    return {
+        "title": title,
+        "database": KB,
+        "database_color": lambda database: "ff0000",
+        "pages": PAGES,
+        "paragraph_url": paragraph_url,
+        "row_url": row_url,
+        "view_url": lambda page, **params: _view_url(datasette, page, **params),
+        "base": datasette.urls.path(BASE),
+        **values,
+    }
 
 
 async def _render(datasette, request, template: str, title: str, **values) -> Response:
@@ -112,6 +153,7 @@ async def _render(datasette, request, template: str, title: str, **values) -> Re
 
 
 # ----------------------------------------------------------------------------- pages
+
 
 async def index(datasette, request):
     return await _render(datasette, request, "regkb-views.html", "What researchers ask next")
@@ -129,16 +171,31 @@ async def diff(datasette, request):
         for row in comparison.rows:
             if row.status in UNCHANGED and not show_all:
                 continue
-            rows.append({**row.to_dict(), "label": status_label(row, doc_a, doc_b),
-                         "a_ids": (row.a_id or "").split("+") if row.a_id else []})
+            rows.append(
+                {
+                    **row.to_dict(),
+                    "label": status_label(row, doc_a, doc_b),
+                    "a_ids": (row.a_id or "").split("+") if row.a_id else [],
+                }
+            )
         order = {"changed": 0, "only_in_b": 1, "only_in_a": 2}
         if not show_all:
             rows.sort(key=lambda r: order.get(r["status"], 3))
         return comparison.counts(), rows
 
     counts, rows = await _read(datasette, read)
-    return await _render(datasette, request, "regkb-diff.html", f"{doc_b} against {doc_a}" + (f" under {section}" if section else ""),
-                         counts=counts, rows=rows, section=section or "", doc_a=doc_a, doc_b=doc_b, show_all=show_all)
+    return await _render(
+        datasette,
+        request,
+        "regkb-diff.html",
+        f"{doc_b} against {doc_a}" + (f" under {section}" if section else ""),
+        counts=counts,
+        rows=rows,
+        section=section or "",
+        doc_a=doc_a,
+        doc_b=doc_b,
+        show_all=show_all,
+    )
 
 
 async def provision(datasette, request):
@@ -153,12 +210,24 @@ async def provision(datasette, request):
         quotes = [q for group in story["positions"] for q in group["quotes"]]
         position_paragraphs = _paragraphs_of(conn, "positions", [q["id"] for q in quotes])
         defines_paragraphs = _paragraphs_of(conn, "definitions", [d["id"] for d in story["defines"]])
-        return story, {**definition_paragraphs, **threshold_paragraphs, **list_paragraphs, **position_paragraphs,
-                       **defines_paragraphs}
+        return story, {
+            **definition_paragraphs,
+            **threshold_paragraphs,
+            **list_paragraphs,
+            **position_paragraphs,
+            **defines_paragraphs,
+        }
 
     story, paragraph_of = await _read(datasette, read)
-    return await _render(datasette, request, "regkb-provision.html", f"{story['provision']}: its whole story",
-                         story=story, paragraph_of=paragraph_of, total=sum(g["count"] for g in story["positions"]))
+    return await _render(
+        datasette,
+        request,
+        "regkb-provision.html",
+        f"{story['provision']}: its whole story",
+        story=story,
+        paragraph_of=paragraph_of,
+        total=sum(g["count"] for g in story["positions"]),
+    )
 
 
 async def term(datasette, request):
@@ -170,8 +239,14 @@ async def term(datasette, request):
         return story, _paragraphs_of(conn, "definitions", ids)
 
     story, paragraph_of = await _read(datasette, read)
-    return await _render(datasette, request, "regkb-term.html", f"“{story['term']}”: its whole story",
-                         story=story, paragraph_of=paragraph_of)
+    return await _render(
+        datasette,
+        request,
+        "regkb-term.html",
+        f"“{story['term']}”: its whole story",
+        story=story,
+        paragraph_of=paragraph_of,
+    )
 
 
 async def dates(datasette, request):
@@ -181,33 +256,51 @@ async def dates(datasette, request):
         return rows, claims, _paragraphs_of(conn, "thresholds", [c["id"] for c in claims])
 
     rows, claims, paragraph_of = await _read(datasette, read)
-    return await _render(datasette, request, "regkb-dates.html", "Dates of the rule", rows=rows, claims=claims,
-                         paragraph_of=paragraph_of, resolved=sum(1 for r in rows if r["resolved"]))
+    return await _render(
+        datasette,
+        request,
+        "regkb-dates.html",
+        "Dates of the rule",
+        rows=rows,
+        claims=claims,
+        paragraph_of=paragraph_of,
+        resolved=sum(1 for r in rows if r["resolved"]),
+    )
 
 
 async def contradictions(datasette, request):
     doc_id = _parameter(request, "doc")
 
     def read(conn):
-        if doc_id and conn.execute("select 1 from documents where id = ? and doc_type = 'rule'", (doc_id,)).fetchone() is None:
+        if (
+            doc_id
+            and conn.execute("select 1 from documents where id = ? and doc_type = 'rule'", (doc_id,)).fetchone() is None
+        ):
             raise RegkbError(f"no rule document {doc_id!r} in the knowledge base (see `regkb docs`)")
         return [c.to_dict() for c in find_contradictions(conn, [doc_id] if doc_id else None)]
 
     found = await _read(datasette, read)
-    return await _render(datasette, request, "regkb-contradictions.html", "The rule against itself", found=found,
-                         doc_id=doc_id or "")
+    return await _render(
+        datasette, request, "regkb-contradictions.html", "The rule against itself", found=found, doc_id=doc_id or ""
+    )
 
 
 @hookimpl
 def register_routes():
-    return [(rf"^{BASE}/?$", index), (rf"^{BASE}/diff$", diff), (rf"^{BASE}/provision$", provision),
-            (rf"^{BASE}/term$", term), (rf"^{BASE}/dates$", dates), (rf"^{BASE}/contradictions$", contradictions)]
+    return [
+        (rf"^{BASE}/?$", index),
+        (rf"^{BASE}/diff$", diff),
+        (rf"^{BASE}/provision$", provision),
+        (rf"^{BASE}/term$", term),
+        (rf"^{BASE}/dates$", dates),
+        (rf"^{BASE}/contradictions$", contradictions),
+    ]
 
 
 def _links(datasette) -> list[dict]:
     return [{"href": datasette.urls.path(BASE), "label": "regkb: what researchers ask next"}] + [
-        {"href": _view_url(datasette, page, **example), "label": label}
-        for page, label, _, example in PAGES]
+        {"href": _view_url(datasette, page, **example), "label": label} for page, label, _, example in PAGES
+    ]
 
 
 @hookimpl

@@ -7,6 +7,7 @@ paragraph id and the exact matched text (with its offsets) it came from.
 - definitions, countries, thresholds, positions: the components (spaCy factories, patterns as data)
 
 `extract`, `pipeline` and `contexts` load spaCy on first use only (importing this package does not)."""
+
 from __future__ import annotations
 
 from .contract import COMPONENTS, CONTRACTS  # noqa: F401

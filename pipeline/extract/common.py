@@ -1,5 +1,6 @@
 """What the extractor components share: pattern tables (data files in pipeline/patterns/),
 numbers written every way the documents write them, span bookkeeping and span scoring."""
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,8 @@ def add_span(doc: Doc, group: str, start: int, end: int, label: str, fields: dic
         return None
     doc.spans[group] = list(doc.spans.get(group, [])) + [span]
     doc.user_data.setdefault(("regkb", group), []).append(
-        {"start": start, "end": end, "matched_text": text_of(doc)[start:end], **fields})
+        {"start": start, "end": end, "matched_text": text_of(doc)[start:end], **fields}
+    )
     return span
 
 
@@ -41,15 +43,25 @@ def findings(doc: Doc, group: str) -> list[dict]:
 
 def span_scorer(group: str):
     """A component's scorer: precision/recall/F over its span group, as spaCy scores span groups."""
+
     def score(examples, **kwargs):
-        return Scorer.score_spans(examples, f"spans_{group}", getter=lambda doc, _: doc.spans.get(group, []),
-                                  has_annotation=lambda doc: group in doc.spans, allow_overlap=True, **kwargs)
+        return Scorer.score_spans(
+            examples,
+            f"spans_{group}",
+            getter=lambda doc, _: doc.spans.get(group, []),
+            has_annotation=lambda doc: group in doc.spans,
+            allow_overlap=True,
+            **kwargs,
+        )
+
     return score
 
 
 # a full stop that ends a sentence: not the one of "U.S.", "e.g.", "No. 5", "§ 740.2", "Inc."
-SENTENCE_STOP = re.compile(r"(?<!\b[A-Z])(?<!\bNo)(?<!\bInc)(?<!\bCo)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.!?]"
-                           r"(?=[”\"’')]*(?:\s+[A-Z“\"‘(\[]|\s*$))")
+SENTENCE_STOP = re.compile(
+    r"(?<!\b[A-Z])(?<!\bNo)(?<!\bInc)(?<!\bCo)(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)[.!?]"
+    r"(?=[”\"’')]*(?:\s+[A-Z“\"‘(\[]|\s*$))"
+)
 
 
 def sentence_end(text: str, position: int) -> int:
@@ -66,10 +78,34 @@ def sentence_end(text: str, position: int) -> int:
 # ----------------------------------------------------------------------------- numbers
 
 WORD_NUMBERS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
 }
 _WORD = "|".join(sorted(WORD_NUMBERS, key=len, reverse=True))
 NUMBER = re.compile(
@@ -94,7 +130,7 @@ def number_value(match: re.Match) -> float | None:
         power = int(exponent.replace("−", "-")) if len(exponent) <= 6 else None
         if power is None or abs(power) > 300:
             return None
-        value = float(match.group("mant") or 1) * 10 ** power
+        value = float(match.group("mant") or 1) * 10**power
         return value if math.isfinite(value) else None
     if match.group("num"):
         value = float(match.group("num").replace(",", ""))
@@ -117,11 +153,13 @@ def number_value(match: re.Match) -> float | None:
 
 # ----------------------------------------------------------------------------- structure helpers
 
-LEADING_MARKERS = re.compile(r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+|^(?:[a-z]|\d{1,2})(?:\.[a-z\d]{1,2})*\.\s+")
+LEADING_MARKERS = re.compile(
+    r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+|^(?:[a-z]|\d{1,2})(?:\.[a-z\d]{1,2})*\.\s+"
+)
 
 
 def caption(text: str) -> str:
-    """"(d) Private sector end user. A …" → "Private sector end user"."""
+    """ "(d) Private sector end user. A …" → "Private sector end user"."""
     body = LEADING_MARKERS.sub("", text, count=1)
     match = re.match(r"([A-Z][^.—:]{2,80}?)(?:\.|—|:|--)(?:\s|$)", body)
     return match.group(1).strip() if match and body != text else ""

@@ -10,6 +10,7 @@ id, and the column that quotes the paragraph (its provenance). From these declar
   must equal the quote column), and the schema test (the knowledge base has every declared column),
 - the scorers: spaCy's span scorer over the group (the component's `score`), and the gold scorer
   `regkb evaluate` uses for the component (`gold`: the name of a scorer in pipeline.evaluate)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -20,15 +21,15 @@ PROVENANCE = {"char_start": int, "char_end": int}
 
 @dataclass(frozen=True)
 class Output:
-    group: str                      # doc.spans key the component fills
-    table: str                      # knowledge-base table the rows go to
-    columns: dict[str, str]         # row column → finding field (in row order, after doc_id/paragraph_id)
-    types: dict[str, type]          # row column → SQLite affinity (str, int, float)
-    id_prefix: str = ""             # rows get an id "prefix:sha1(paragraph, start, *id_fields)[:12]"
+    group: str  # doc.spans key the component fills
+    table: str  # knowledge-base table the rows go to
+    columns: dict[str, str]  # row column → finding field (in row order, after doc_id/paragraph_id)
+    types: dict[str, type]  # row column → SQLite affinity (str, int, float)
+    id_prefix: str = ""  # rows get an id "prefix:sha1(paragraph, start, *id_fields)[:12]"
     id_fields: tuple[str, ...] = ()
-    quote: str = "matched_text"     # the column that quotes the paragraph at char_start:char_end
-    members: "Output | None" = None  # a child table whose rows come from finding["members"]
-    count_column: str = ""          # a column holding len(finding["members"])
+    quote: str = "matched_text"  # the column that quotes the paragraph at char_start:char_end
+    members: Output | None = None  # a child table whose rows come from finding["members"]
+    count_column: str = ""  # a column holding len(finding["members"])
 
     def all_columns(self) -> dict[str, type]:
         head = {"id": str} if self.id_prefix else {}
@@ -39,9 +40,9 @@ class Output:
 
 @dataclass(frozen=True)
 class Contract:
-    component: str                  # the spaCy factory name
+    component: str  # the spaCy factory name
     outputs: tuple[Output, ...]
-    gold: str = ""                  # the gold set / pipeline.evaluate scorer of this component
+    gold: str = ""  # the gold set / pipeline.evaluate scorer of this component
     doc: str = field(default="", compare=False)
 
 
@@ -50,49 +51,111 @@ def row_id(prefix: str, paragraph_id: str, start: int, extra: str = "") -> str:
 
 
 DEFINITIONS = Output(
-    "definitions", "definitions",
-    columns={"term": "term", "definition": "definition", "scope": "scope", "kind": "kind", "target": "target",
-             "matched_text": "matched_text"},
+    "definitions",
+    "definitions",
+    columns={
+        "term": "term",
+        "definition": "definition",
+        "scope": "scope",
+        "kind": "kind",
+        "target": "target",
+        "matched_text": "matched_text",
+    },
     types={"term": str, "definition": str, "scope": str, "kind": str, "target": str, "matched_text": str},
-    id_prefix="def", id_fields=("term",))
+    id_prefix="def",
+    id_fields=("term",),
+)
 COUNTRY_MENTIONS = Output(
-    "countries", "country_mentions", columns={"name": "name", "iso2": "iso2", "matched_text": "matched_text"},
-    types={"name": str, "iso2": str, "matched_text": str})
+    "countries",
+    "country_mentions",
+    columns={"name": "name", "iso2": "iso2", "matched_text": "matched_text"},
+    types={"name": str, "iso2": str, "matched_text": str},
+)
 COUNTRY_LIST_MEMBERS = Output(
-    "country_lists", "country_list_members",
-    columns={"position": "position", "name": "name", "iso2": "iso2", "matched_text": "matched_text",
-             "part_of": "part_of"},
-    types={"position": int, "name": str, "iso2": str, "matched_text": str, "part_of": str})
+    "country_lists",
+    "country_list_members",
+    columns={
+        "position": "position",
+        "name": "name",
+        "iso2": "iso2",
+        "matched_text": "matched_text",
+        "part_of": "part_of",
+    },
+    types={"position": int, "name": str, "iso2": str, "matched_text": str, "part_of": str},
+)
 COUNTRY_LISTS = Output(
-    "country_lists", "country_lists",
+    "country_lists",
+    "country_lists",
     columns={"label": "label", "style": "style", "member_count": "", "matched_text": "matched_text"},
     types={"label": str, "style": str, "member_count": int, "matched_text": str},
-    id_prefix="list", members=COUNTRY_LIST_MEMBERS, count_column="member_count")
+    id_prefix="list",
+    members=COUNTRY_LIST_MEMBERS,
+    count_column="member_count",
+)
 COUNTRY_GROUP_REFS = Output(
-    "country_groups", "country_group_refs", columns={"group_name": "group", "matched_text": "matched_text"},
-    types={"group_name": str, "matched_text": str})
+    "country_groups",
+    "country_group_refs",
+    columns={"group_name": "group", "matched_text": "matched_text"},
+    types={"group_name": str, "matched_text": str},
+)
 THRESHOLDS = Output(
-    "thresholds", "thresholds",
-    columns={"quantity": "quantity", "comparator": "comparator", "value": "value", "unit": "unit",
-             "subject": "subject", "value_text": "value_text", "matched_text": "matched_text"},
-    types={"quantity": str, "comparator": str, "value": float, "unit": str, "subject": str, "value_text": str,
-           "matched_text": str},
-    id_prefix="thr", id_fields=("value", "unit"))
+    "thresholds",
+    "thresholds",
+    columns={
+        "quantity": "quantity",
+        "comparator": "comparator",
+        "value": "value",
+        "unit": "unit",
+        "subject": "subject",
+        "value_text": "value_text",
+        "matched_text": "matched_text",
+    },
+    types={
+        "quantity": str,
+        "comparator": str,
+        "value": float,
+        "unit": str,
+        "subject": str,
+        "value_text": str,
+        "matched_text": str,
+    },
+    id_prefix="thr",
+    id_fields=("value", "unit"),
+)
 POSITIONS = Output(
-    "positions", "positions",
+    "positions",
+    "positions",
     columns={"org": "org", "stance": "stance", "topic": "topic", "quote": "matched_text", "cue": "cue"},
     types={"org": str, "stance": str, "topic": str, "quote": str, "cue": str},
-    id_prefix="pos", quote="quote")
+    id_prefix="pos",
+    quote="quote",
+)
 
 CONTRACTS = (
-    Contract("regkb_definitions", (DEFINITIONS,), gold="definitions",
-             doc="defined terms with their definition, scope and kind"),
-    Contract("regkb_countries", (COUNTRY_MENTIONS, COUNTRY_LISTS, COUNTRY_GROUP_REFS), gold="country_lists",
-             doc="country names, lists of countries (with their members) and references to country groups"),
-    Contract("regkb_thresholds", (THRESHOLDS,), gold="thresholds",
-             doc="numeric thresholds with comparator, value, unit and subject"),
-    Contract("regkb_positions", (POSITIONS,), gold="positions",
-             doc="positions of a comment's author on the rule: stance, topic and the exact quote"),
+    Contract(
+        "regkb_definitions",
+        (DEFINITIONS,),
+        gold="definitions",
+        doc="defined terms with their definition, scope and kind",
+    ),
+    Contract(
+        "regkb_countries",
+        (COUNTRY_MENTIONS, COUNTRY_LISTS, COUNTRY_GROUP_REFS),
+        gold="country_lists",
+        doc="country names, lists of countries (with their members) and references to country groups",
+    ),
+    Contract(
+        "regkb_thresholds",
+        (THRESHOLDS,),
+        gold="thresholds",
+        doc="numeric thresholds with comparator, value, unit and subject",
+    ),
+    Contract(
+        "regkb_positions",
+        (POSITIONS,),
+        gold="positions",
+        doc="positions of a comment's author on the rule: stance, topic and the exact quote",
+    ),
 )
 COMPONENTS = tuple(contract.component for contract in CONTRACTS)
 
@@ -121,8 +184,9 @@ def rows_of(output: Output, found: dict, doc_id: str, paragraph_id: str, text: s
     """The (table, row) pairs one finding of a group gives: its own row, then its members' rows."""
     row: dict = {}
     if output.id_prefix:
-        row["id"] = row_id(output.id_prefix, paragraph_id, found["start"],
-                           "".join(str(found[name]) for name in output.id_fields))
+        row["id"] = row_id(
+            output.id_prefix, paragraph_id, found["start"], "".join(str(found[name]) for name in output.id_fields)
+        )
     row.update({"doc_id": doc_id, "paragraph_id": paragraph_id})
     for column, source in output.columns.items():
         if column == output.count_column:
@@ -146,7 +210,7 @@ def member_rows(output: Output, list_id: str, members: list[dict], holder) -> li
             if column == "position":
                 row[column] = position
             elif column == "matched_text":
-                row[column] = text[member["start"]:member["end"]]
+                row[column] = text[member["start"] : member["end"]]
             else:
                 row[column] = member.get(source)
         row["char_start"], row["char_end"] = member["start"], member["end"]

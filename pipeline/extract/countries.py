@@ -1,6 +1,7 @@
 """Countries: names normalised to ISO 3166 alpha-2 (pycountry, its Chinese translations and an alias
 table), lists detected as lists (one per line under a heading; inline enumerations "A, B, C and D",
 "甲、乙、丙和丁"), and named country groups recorded as group references."""
+
 from __future__ import annotations
 
 import gettext
@@ -47,10 +48,12 @@ def gazetteer() -> dict[str, str]:
 
 # what an official long name may carry around the country's name: "the", "the Government of",
 # "… Special Administrative Region (of China)"
-NAME_WRAPPING = re.compile(r"^(?:the\s+)?(?:(?:government|regime|territory) of (?:the\s+)?)?|"
-                           r"\s+(?:Special Administrative Region(?: of (?:the )?(?:People's Republic of )?China)?"
-                           r"|SAR)$",
-                           re.I)
+NAME_WRAPPING = re.compile(
+    r"^(?:the\s+)?(?:(?:government|regime|territory) of (?:the\s+)?)?|"
+    r"\s+(?:Special Administrative Region(?: of (?:the )?(?:People's Republic of )?China)?"
+    r"|SAR)$",
+    re.I,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -81,8 +84,10 @@ def _lowered() -> dict[str, str]:
 # Hong Kong Special Administrative Region (China)", "Republic of Cuba (Cuba)", "Venezuelan politician
 # Nicolás Maduro (Maduro Regime)"
 ENTRY_SHORT_FORM = re.compile(r"\((?P<short>[^()]{2,60})\)\s*[;,.]?\s*(?:and|or)?\s*$")
-INCLUDING = re.compile(r",?\s+(?:including|and including|together with)\s+(?P<parts>.+?)"
-                       r"(?=\s*\([^()]{2,60}\)\s*[;,.]?\s*(?:and|or)?\s*$|$)")
+INCLUDING = re.compile(
+    r",?\s+(?:including|and including|together with)\s+(?P<parts>.+?)"
+    r"(?=\s*\([^()]{2,60}\)\s*[;,.]?\s*(?:and|or)?\s*$|$)"
+)
 ITEM_MARKER = re.compile(r"^\s*(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+")
 
 
@@ -98,9 +103,9 @@ def parse_entry(text: str, offset: int = 0) -> list[dict]:
     body = re.sub(r"^(?:and|or)\s+", "", body)
     begin = offset + begin + (len(stripped[begin:].rstrip(" ;,.")) - len(body))
     short = ENTRY_SHORT_FORM.search(body)
-    head = body[:short.start()].strip() if short else body
+    head = body[: short.start()].strip() if short else body
     including = INCLUDING.search(head)
-    name = head[:including.start()].strip(" ,") if including else head
+    name = head[: including.start()].strip(" ,") if including else head
     iso2 = (resolve(short.group("short")) if short else None) or resolve(name)
     members = [{"name": body, "iso2": iso2, "start": begin, "end": begin + len(body), "part_of": None}]
     if including:
@@ -111,8 +116,9 @@ def parse_entry(text: str, offset: int = 0) -> list[dict]:
             code = resolve(piece)
             if code and code != iso2:
                 start = base + part.start() + part.group(0).index(piece)
-                members.append({"name": piece, "iso2": code, "start": start, "end": start + len(piece),
-                                "part_of": iso2})
+                members.append(
+                    {"name": piece, "iso2": code, "start": start, "end": start + len(piece), "part_of": iso2}
+                )
     return members
 
 
@@ -129,7 +135,7 @@ def _sentence_before(text: str, position: int) -> str:
     head = text[:position]
     # a sentence boundary, but not the period of "No. 5", "U.S." or "e.g."
     bounds = [m.end() for m in re.finditer(r"(?<![Nn]o)(?<!U\.S)(?<!e\.g)(?<!i\.e)[.;:]\s|[。；：\n]", head)]
-    label = head[bounds[-1] if bounds else 0:].strip(" -–—:：")
+    label = head[bounds[-1] if bounds else 0 :].strip(" -–—:：")
     return label[-120:].strip()
 
 
@@ -205,8 +211,14 @@ class CountryFinder:
                 found = match.groupdict().get("groups")
                 labels = re.findall(r"[A-E]:\d", found) if found else [name]
                 for label in labels:
-                    add_span(doc, GROUPS, match.start(), match.end(), label,
-                             {"group": f"Country Group {label}" if found else name})
+                    add_span(
+                        doc,
+                        GROUPS,
+                        match.start(),
+                        match.end(),
+                        label,
+                        {"group": f"Country Group {label}" if found else name},
+                    )
         if doc.user_data.get("kind") == "list":
             self._line_list(doc)
         if not self._semicolon_list(doc):
@@ -228,14 +240,28 @@ class CountryFinder:
             return False
         entries = [(piece, at, parse_entry(piece, at)) for piece, at in pieces if piece.strip()]
         resolved = [e for e in entries if e[2][0]["iso2"]]
-        if len(resolved) < 3 or len(resolved) < 0.6 * len(entries) or \
-                not all(ENTRY_SHORT_FORM.search(piece.rstrip()) or members[0]["iso2"] and
-                        resolve(piece.strip(" ;.")) for piece, _, members in resolved):
+        if (
+            len(resolved) < 3
+            or len(resolved) < 0.6 * len(entries)
+            or not all(
+                ENTRY_SHORT_FORM.search(piece.rstrip()) or members[0]["iso2"] and resolve(piece.strip(" ;."))
+                for piece, _, members in resolved
+            )
+        ):
             return False
         members = [member for _, _, found in entries for member in found]
-        add_span(doc, LISTS, entries[0][2][0]["start"], members[-1]["end"] if members else len(text), "LIST",
-                 {"label": text[:start].strip(" :") or _sentence_before(text, entries[0][1]), "members": members,
-                  "style": "entries"})
+        add_span(
+            doc,
+            LISTS,
+            entries[0][2][0]["start"],
+            members[-1]["end"] if members else len(text),
+            "LIST",
+            {
+                "label": text[:start].strip(" :") or _sentence_before(text, entries[0][1]),
+                "members": members,
+                "style": "entries",
+            },
+        )
         return True
 
     def _line_list(self, doc: Doc) -> None:
@@ -249,14 +275,24 @@ class CountryFinder:
             members.append({"name": line.strip(), "iso2": resolve(line), "start": offset, "end": offset + len(line)})
             offset += len(line) + 1
         if sum(1 for m in members if m["iso2"]) >= 3:
-            add_span(doc, LISTS, 0, len(text_of(doc)), "LIST",
-                     {"label": lines[0].strip(), "members": members, "style": "lines"})
+            add_span(
+                doc,
+                LISTS,
+                0,
+                len(text_of(doc)),
+                "LIST",
+                {"label": lines[0].strip(), "members": members, "style": "lines"},
+            )
 
     def _inline_lists(self, doc: Doc, mentions: list[tuple[int, int, str, str]]) -> None:
         text = text_of(doc)
         runs: list[list[tuple[int, int, str, str]]] = []
         for mention in mentions:
-            if runs and LIST_GLUE.match(text[runs[-1][-1][1]:mention[0]]) and "\n" not in text[runs[-1][-1][1]:mention[0]]:
+            if (
+                runs
+                and LIST_GLUE.match(text[runs[-1][-1][1] : mention[0]])
+                and "\n" not in text[runs[-1][-1][1] : mention[0]]
+            ):
                 runs[-1].append(mention)
             else:
                 runs.append([mention])
@@ -266,8 +302,14 @@ class CountryFinder:
                 continue
             start, end = run[0][0], run[-1][1]
             members = [{"name": name, "iso2": iso2, "start": a, "end": b} for a, b, name, iso2 in run]
-            add_span(doc, LISTS, start, end, "LIST",
-                     {"label": _sentence_before(text, start), "members": members, "style": "inline"})
+            add_span(
+                doc,
+                LISTS,
+                start,
+                end,
+                "LIST",
+                {"label": _sentence_before(text, start), "members": members, "style": "inline"},
+            )
 
     @staticmethod
     def _chain(text: str, runs: list[list[tuple[int, int, str, str]]]) -> list[list[tuple[int, int, str, str]]]:
@@ -275,7 +317,7 @@ class CountryFinder:
         as Brazil, India …" — runs within a sentence joined by a semicolon or "such as" are one list."""
         chained: list[list[tuple[int, int, str, str]]] = []
         for run in runs:
-            if chained and LIST_CHAIN.match(text[chained[-1][-1][1]:run[0][0]]):
+            if chained and LIST_CHAIN.match(text[chained[-1][-1][1] : run[0][0]]):
                 chained[-1] = chained[-1] + run
             else:
                 chained.append(run)

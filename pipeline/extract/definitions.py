@@ -15,6 +15,7 @@ entry is its paragraph and the sub-paragraphs under it. Scope is found by walkin
 path: an explicit "for purposes of …" phrase (in the sentence or in the section's lead-in) wins;
 a definitions section defines for its part (or the subpart its lead-in names); otherwise the
 provision the definition sits in."""
+
 from __future__ import annotations
 
 import re
@@ -35,9 +36,13 @@ ENTRY_KINDS = {"entry_means", "entry_quoted", "entry_reference", "entry_includes
 # an unquoted term is a noun phrase: no finite verb, no clause opener
 NOT_IN_TERM = re.compile(
     r"\b(?:is|are|was|were|been|may|shall|must|will|has|have|had|does|do|if|when|whether|"
-    r"unless|this|these|those|its|their|pursuant)\b", re.I)
-NOT_TERM_START = re.compile(r"^(?:If|When|Where|Each|Any|All|No|This|These|That|Such|In|For|An?|The|Upon|After|Before|"
-                            r"Except|Unless|Nothing|Notwithstanding|However|It)\b")
+    r"unless|this|these|those|its|their|pursuant)\b",
+    re.I,
+)
+NOT_TERM_START = re.compile(
+    r"^(?:If|When|Where|Each|Any|All|No|This|These|That|Such|In|For|An?|The|Upon|After|Before|"
+    r"Except|Unless|Nothing|Notwithstanding|However|It)\b"
+)
 MINOR = {"of", "and", "the", "as", "a", "an", "for", "to", "in", "on", "or", "by", "with", "&"}
 
 
@@ -95,7 +100,7 @@ def resolve_scope(section_path: str, phrase: str | None, subpart: str = "", defi
 
 
 def _same_term_variant(term: str, alternative: str, joiner: str) -> bool:
-    """"Party or parties to a Transaction" is one term; "Person owned by, controlled by, or subject
+    """ "Party or parties to a Transaction" is one term; "Person owned by, controlled by, or subject
     to …" is one term (an enumeration inside it); "Training or training run" are two names."""
     if joiner.startswith(","):
         return True
@@ -124,6 +129,7 @@ def _acronym_fits(long_form: str, short: str) -> str | None:
 def _spells(letters: list[str], words: list[str]) -> bool:
     """Can the letters be read off the words in order, each content word giving at least its
     initial? (minor words may give a letter or none)."""
+
     def walk(li: int, wi: int) -> bool:
         if wi == len(words):
             return li == len(letters)
@@ -147,11 +153,12 @@ def _spells(letters: list[str], words: list[str]) -> bool:
             if walk(taken, wi + 1):
                 return True
         return False
+
     return len(letters) >= 2 and walk(0, 0)
 
 
 def _is_country_name(term: str) -> bool:
-    """"(China)", "(Cuba)": a list entry's short form. A code that happens to be a country's ISO
+    """ "(China)", "(Cuba)": a list entry's short form. A code that happens to be a country's ISO
     code ("AIA" is Anguilla's alpha-3) is not a name."""
     return term in _country_names() or term.lower() in _country_names()
 
@@ -189,9 +196,13 @@ class DefinitionFinder:
         seen_terms: set[str] = set()
         for row, pattern in self.patterns:
             context = row.get("context")
-            if ((context == "definitional" and not definitional) or (context == "glossary" and not glossary)
-                    or (context == "technical_note" and not re.search(r"technical note", path, re.I))
-                    or (context == "entry" and not entry) or (context in ("rule", "short_form") and not is_rule)):
+            if (
+                (context == "definitional" and not definitional)
+                or (context == "glossary" and not glossary)
+                or (context == "technical_note" and not re.search(r"technical note", path, re.I))
+                or (context == "entry" and not entry)
+                or (context in ("rule", "short_form") and not is_rule)
+            ):
                 continue
             for match in pattern.finditer(text):
                 found = self._record(row, match, text, info, path)
@@ -213,8 +224,14 @@ class DefinitionFinder:
                     if normalise_term(extra_term) in seen_terms:
                         continue
                     seen_terms.add(normalise_term(extra_term))
-                    add_span(doc, GROUP, start, end, "ABBREVIATION" if extra_kind == "abbreviation" else "DEFINITION",
-                             {**fields, "term": extra_term, "kind": extra_kind})
+                    add_span(
+                        doc,
+                        GROUP,
+                        start,
+                        end,
+                        "ABBREVIATION" if extra_kind == "abbreviation" else "DEFINITION",
+                        {**fields, "term": extra_term, "kind": extra_kind},
+                    )
         return doc
 
     def _record(self, row: dict, match: re.Match, text: str, info: dict, path: str):
@@ -225,15 +242,19 @@ class DefinitionFinder:
             return None
         name, kind = row["name"], row["kind"]
         unquoted = name in ("entry_means", "entry_reference", "entry_includes", "as_defined_by")
-        if unquoted and (len(term.split()) > 16 or NOT_IN_TERM.search(term) or NOT_TERM_START.match(term)
-                         or term.endswith((" and", " or", " of", " the"))):
+        if unquoted and (
+            len(term.split()) > 16
+            or NOT_IN_TERM.search(term)
+            or NOT_TERM_START.match(term)
+            or term.endswith((" and", " or", " of", " the"))
+        ):
             return None
         extra: list[tuple[str, str]] = []
         alternative = (groups.get("alt") or "").strip()
         if alternative:
-            joiner = text[match.end("term"):match.start("alt")]
+            joiner = text[match.end("term") : match.start("alt")]
             if _same_term_variant(term, alternative, joiner.strip()):
-                term = text[match.start("term"):match.end("alt")]
+                term = text[match.start("term") : match.end("alt")]
             elif len(alternative.split()) > 16 or NOT_IN_TERM.search(alternative):
                 return None
             else:
@@ -256,39 +277,52 @@ class DefinitionFinder:
             kind = "caption"
         elif kind == "means" and re.search(r"technical note", path, re.I):
             kind = "technical_note"
-        scope_phrase = groups.get("scope") or info.get("scope_phrase") or \
-            next(iter(re.findall(r"For (?:the )?purposes? of ([^,:]{3,60})[,:]", text)), None)
+        scope_phrase = (
+            groups.get("scope")
+            or info.get("scope_phrase")
+            or next(iter(re.findall(r"For (?:the )?purposes? of ([^,:]{3,60})[,:]", text)), None)
+        )
         definition = text[start:end].strip()
         continuation = info.get("continuation", "")
         if continuation and (name in ENTRY_KINDS or definition.endswith((":", "—", "-"))):
             definition = definition + "\n" + continuation
-        fields = {"term": term, "definition": definition[:4000], "kind": kind,
-                  "scope": resolve_scope(path, scope_phrase, info.get("subpart", ""),
-                                         bool(info.get("definitions_title"))),
-                  "target": (groups.get("target") or "").strip().rstrip("."), "_extra": extra}
+        fields = {
+            "term": term,
+            "definition": definition[:4000],
+            "kind": kind,
+            "scope": resolve_scope(path, scope_phrase, info.get("subpart", ""), bool(info.get("definitions_title"))),
+            "target": (groups.get("target") or "").strip().rstrip("."),
+            "_extra": extra,
+        }
         return start, end, fields
 
     @staticmethod
     def _sentence_of(text: str, match: re.Match) -> tuple[int, int]:
         """The sentence holding the match: back to the previous sentence end, on to the next."""
-        bounds = [m.end() for m in re.finditer(r"(?<!\b[A-Z])(?<!\bNo)(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z“\"‘(])", text)
-                  if m.end() <= match.start()]
+        bounds = [
+            m.end()
+            for m in re.finditer(r"(?<!\b[A-Z])(?<!\bNo)(?<!\be\.g)(?<!\bi\.e)\.\s+(?=[A-Z“\"‘(])", text)
+            if m.end() <= match.start()
+        ]
         return (bounds[-1] if bounds else 0), sentence_end(text, match.end())
 
     @staticmethod
     def _short_form(match: re.Match, term: str, text: str, info: dict, path: str):
-        """"Infrastructure as a Service (IaaS)": kept when the short form spells its long form or is
+        """ "Infrastructure as a Service (IaaS)": kept when the short form spells its long form or is
         quoted ("(the 'Act')"), and the document uses it again; a country's name in parentheses is a
         list's short form, not a term the rule defines."""
         quoted = bool(match.group("q"))
         long_form = _acronym_fits(match.group("long"), term) if " " not in term else None
         words = re.findall(r"[\w’'-]+", match.group("long"))
-        if not long_form and re.match(r"\((?:the|hereinafter)\s", text[match.end("long"):match.end()].lstrip(", ")) \
-                and term.split()[-1].lower() in (w.lower() for w in words[-8:]):
+        if (
+            not long_form
+            and re.match(r"\((?:the|hereinafter)\s", text[match.end("long") : match.end()].lstrip(", "))
+            and term.split()[-1].lower() in (w.lower() for w in words[-8:])
+        ):
             # "Executive Order 14105 (the Order)", "Secretary of the Treasury (the Secretary)": a short
             # form made of the long form's own head word
             long_form = " ".join(words[-8:])
-        comma_form = match.group("long").endswith(",") or text[match.end("long"):match.start("term")].startswith(",")
+        comma_form = match.group("long").endswith(",") or text[match.end("long") : match.start("term")].startswith(",")
         if not (quoted or long_form or comma_form):
             return None
         if _is_country_name(term):
@@ -299,7 +333,8 @@ class DefinitionFinder:
         # (its plural or singular too: "MMICs described in …", "the FPGA"; quoted uses count)
         forms = "|".join(re.escape(f) for f in {term, term + "s", term[:-1] if term.endswith("s") else term})
         bare = re.compile(rf"(?<![\w-])(?<!\()(?<!\(“)(?<!\(\")(?:{forms})(?![\w-]|[”\"’']?\))").search(
-            document_text, after)
+            document_text, after
+        )
         if bare is None:
             return None
         start = match.start("long") + (len(match.group("long")) - len(long_form) if long_form else 0)
@@ -307,8 +342,17 @@ class DefinitionFinder:
             start = match.start("term") - 1
         end = match.end()
         part = _part_of(path)
-        return start, end, {"term": term, "definition": text[start:end], "kind": "short_form",
-                            "scope": info.get("subpart") or (f"Part {part}" if part else root_of(path)),
-                            "target": long_form or "", "_extra": []}
+        return (
+            start,
+            end,
+            {
+                "term": term,
+                "definition": text[start:end],
+                "kind": "short_form",
+                "scope": info.get("subpart") or (f"Part {part}" if part else root_of(path)),
+                "target": long_form or "",
+                "_extra": [],
+            },
+        )
 
     score = staticmethod(span_scorer(GROUP))

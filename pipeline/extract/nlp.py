@@ -3,6 +3,7 @@ models regkb never runs (its pipelines are blank, with rule components): 2 to 5 
 every process that parses, the forkserver and each worker included. Importing spaCy through this
 module hides torch from thinc while spaCy loads; torch stays importable afterwards for whoever needs
 it (the reference embedder, REGKB_EMBEDDER=torch)."""
+
 from __future__ import annotations
 
 import sys
@@ -11,6 +12,7 @@ import sys
 def _load():
     if "spacy" in sys.modules or "torch" in sys.modules:
         import spacy
+
         return spacy
     sys.modules["torch"] = None  # an import of torch now fails as if it were not installed
     try:

@@ -4,6 +4,7 @@ a change to it or support it, each with the organisation holding it, a stance an
 Attribution is a document-level walk (a news report names ITI once and keeps quoting it; a heading
 "ITIF评估…" hands the following paragraphs to ITIF); stance, topic and in-sentence attribution are
 per sentence. Cue tables live in patterns/stances.jsonl, topics.jsonl and orgs.jsonl."""
+
 from __future__ import annotations
 
 import re
@@ -27,11 +28,15 @@ STANCE_ORDER = ("request_change", "oppose", "support")
 # (a footnote number may follow the full stop: "… U.S. AI companies.10 The U.S. government should …";
 # PDF text sets bullets in the Symbol font's private-use points, U+F0B7 and kin)
 BULLETS = "●•▪◦‣⁃\uf0b7\uf0a7\uf076\uf0d8\uf0fc"
-SENTENCE_END = re.compile(rf"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9{BULLETS}\u3400-\u9fff])"
-                          rf"|(?<=[A-Za-z)\"”’][.!?])\d{{1,3}}(?=\s+[A-Z])"
-                          rf"|(?<=[。！？])[\"”’」]*|(?=[{BULLETS}]\s?)")
-ABBREVIATION = re.compile(r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Corp|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|"
-                          r"Aug|Sep|Sept|Oct|Nov|Dec|St|vs|cf|al|Vol|pp|p|Fed|Reg)|\b[A-Z])\.$")
+SENTENCE_END = re.compile(
+    rf"(?<=[.!?])[\"”’)]*(?=\s+[\"“‘(]?[A-Z0-9{BULLETS}\u3400-\u9fff])"
+    rf"|(?<=[A-Za-z)\"”’][.!?])\d{{1,3}}(?=\s+[A-Z])"
+    rf"|(?<=[。！？])[\"”’」]*|(?=[{BULLETS}]\s?)"
+)
+ABBREVIATION = re.compile(
+    r"(?:\b(?:U\.S|e\.g|i\.e|No|Nos|Dr|Mr|Ms|Mrs|Inc|Co|Corp|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|"
+    r"Aug|Sep|Sept|Oct|Nov|Dec|St|vs|cf|al|Vol|pp|p|Fed|Reg)|\b[A-Z])\.$"
+)
 BULLET = re.compile(rf"^[{BULLETS}*–-]\s*")
 
 
@@ -78,7 +83,10 @@ def cues() -> Cues:
             table.update(row)
     orgs.sort(key=lambda pair: len(pair[0]), reverse=True)
     return Cues(
-        stances=stances, topics=tuple(topics), anchors=anchors, orgs=tuple(orgs),
+        stances=stances,
+        topics=tuple(topics),
+        anchors=anchors,
+        orgs=tuple(orgs),
         name_pattern=re.compile(_alternation([name for name, _ in orgs])),
         speech_verb=re.compile(_alternation(table["speech_verbs"]), re.I),
         speech_prefix=re.compile(rf"(?:{_alternation(table['speech_prefixes'])})\s*$", re.I),
@@ -88,7 +96,7 @@ def cues() -> Cues:
 
 
 def is_acronym_of(short: str, name: str) -> bool:
-    """"CNAS" of "Center for a New American Security", "IFP" of "Institute for Progress": the letters
+    """ "CNAS" of "Center for a New American Security", "IFP" of "Institute for Progress": the letters
     of the short form are the initials of the name's words, in order, starting with the first word
     ("TEST" is no acronym of "Acme Policy Institute")."""
     letters = [c for c in short.upper() if c.isalpha()]
@@ -106,7 +114,7 @@ def is_acronym_of(short: str, name: str) -> bool:
 
 
 def short_name(org: str) -> str:
-    """"Information Technology Industry Council (ITI)" → "ITI" (a parenthesis that is the name's
+    """ "Information Technology Industry Council (ITI)" → "ITI" (a parenthesis that is the name's
     acronym); "Acme Policy Institute (TEST)" stays as given; a known name → its short form."""
     bracketed = re.search(r"^(.*?)\s*\(([^()]{2,20})\)\s*$", org or "")
     if bracketed and is_acronym_of(bracketed.group(2).strip(), bracketed.group(1)):
@@ -122,7 +130,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans, start = [], 0
     for match in SENTENCE_END.finditer(text):
         end = match.end()
-        if end <= start or ABBREVIATION.search(text[start:match.start()].rstrip()) and text[match.start() - 1] == ".":
+        if end <= start or ABBREVIATION.search(text[start : match.start()].rstrip()) and text[match.start() - 1] == ".":
             continue
         spans.append((start, end))
         start = end
@@ -145,12 +153,12 @@ def speaker_in(sentence: str) -> str | None:
     c = cues()
     shorts = dict(c.orgs)
     for match in c.name_pattern.finditer(sentence):
-        before = sentence[:match.start()]
+        before = sentence[: match.start()]
         if any(p.search(before.strip()) for p in c.not_speaker):
             continue
         if c.speech_prefix.search(before):
             return shorts[match.group(0)]
-        after = re.split(r"[,，.。;；:：!?！？“\"]", sentence[match.end():], maxsplit=1)[0]
+        after = re.split(r"[,，.。;；:：!?！？“\"]", sentence[match.end() :], maxsplit=1)[0]
         window = after[:40] if CJK.search(after) else after[:60]
         if c.speech_verb.search(window):
             return shorts[match.group(0)]
@@ -168,21 +176,28 @@ def is_heading(paragraph: Paragraph) -> bool:
 
 
 # a letter names the rule it comments on: "the Hospital Price Transparency rule", "the AI Diffusion Rule"
-NAMED_RULE = re.compile(r"\b(?:the|this|these|proposed|interim final|final)\s+(?:[A-Z][\w.&-]*\s+){1,7}"
-                        r"(?:[Rr]ules?|[Rr]egulations?|IFR|NPRM)\b")
+NAMED_RULE = re.compile(
+    r"\b(?:the|this|these|proposed|interim final|final)\s+(?:[A-Z][\w.&-]*\s+){1,7}"
+    r"(?:[Rr]ules?|[Rr]egulations?|IFR|NPRM)\b"
+)
 
 
-COMMENTS_ON = re.compile(r"\b(?:comments?|response|submission|letter|testimony)\b[^.;]{0,80}?"
-                         r"\b(?:on|to|regarding|concerning|about)\b"
-                         r"(?P<subject>[^.;]{0,160})", re.I)
+COMMENTS_ON = re.compile(
+    r"\b(?:comments?|response|submission|letter|testimony)\b[^.;]{0,80}?"
+    r"\b(?:on|to|regarding|concerning|about)\b"
+    r"(?P<subject>[^.;]{0,160})",
+    re.I,
+)
 RULE_NOUN = re.compile(r"\b(?:proposed|interim final|final)\s+rule\b|\bNPRM\b|\bIFR\b")
 
 
 def comments_on_a_rule(text: str) -> bool:
     """A letter's opening saying what it comments on: "Comments of … on the Hospital Price
     Transparency rule" (not "Comments to OSTP RFI on an AI Action Plan": a request for information)."""
-    return any(NAMED_RULE.search(m.group("subject")) or RULE_NOUN.search(m.group("subject"))
-               for m in COMMENTS_ON.finditer(text))
+    return any(
+        NAMED_RULE.search(m.group("subject")) or RULE_NOUN.search(m.group("subject"))
+        for m in COMMENTS_ON.finditer(text)
+    )
 
 
 def about_the_rule(text: str) -> bool:
@@ -205,8 +220,10 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
     current_kind, current_off = "", False
     for paragraph in paragraphs:
         if reported:
-            named = next((s for s in map(speaker_in, (paragraph.text[a:b] for a, b in sentence_spans(paragraph.text)))
-                          if s), None)
+            named = next(
+                (s for s in map(speaker_in, (paragraph.text[a:b] for a, b in sentence_spans(paragraph.text))) if s),
+                None,
+            )
             kind = "named" if named else ""
             if is_heading(paragraph):
                 found = cues().name_pattern.search(paragraph.text)
@@ -218,8 +235,11 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
                 current = named
                 current_off = responds_to_other_subject(paragraph.text)
             elif current_kind in ("named", "quoted"):
-                current_kind = "quoted" if QUOTE_OPEN.match(paragraph.text) or cues().anaphora.search(paragraph.text) \
+                current_kind = (
+                    "quoted"
+                    if QUOTE_OPEN.match(paragraph.text) or cues().anaphora.search(paragraph.text)
                     else ("quoted" if is_heading(paragraph) else "narration")
+                )
             handover.append(current_kind)
             off_subject.append(current_off)
         else:
@@ -238,26 +258,37 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
         heading = paragraph.section_path.split(" > ")[0]
         if heading not in headings:
             headings[heading] = about_the_rule(heading)
-        out.append({"speaker": speaker or "", "doc_type": doc_type, "heading_like": is_heading(paragraph),
-                    "handover": kind, "off_subject": off,
-                    "section_relevant": opening_relevant or headings[heading] and whole_heading(heading),
-                    "rule_context": not off and (title_relevant or opening_relevant or headings[heading]
-                                                 or about_the_rule(paragraph.text))})
+        out.append(
+            {
+                "speaker": speaker or "",
+                "doc_type": doc_type,
+                "heading_like": is_heading(paragraph),
+                "handover": kind,
+                "off_subject": off,
+                "section_relevant": opening_relevant or headings[heading] and whole_heading(heading),
+                "rule_context": not off
+                and (title_relevant or opening_relevant or headings[heading] or about_the_rule(paragraph.text)),
+            }
+        )
     return out
 
 
-THIRD_PARTY = re.compile(r"^(?:As\s+[^,]{2,60}?\s+(?:stated|said|noted|argued|wrote|observed|put it)\b"
-                         r"|(?:It|The (?:report|study|paper|analysis|authors?)|[A-Z][a-z]+)\s+"
-                         r"(?:concluded|concludes|suggests|suggested|found|finds|observed|observes)\b)")
+THIRD_PARTY = re.compile(
+    r"^(?:As\s+[^,]{2,60}?\s+(?:stated|said|noted|argued|wrote|observed|put it)\b"
+    r"|(?:It|The (?:report|study|paper|analysis|authors?)|[A-Z][a-z]+)\s+"
+    r"(?:concluded|concludes|suggests|suggested|found|finds|observed|observes)\b)"
+)
 CITATION_NOTE = re.compile(r"https?://|\bwww\.\w|\bdoi\.org/|\bdoi:\s*10\.", re.I)
 QUOTE_OPEN = re.compile(r"^\s*[“\"「『‘]")
 QUOTE_MARK = re.compile(r"[“”\"「」『』]")
 # "…就拜登政府…启动301调查做出了如下回应" / "responded to the Section 301 investigation": what a quoted
 # statement answers. When that subject is not the rule, the statement is no position on the rule.
-RESPONDS_TO = re.compile(r"就(?P<zh>.{2,80}?)(?:做出|作出|发表)了?(?:如下)?(?:回应|评论|声明|表态)"
-                         r"|(?:respond(?:ed|ing|s)? to|in response to|(?:a )?statement on|commented on)"
-                         r"\s+(?P<en>[^.;:]{3,120})",
-                         re.I)
+RESPONDS_TO = re.compile(
+    r"就(?P<zh>.{2,80}?)(?:做出|作出|发表)了?(?:如下)?(?:回应|评论|声明|表态)"
+    r"|(?:respond(?:ed|ing|s)? to|in response to|(?:a )?statement on|commented on)"
+    r"\s+(?P<en>[^.;:]{3,120})",
+    re.I,
+)
 
 
 FRAGMENT_END = re.compile(r"\b(?:with|and|or|of|the|to|for|a|an|in|on|that|by|from|as|at)$|[,;:(–-]$", re.I)
@@ -283,7 +314,7 @@ def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, 
         if stance in STANCE_ORDER:
             match = pattern.search(clause)
             if match:
-                negated = any(s == "negates" and p.search(clause[:match.start()]) for s, p in rules)
+                negated = any(s == "negates" and p.search(clause[: match.start()]) for s, p in rules)
                 hits.setdefault("oppose" if stance == "support" and negated else stance, match.group(0))
     return hits
 
@@ -298,7 +329,7 @@ def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
     for stance, pattern in rules:  # after "but", the clause that follows decides, if it takes a side
         found = list(pattern.finditer(sentence)) if stance == "contrast" else []
         if found and found[-1].end() < len(sentence) - 8:
-            hits = _stance_hits(sentence[found[-1].end():], rules) or hits
+            hits = _stance_hits(sentence[found[-1].end() :], rules) or hits
     for stance in STANCE_ORDER:
         if stance in hits:
             return stance, hits[stance]
@@ -349,21 +380,34 @@ class PositionFinder:
                 continue  # the reporter's own framing, not the words of the organisation last quoted
             own_topic = topic_of(sentence)
             following = spans[index + 1] if index + 1 < len(spans) else None
-            if own_topic is None and following and len(sentence) < (40 if lang == "zh" else 120) \
-                    and topic_of(text_of(doc)[following[0]:following[1]]):
+            if (
+                own_topic is None
+                and following
+                and len(sentence) < (40 if lang == "zh" else 120)
+                and topic_of(text_of(doc)[following[0] : following[1]])
+            ):
                 # a short verdict ("The problems are many.", "It will be important to strike the right
                 # balance.") and the sentence that gives its substance are one position
                 end = following[1]
                 sentence = text_of(doc)[start:end]
                 own_topic = topic_of(sentence)
                 taken_until = end
-            if own_topic is None and not about_the_rule(sentence) and not (
-                    info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support"):
+            if (
+                own_topic is None
+                and not about_the_rule(sentence)
+                and not (info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support")
+            ):
                 continue  # in a letter on a rule, or a section headed by it, a request or objection needs no topic cue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
             topic = own_topic or topic_of(text_of(doc)) or "other"
-            add_span(doc, GROUP, start, end, "POSITION", {
-                "org": speaker_in(sentence) or info["speaker"], "stance": found[0], "topic": topic, "cue": found[1]})
+            add_span(
+                doc,
+                GROUP,
+                start,
+                end,
+                "POSITION",
+                {"org": speaker_in(sentence) or info["speaker"], "stance": found[0], "topic": topic, "cue": found[1]},
+            )
         return doc
 
     score = staticmethod(span_scorer(GROUP))

@@ -1,6 +1,7 @@
 """Run the extractor components over one document's paragraphs: the blank spaCy pipeline ("en", or
 "zh" for Chinese documents) with every component of extract.contract, the context each paragraph
 gives them, and the rows their findings become (through the contract, one way for all). Pure: no I/O."""
+
 from __future__ import annotations
 
 import re
@@ -27,12 +28,15 @@ def pipeline(language: str = "en") -> Language:
 
 
 def section_titles(paragraphs: list[Paragraph]) -> dict[str, str]:
-    """"§ 740.29" → "License Exception Low Processing Performance (LPP)", from heading paragraphs."""
+    """ "§ 740.29" → "License Exception Low Processing Performance (LPP)", from heading paragraphs."""
     titles = {}
     for paragraph in paragraphs:
         if paragraph.kind == "heading":
-            match = re.match(r"^(§{1,2}\s*[\d.]+[a-z]?|Supplement No\. \d+ to Part \d+|\d[A-E]\d{3})\s*[—–-]?\s*(.+)$",
-                             paragraph.text, re.I)
+            match = re.match(
+                r"^(§{1,2}\s*[\d.]+[a-z]?|Supplement No\. \d+ to Part \d+|\d[A-E]\d{3})\s*[—–-]?\s*(.+)$",
+                paragraph.text,
+                re.I,
+            )
             if match:
                 number = re.sub(r"^§{1,2}\s*", "§ ", match.group(1))
                 key = number if not re.match(r"\d[A-E]", number) else f"ECCN {number}"
@@ -40,10 +44,12 @@ def section_titles(paragraphs: list[Paragraph]) -> dict[str, str]:
     return titles
 
 
-LEAD_IN = re.compile(r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?:the )?purposes? of|As used in) "
-                     r"(?P<scope>[^,:—]{3,80})[,:—–-]?\s*$|"
-                     r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?:the )?purposes? of|As used in) "
-                     r"(?P<scope2>[^,:—]{3,80})(?::|—|–|--)")
+LEAD_IN = re.compile(
+    r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?:the )?purposes? of|As used in) "
+    r"(?P<scope>[^,:—]{3,80})[,:—–-]?\s*$|"
+    r"^(?:\([a-z0-9]{1,3}\)\s*)?(?:Definitions?\.\s*)?(?:For (?:the )?purposes? of|As used in) "
+    r"(?P<scope2>[^,:—]{3,80})(?::|—|–|--)"
+)
 RUNS_ON = (":", "—", "–", "-", "either", "following")
 
 
@@ -87,9 +93,12 @@ def _continuations(paragraphs: list[Paragraph], whole_sections: set[str] = froze
             continue
         parts: list[str] = []
         prefix = root if whole else paragraph.section_path + "("
-        for following in paragraphs[index + 1:]:
-            if not following.section_path.startswith(prefix) or sum(map(len, parts)) > 4000 \
-                    or following.kind == "heading":
+        for following in paragraphs[index + 1 :]:
+            if (
+                not following.section_path.startswith(prefix)
+                or sum(map(len, parts)) > 4000
+                or following.kind == "heading"
+            ):
                 break
             parts.append(following.text)
         out[index] = "\n".join(parts)
@@ -107,8 +116,11 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
         offsets.append(at)
         at += len(paragraph.text) + 1
     lead_ins: dict[str, str] = {}  # a section's "For the purposes of this subpart:"
-    speakers = positions.attribution(paragraphs, entry.doc_type, entry.author_org, entry.title) if entry else \
-        [{"doc_type": "rule"}] * len(paragraphs)
+    speakers = (
+        positions.attribution(paragraphs, entry.doc_type, entry.author_org, entry.title)
+        if entry
+        else [{"doc_type": "rule"}] * len(paragraphs)
+    )
     out = []
     header = ""
     parent_captions: dict[str, str] = {}
@@ -126,29 +138,45 @@ def contexts(paragraphs: list[Paragraph], entry: ManifestEntry | None = None) ->
         if lead_in and root.startswith("§"):
             lead_ins[root] = lead_in.group("scope") or lead_in.group("scope2")
         section_title = titles.get(root, root if root.startswith(("§", "ECCN", "Supplement")) else "")
-        definitions_title = bool(re.search(r"\bdefinitions?\b", section_title, re.I) and root.startswith("§")
-                                 or root in definition_subpart_sections)
-        definitions_section = bool(definitions_title or root in lead_ins
-                                   or re.search(r"\bdefinitions?\b", parent_captions.get(parent, ""), re.I))
-        out.append({
-            "doc_id": paragraph.doc_id, "paragraph_id": paragraph.id, "section_path": paragraph.section_path,
-            "kind": paragraph.kind, "caption": own_caption, "parent_caption": parent_captions.get(parent, ""),
-            "section_title": section_title,
-            "table_header": header if paragraph.kind == "table" else "", **speaker,
-            # a definitions subpart defines for its part
-            "subpart": "" if root in definition_subpart_sections else subparts.get(root, ""),
-            "definitions_section": definitions_section,
-            "definitions_title": definitions_title or root in lead_ins,
-            "scope_phrase": lead_ins.get(root), "continuation": continuations[index],
-            "document_text": document_text, "document_offset": offsets[index],
-            "lead_in": parent_texts.get(parent, "") if parent else "",
-        })
+        definitions_title = bool(
+            re.search(r"\bdefinitions?\b", section_title, re.I)
+            and root.startswith("§")
+            or root in definition_subpart_sections
+        )
+        definitions_section = bool(
+            definitions_title
+            or root in lead_ins
+            or re.search(r"\bdefinitions?\b", parent_captions.get(parent, ""), re.I)
+        )
+        out.append(
+            {
+                "doc_id": paragraph.doc_id,
+                "paragraph_id": paragraph.id,
+                "section_path": paragraph.section_path,
+                "kind": paragraph.kind,
+                "caption": own_caption,
+                "parent_caption": parent_captions.get(parent, ""),
+                "section_title": section_title,
+                "table_header": header if paragraph.kind == "table" else "",
+                **speaker,
+                # a definitions subpart defines for its part
+                "subpart": "" if root in definition_subpart_sections else subparts.get(root, ""),
+                "definitions_section": definitions_section,
+                "definitions_title": definitions_title or root in lead_ins,
+                "scope_phrase": lead_ins.get(root),
+                "continuation": continuations[index],
+                "document_text": document_text,
+                "document_offset": offsets[index],
+                "lead_in": parent_texts.get(parent, "") if parent else "",
+            }
+        )
         previous_kind = paragraph.kind
     return out
 
 
-def extract(paragraphs: list[Paragraph], language: str = "en", entry: ManifestEntry | None = None
-            ) -> dict[str, list[dict]]:
+def extract(
+    paragraphs: list[Paragraph], language: str = "en", entry: ManifestEntry | None = None
+) -> dict[str, list[dict]]:
     """All extracted rows of one document's paragraphs, by table name. Positions are looked for only
     when the manifest entry says who wrote the document (and it is not the rule)."""
     nlp = pipeline(language)
@@ -180,11 +208,23 @@ def _item_lists(paragraphs: list[Paragraph], rows: dict[str, list[dict]]) -> Non
             continue
         list_id = contract.row_id("list", first.id, 0, "items")
         body = first.text.rstrip()
-        rows["country_lists"].append({
-            "id": list_id, "doc_id": first.doc_id, "paragraph_id": first.id, "label": found["label"], "style": "items",
-            "member_count": len(found["members"]), "matched_text": body, "char_start": 0, "char_end": len(body),
-        })
-        for table, row in contract.member_rows(contract.COUNTRY_LIST_MEMBERS, list_id, found["members"],
-                                               lambda member: (paragraphs[member["paragraph_index"]].id,
-                                                               paragraphs[member["paragraph_index"]].text)):
+        rows["country_lists"].append(
+            {
+                "id": list_id,
+                "doc_id": first.doc_id,
+                "paragraph_id": first.id,
+                "label": found["label"],
+                "style": "items",
+                "member_count": len(found["members"]),
+                "matched_text": body,
+                "char_start": 0,
+                "char_end": len(body),
+            }
+        )
+        for table, row in contract.member_rows(
+            contract.COUNTRY_LIST_MEMBERS,
+            list_id,
+            found["members"],
+            lambda member: (paragraphs[member["paragraph_index"]].id, paragraphs[member["paragraph_index"]].text),
+        ):
             rows[table].append(row)

@@ -21,6 +21,7 @@ One module per job:
   furniture  running headers and footers, page numbers, the FR print header, page-foot footnotes
 
 This module only re-exports what the rest of regkb (and its tests) import from pipeline.ingest."""
+
 from __future__ import annotations
 
 from .files import file_kind, open_regular, sha256_file
@@ -51,10 +52,32 @@ _markdown_inline = markdown_inline
 _text_pages = text_pages
 
 __all__ = [
-    "MARKDOWN_EMPHASIS", "MARKDOWN_HEADING", "MARKDOWN_LINK", "MAX_FILE_BYTES", "MAX_HTML_DEPTH",
-    "MAX_INFLATED_BYTES", "MAX_LINE_CHARS", "MAX_PAGE_CHARS", "MAX_PDF_PAGES", "MAX_STREAM_BYTES", "MAX_TEXT_BYTES",
-    "PARALLEL_MIN_PAGES", "BudgetExceeded", "chars_to_lines", "file_kind", "is_long_pdf", "line_from_chars",
-    "long_pdf_pages", "page_ranges", "read_page_range",
-    "markdown_heading", "markdown_inline", "media_of", "open_regular", "page_number", "read_document", "sha256_file",
+    "MARKDOWN_EMPHASIS",
+    "MARKDOWN_HEADING",
+    "MARKDOWN_LINK",
+    "MAX_FILE_BYTES",
+    "MAX_HTML_DEPTH",
+    "MAX_INFLATED_BYTES",
+    "MAX_LINE_CHARS",
+    "MAX_PAGE_CHARS",
+    "MAX_PDF_PAGES",
+    "MAX_STREAM_BYTES",
+    "MAX_TEXT_BYTES",
+    "PARALLEL_MIN_PAGES",
+    "BudgetExceeded",
+    "chars_to_lines",
+    "file_kind",
+    "is_long_pdf",
+    "line_from_chars",
+    "long_pdf_pages",
+    "page_ranges",
+    "read_page_range",
+    "markdown_heading",
+    "markdown_inline",
+    "media_of",
+    "open_regular",
+    "page_number",
+    "read_document",
+    "sha256_file",
     "text_pages",
 ]

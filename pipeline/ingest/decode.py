@@ -1,16 +1,31 @@
 """Bytes → text: byte-order marks, UTF-16 without one, UTF-8 with stray Windows-1252 bytes, and the
 best-scoring legacy encoding (charset_normalizer) for the rest."""
+
 from __future__ import annotations
 
 import re
 
 from ..models import DocumentError
 
-BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),  # before UTF-16: FF FE starts both
-        (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),  # before UTF-16: FF FE starts both
+    (b"\xef\xbb\xbf", "utf-8-sig"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
 # the Unicode blocks of text in a Latin script, as charset_normalizer names them
-LATIN_BLOCKS = {"Basic Latin", "Control character", "Latin-1 Supplement", "Latin Extended-A", "Latin Extended-B",
-                "Latin Extended Additional", "General Punctuation", "Currency Symbols", "Letterlike Symbols"}
+LATIN_BLOCKS = {
+    "Basic Latin",
+    "Control character",
+    "Latin-1 Supplement",
+    "Latin Extended-A",
+    "Latin Extended-B",
+    "Latin Extended Additional",
+    "General Punctuation",
+    "Currency Symbols",
+    "Letterlike Symbols",
+}
 
 
 def decode_text(data: bytes, name: str) -> str:

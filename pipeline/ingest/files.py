@@ -1,5 +1,6 @@
 """Opening source files: only regular files are ever opened (a named pipe would block the build for
 ever, a device never ends), and a file's SHA-256."""
+
 from __future__ import annotations
 
 import hashlib
@@ -9,8 +10,13 @@ from pathlib import Path
 
 from ..models import DocumentError
 
-FILE_KINDS = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR, "a character device"),
-              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 def file_kind(mode: int) -> str:

@@ -1,6 +1,7 @@
 """Page furniture: running headers and footers, printed page numbers, the Federal Register's print
 header and public-inspection banner (what they say about the page is kept: its printed label, the FR
 citation), and footnotes at the foot of a page. Pure functions on lines, no I/O."""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,7 @@ from collections import Counter
 
 from ..models import Line, Page, RawDocument
 
-FR_HEADER = re.compile(
-    r"Federal Register\s*/\s*Vol\.\s*(?P<vol>\d+),\s*No\.\s*\d+\s*/.*?/\s*(?P<page>\d{3,6})\s*$"
-)
+FR_HEADER = re.compile(r"Federal Register\s*/\s*Vol\.\s*(?P<vol>\d+),\s*No\.\s*\d+\s*/.*?/\s*(?P<page>\d{3,6})\s*$")
 FR_HEADER_LEADING_PAGE = re.compile(r"^(?P<page>\d{3,6})\s+Federal Register\s*/\s*Vol\.\s*(?P<vol>\d+)")
 PUBLIC_INSPECTION_BANNER = re.compile(r"scheduled to be published in the\s*Federal Register", re.I)
 FR_DOC_IN_BANNER = re.compile(r"federalregister\.gov/d/(\d{4}-\d{5})")
@@ -30,8 +29,7 @@ def page_number(text: str) -> re.Match | None:
 def printed_page_number_lines(lines: list[str]) -> dict[int, str]:
     """Indexes of lines that are printed page numbers ("2", "- 2 -", "Page 2 of 3") counting
     1, 2, 3 … in order."""
-    candidates = [(i, int(m.group(1))) for i, line in enumerate(lines)
-                  if (m := page_number(line.strip()))]
+    candidates = [(i, int(m.group(1))) for i, line in enumerate(lines) if (m := page_number(line.strip()))]
     found: dict[int, str] = {}
     expected, run = 1, 0
     for index, number in candidates:
@@ -94,8 +92,9 @@ def lift_margins(document: RawDocument) -> None:
             tops = [other.top for other in page.lines]
             known = extremes[id(page)] = (page.lines, min(tops), max(tops))
         _, highest, lowest = known
-        return line.top <= highest + 1 or line.top >= lowest - 1 or \
-            line.top < margin or line.bottom > page_height - margin
+        return (
+            line.top <= highest + 1 or line.top >= lowest - 1 or line.top < margin or line.bottom > page_height - margin
+        )
 
     # 1. the public-inspection banner on the first page
     first = pages[0]
@@ -126,6 +125,7 @@ def lift_margins(document: RawDocument) -> None:
 
     # 3. other running headers/footers: margin lines repeating (digits aside) on many pages
     if len(pages) >= 3:
+
         def shape(text: str) -> str:
             return re.sub(r"\d+", "#", text.strip().lower())
 
@@ -133,8 +133,7 @@ def lift_margins(document: RawDocument) -> None:
         threshold = max(3, int(len(pages) * 0.3))
         repeated = {text for text, count in counts.items() if count >= threshold}
         for page in pages:
-            page.lines = [line for line in page.lines
-                          if not (in_margin(line, page) and shape(line.text) in repeated)]
+            page.lines = [line for line in page.lines if not (in_margin(line, page) and shape(line.text) in repeated)]
 
     # 4. footnotes: a smaller font below the body text at the foot of the page
     sizes = Counter(line.size for page in pages for line in page.lines if line.kind == "body" and line.size)

@@ -1,6 +1,7 @@
 """What regkb puts into pdfminer before it reads a PDF: stream decoders that stop at the inflation budget
 (pdfminer decodes every stream whole, with no limit), and each character's text rendering mode
 (pdfplumber does not expose it; mode 3 is invisible)."""
+
 from __future__ import annotations
 
 import io
@@ -28,11 +29,15 @@ def _inflate_room() -> int:
 
 def _refuse_inflation() -> None:
     if INFLATED["bytes"] + limits.MAX_STREAM_BYTES <= limits.MAX_INFLATED_BYTES:
-        problem = (f"a compressed stream inflates to more than {limits.MAX_STREAM_BYTES:,} bytes, the limit for one "
-                   "stream (a decompression bomb?)")
+        problem = (
+            f"a compressed stream inflates to more than {limits.MAX_STREAM_BYTES:,} bytes, the limit for one "
+            "stream (a decompression bomb?)"
+        )
     else:
-        problem = (f"its compressed streams inflate to more than {limits.MAX_INFLATED_BYTES:,} bytes in all, the limit "
-                   "for one document (a decompression bomb?)")
+        problem = (
+            f"its compressed streams inflate to more than {limits.MAX_INFLATED_BYTES:,} bytes in all, the limit "
+            "for one document (a decompression bomb?)"
+        )
     # kept as well as raised: should pdfminer swallow the exception somewhere, the read still fails
     INFLATED["refused"] = problem
     raise InflateRefused(problem)
@@ -66,7 +71,7 @@ def _inflate_damaged(data: bytes) -> bytes:
     size = 0
     step = 4096  # a chunk inflates to at most about 4 MB, so the budget is checked often enough
     for start in range(0, len(data), step):
-        chunk = data[start:start + step]
+        chunk = data[start : start + step]
         before = inflater.copy()
         try:
             out = inflater.decompress(chunk)
@@ -74,7 +79,7 @@ def _inflate_damaged(data: bytes) -> bytes:
             inflater = before
             for offset in range(len(chunk)):
                 try:
-                    out = inflater.decompress(chunk[offset:offset + 1])
+                    out = inflater.decompress(chunk[offset : offset + 1])
                 except zlib.error:
                     if start + offset < len(data) - 3:
                         raise  # as pdfminer's: damage before the checksum is an error
@@ -118,10 +123,10 @@ def _run_length_decode(data: bytes) -> bytes:
         if length == 128:
             break
         if length < 128:
-            out += data[index:index + length + 1]
+            out += data[index : index + length + 1]
             index += length + 1
         elif index < len(data):
-            out += data[index:index + 1] * (257 - length)
+            out += data[index : index + 1] * (257 - length)
             index += 1
         if len(out) > room:
             _refuse_inflation()
@@ -140,8 +145,9 @@ def _install_pdf_guards() -> None:
     from pdfminer.layout import LTChar
     from pdfplumber import page as plumber_page
 
-    capped_zlib = types.SimpleNamespace(**{name: getattr(zlib, name) for name in dir(zlib)
-                                           if not name.startswith("__")})
+    capped_zlib = types.SimpleNamespace(
+        **{name: getattr(zlib, name) for name in dir(zlib) if not name.startswith("__")}
+    )
     capped_zlib.decompress = _inflate
     pdftypes.zlib = capped_zlib
     pdftypes.decompress_corrupted = _inflate_damaged

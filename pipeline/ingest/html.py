@@ -1,6 +1,7 @@
 """HTML → one page of lines: block elements in document order, each with only its own text (nested
 blocks are read on their own), table rows as cells joined by " | ", site chrome left out. Every walk
 over the tree uses a stack, so no depth of nesting raises RecursionError."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,24 @@ from .limits import BudgetExceeded
 from .text import text_pages
 
 # a <div> counts for the text it holds itself (a byline, a dateline), not for the blocks inside it
-BLOCK_TAGS = ["p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr", "dt", "dd",
-              "figcaption", "caption", "div"]
+BLOCK_TAGS = [
+    "p",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "pre",
+    "tr",
+    "dt",
+    "dd",
+    "figcaption",
+    "caption",
+    "div",
+]
 
 
 CONTAINER_TAGS = set(BLOCK_TAGS) | {"ul", "ol", "dl", "table", "div", "section", "article"}

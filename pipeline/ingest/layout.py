@@ -1,6 +1,7 @@
 """Layout geometry: characters → lines by baseline (superscripts and subscripts kept as ^x and _x,
 lines split at column gutters), columns in reading order, the evidence that a line starts a paragraph,
 text set at an angle turned upright. Pure functions on characters (pdfplumber's dicts) and lines: no I/O."""
+
 from __future__ import annotations
 
 import math
@@ -54,8 +55,7 @@ def into_frame(chars: list[dict], angle: int, bbox: tuple) -> tuple[list[dict], 
         points = [turn(x, y) for x in (char["x0"], char["x1"]) for y in (char["top"], char["bottom"])]
         xs = [p[0] - shift_x for p in points]
         ys = [p[1] - shift_y for p in points]
-        out.append({**char, "x0": min(xs), "x1": max(xs), "top": min(ys), "bottom": max(ys),
-                    "size": max(ys) - min(ys)})
+        out.append({**char, "x0": min(xs), "x1": max(xs), "top": min(ys), "bottom": max(ys), "size": max(ys) - min(ys)})
     return out, width
 
 
@@ -95,8 +95,12 @@ def chars_to_lines(chars: list[dict], number: int, page_width: float) -> tuple[l
         home.add(char)
     leftovers.sort(key=lambda c: (c["bottom"], c["x0"]))
     for char in leftovers:
-        if groups and groups[-1] and groups[-1][0]["size"] < small_limit and \
-                abs(char["bottom"] - groups[-1][0]["bottom"]) <= 1.5:
+        if (
+            groups
+            and groups[-1]
+            and groups[-1][0]["size"] < small_limit
+            and abs(char["bottom"] - groups[-1][0]["bottom"]) <= 1.5
+        ):
             groups[-1].append(char)
         else:
             groups.append([char])
@@ -228,10 +232,15 @@ def line_from_chars(group: list[dict], number: int, marks: dict[int, str]) -> Li
     x0 = min(c["x0"] for c in group)
     x1 = max(c["x1"] for c in group)
     return Line(
-        text=content, page=number, x0=x0, x1=x1,
-        top=min(c["top"] for c in group), bottom=max(c["bottom"] for c in group),
+        text=content,
+        page=number,
+        x0=x0,
+        x1=x1,
+        top=min(c["top"] for c in group),
+        bottom=max(c["bottom"] for c in group),
         size=sizes.most_common(1)[0][0] if sizes else 0.0,
-        bold=bold_chars / printable > 0.6, first_word_width=(first_word_end or x1) - x0,
+        bold=bold_chars / printable > 0.6,
+        first_word_width=(first_word_end or x1) - x0,
     )
 
 
@@ -298,8 +307,7 @@ def mark_blocks(lines: list[Line], mixed_sizes: set[int]) -> None:
     for column_lines in by_column.values():
         left = Counter(round(line.x0) for line in column_lines).most_common(1)[0][0]
         right = sorted(line.x1 for line in column_lines)[int(len(column_lines) * 0.9)]
-        gaps = [b.top - a.bottom for a, b in zip(column_lines, column_lines[1:])
-                if b.top > a.top]
+        gaps = [b.top - a.bottom for a, b in zip(column_lines, column_lines[1:]) if b.top > a.top]
         usual_gap = statistics.median(gaps) if gaps else 0.0
         previous: Line | None = None
         for index, line in enumerate(column_lines):
@@ -314,11 +322,15 @@ def mark_blocks(lines: list[Line], mixed_sizes: set[int]) -> None:
             if gap > max(usual_gap * 1.6, usual_gap + 4):
                 line.starts_block = True
             # a paragraph keeps its type size: a 9 pt address line and an 8 pt notice are two blocks
-            if line.size and previous.size and abs(line.size - previous.size) >= 1 \
-                    and not {id(line), id(previous)} & mixed_sizes:
+            if (
+                line.size
+                and previous.size
+                and abs(line.size - previous.size) >= 1
+                and not {id(line), id(previous)} & mixed_sizes
+            ):
                 line.starts_block = True
             # an indented block quote has its own right edge; a short list has none worth the name
-            window = column_lines[max(0, index - 4):index + 4]
+            window = column_lines[max(0, index - 4) : index + 4]
             local_right = max(l.x1 for l in window)
             edge = local_right if local_right - left >= 0.6 * (right - left) else right
             room = edge - previous.x1

@@ -4,6 +4,7 @@ BudgetExceeded, which read_document turns into a DocumentError naming the file, 
 
 The readers look these up here when they run (`limits.MAX_PDF_PAGES`), so a test that sets one on this
 module reaches every reader; setting the copy that pipeline.ingest re-exports changes nothing."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,8 +43,10 @@ def check_line_lengths(pages: list[Page], path: Path | None = None) -> None:
     for page in pages:
         for line in page.lines:
             if len(line.text) > MAX_LINE_CHARS:
-                problem = (f"a paragraph of {len(line.text):,} characters on page {page.number}; the limit for one "
-                           f"paragraph is {MAX_LINE_CHARS:,} (is this a data dump rather than a document?)")
+                problem = (
+                    f"a paragraph of {len(line.text):,} characters on page {page.number}; the limit for one "
+                    f"paragraph is {MAX_LINE_CHARS:,} (is this a data dump rather than a document?)"
+                )
                 if path is not None:
                     raise DocumentError(str(path), problem)
                 raise BudgetExceeded(problem)

@@ -1,5 +1,6 @@
 """The Markdown regkb reads: ATX headings, list items, GFM tables, and inline markup (emphasis, links,
 images) taken away, all in time linear in the line."""
+
 from __future__ import annotations
 
 import re
@@ -14,15 +15,19 @@ MARKDOWN_ITEM = re.compile(r"^(?:(?P<bullet>[-*+])|\d{1,3}[.)])\s+(?=\S)")
 MARKDOWN_LINK = re.compile(r"!?\[([^\]]*)\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
 # **bold**, __bold__, *emphasis*, _emphasis_: the markers hug the words they wrap, so "2 * 3" and
 # snake_case stay as they are
-MARKDOWN_EMPHASIS = [re.compile(r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])"),
-                     re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"),
-                     re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"),
-                     re.compile(r"(?<!\w)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!\w)")]
+MARKDOWN_EMPHASIS = [
+    re.compile(r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])"),
+    re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"),
+    re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])"),
+    re.compile(r"(?<!\w)_(?=[^\s_])(.+?)(?<=[^\s_])_(?!\w)"),
+]
 # each emphasis pattern as (where it can open, where it can close, marker length): the same lookarounds
-EMPHASIS_MARKERS = [(re.compile(r"(?<![\w*])\*\*(?=\S)"), re.compile(r"(?<=\S)\*\*(?![\w*])"), 2),
-                    (re.compile(r"(?<!\w)__(?=\S)"), re.compile(r"(?<=\S)__(?!\w)"), 2),
-                    (re.compile(r"(?<![\w*])\*(?=[^\s*])"), re.compile(r"(?<=[^\s*])\*(?![\w*])"), 1),
-                    (re.compile(r"(?<!\w)_(?=[^\s_])"), re.compile(r"(?<=[^\s_])_(?!\w)"), 1)]
+EMPHASIS_MARKERS = [
+    (re.compile(r"(?<![\w*])\*\*(?=\S)"), re.compile(r"(?<=\S)\*\*(?![\w*])"), 2),
+    (re.compile(r"(?<!\w)__(?=\S)"), re.compile(r"(?<=\S)__(?!\w)"), 2),
+    (re.compile(r"(?<![\w*])\*(?=[^\s*])"), re.compile(r"(?<=[^\s*])\*(?![\w*])"), 1),
+    (re.compile(r"(?<!\w)_(?=[^\s_])"), re.compile(r"(?<=[^\s_])_(?!\w)"), 1),
+]
 HEADING_START = re.compile(r"(#{1,6})\s+")
 # a GFM table: a header row, a delimiter row (|---|:---:|), body rows; cells split at unescaped pipes
 TABLE_DELIMITER = re.compile(r"\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?")
@@ -37,8 +42,13 @@ def markdown_tables(lines: list[str]) -> tuple[set[int], set[int]]:
     index = 1
     while index < len(lines):
         line = lines[index].strip()
-        if "|" in line and "-" in line and "|" in lines[index - 1] and index - 1 not in rows \
-                and TABLE_DELIMITER.fullmatch(line):
+        if (
+            "|" in line
+            and "-" in line
+            and "|" in lines[index - 1]
+            and index - 1 not in rows
+            and TABLE_DELIMITER.fullmatch(line)
+        ):
             rows.add(index - 1)
             delimiters.add(index)
             index += 1
@@ -66,7 +76,7 @@ def markdown_heading(line: str) -> str | None:
     start = HEADING_START.match(line)
     if start is None:
         return None
-    return line[start.end():].rstrip("#").rstrip()
+    return line[start.end() :].rstrip("#").rstrip()
 
 
 def markdown_inline(text: str) -> str:
@@ -108,7 +118,7 @@ def _strip_emphasis(text: str, opener: re.Pattern, closer: re.Pattern, width: in
         end = _first_at(closes, start + width + 1)
         if end < 0:
             break  # no later opening marker has a closing one after it either
-        out += [text[done:start], text[start + width:end]]
+        out += [text[done:start], text[start + width : end]]
         done = at = end + width
     out.append(text[done:])
     return "".join(out)
@@ -134,7 +144,7 @@ def _strip_links(text: str) -> str:
     def link_end(after: int) -> int:
         """Where a link ends when its text closes just before `after`, or -1."""
         nonlocal solid
-        if text[after:after + 1] != "(":
+        if text[after : after + 1] != "(":
             return -1
         stop = _first_at(stops, after + 1)
         if stop < 0:
@@ -147,7 +157,7 @@ def _strip_links(text: str) -> str:
         if title < 0 or text[title] != '"':
             return -1
         title_end = _first_at(quotes, title + 1)
-        if title_end < 0 or text[title_end + 1:title_end + 2] != ")":
+        if title_end < 0 or text[title_end + 1 : title_end + 2] != ")":
             return -1
         return title_end + 2
 
@@ -165,7 +175,7 @@ def _strip_links(text: str) -> str:
             at = close + 1
             continue
         begin = start - 1 if start - 1 >= at and text[start - 1] == "!" else start
-        out += [text[done:begin], text[start + 1:close]]
+        out += [text[done:begin], text[start + 1 : close]]
         done = at = end
     out.append(text[done:])
     return "".join(out)

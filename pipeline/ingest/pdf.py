@@ -7,6 +7,7 @@ has its characters read straight from pdfminer's layout, as the dicts pdfplumber
 only the keys regkb reads (CHAR_KEYS): pdfplumber resolves every attribute of every object into its
 dicts, which took as long as pdfminer's interpretation of the page. Lines, rectangles and images decide
 tables and whether text is hidden, so a page with any of them goes through pdfplumber's objects whole."""
+
 from __future__ import annotations
 
 import os
@@ -91,8 +92,9 @@ def read_pdf(path: Path, digest: str, pages: list[Page] | None = None) -> RawDoc
                 if page_count == 0:
                     raise DocumentError(str(path), "PDF has no pages")
                 if page_count > limits.MAX_PDF_PAGES:
-                    raise DocumentError(str(path), f"PDF has {page_count:,} pages; the limit is "
-                                                   f"{limits.MAX_PDF_PAGES:,}")
+                    raise DocumentError(
+                        str(path), f"PDF has {page_count:,} pages; the limit is {limits.MAX_PDF_PAGES:,}"
+                    )
                 pages = [_read_pdf_page(pdf.pages[i], i + 1) for i in range(page_count)]
         except DocumentError:
             raise
@@ -131,8 +133,9 @@ def _read_pdf_page(page, number: int) -> Page:
     text_only = _text_only(page)
     count = len(text_only) if text_only is not None else len(page.chars)
     if count > limits.MAX_PAGE_CHARS:
-        raise BudgetExceeded(f"page {number} holds {count:,} characters; the limit for one page is "
-                             f"{limits.MAX_PAGE_CHARS:,}")
+        raise BudgetExceeded(
+            f"page {number} holds {count:,} characters; the limit for one page is {limits.MAX_PAGE_CHARS:,}"
+        )
     drawn = text_only is None
     chars = page.chars if drawn else _char_dicts(page, text_only)
     hidden = _hidden_chars(page, chars, drawn)
@@ -170,14 +173,33 @@ def _read_pdf_page(page, number: int) -> Page:
 
 
 # text rendering modes (PDF 1.7, 9.3.6) and the colours each paints with: 3 paints nothing, 7 only clips
-PAINTED_WITH = {0: ("non_stroking_color",), 1: ("stroking_color",), 2: ("non_stroking_color", "stroking_color"),
-                3: (), 4: ("non_stroking_color",), 5: ("stroking_color",),
-                6: ("non_stroking_color", "stroking_color"), 7: ()}
+PAINTED_WITH = {
+    0: ("non_stroking_color",),
+    1: ("stroking_color",),
+    2: ("non_stroking_color", "stroking_color"),
+    3: (),
+    4: ("non_stroking_color",),
+    5: ("stroking_color",),
+    6: ("non_stroking_color", "stroking_color"),
+    7: (),
+}
 
 
 # what regkb reads of a character (layout, text_angle, _hidden_chars): the keys _char_dicts gives
-CHAR_KEYS = ("text", "x0", "x1", "top", "bottom", "size", "fontname", "matrix", "non_stroking_color",
-             "stroking_color", "ncs", "render_mode")
+CHAR_KEYS = (
+    "text",
+    "x0",
+    "x1",
+    "top",
+    "bottom",
+    "size",
+    "fontname",
+    "matrix",
+    "non_stroking_color",
+    "stroking_color",
+    "ncs",
+    "render_mode",
+)
 
 
 def _text_only(page) -> list | None:
@@ -222,12 +244,19 @@ def _char_dicts(page, chars: list) -> list[dict]:
     for char in chars:
         state = char.graphicstate
         x0, x1 = (char.x0 + shift_x, char.x1 + shift_x) if shift_x != 0 else (char.x0, char.x1)
-        made = {"text": char.get_text(), "x0": x0, "x1": x1, "top": (height - char.y1) + shift_top,
-                "bottom": (height - char.y0) + shift_top, "size": char.size, "fontname": char.fontname,
-                "matrix": char.matrix,
-                "non_stroking_color": state.ncolor if isinstance(state.ncolor, tuple) else (state.ncolor,),
-                "stroking_color": state.scolor if isinstance(state.scolor, tuple) else (state.scolor,),
-                "ncs": _colour_space(char.ncs.name)}
+        made = {
+            "text": char.get_text(),
+            "x0": x0,
+            "x1": x1,
+            "top": (height - char.y1) + shift_top,
+            "bottom": (height - char.y0) + shift_top,
+            "size": char.size,
+            "fontname": char.fontname,
+            "matrix": char.matrix,
+            "non_stroking_color": state.ncolor if isinstance(state.ncolor, tuple) else (state.ncolor,),
+            "stroking_color": state.scolor if isinstance(state.scolor, tuple) else (state.scolor,),
+            "ncs": _colour_space(char.ncs.name),
+        }
         if hasattr(char, "render_mode"):
             made["render_mode"] = char.render_mode
         out.append(made)
@@ -255,8 +284,16 @@ def _hidden_chars(page, chars: list[dict], drawn: bool = True) -> set[int]:
             suspicious.append((char, False))
     if suspicious:
         images = [(i["x0"], i["top"], i["x1"], i["bottom"]) for i in page.images] if drawn else []
-        dark = images + [(r["x0"], r["top"], r["x1"], r["bottom"]) for r in page.rects + page.curves
-                         if r.get("fill") and not _is_white(r.get("non_stroking_color"), None)] if drawn else []
+        dark = (
+            images
+            + [
+                (r["x0"], r["top"], r["x1"], r["bottom"])
+                for r in page.rects + page.curves
+                if r.get("fill") and not _is_white(r.get("non_stroking_color"), None)
+            ]
+            if drawn
+            else []
+        )
         for char, invisible in suspicious:
             if not any(inside_box(char, box) for box in (images if invisible else dark)):
                 hidden.add(id(char))
@@ -291,6 +328,16 @@ def _table_rows(page, number: int) -> tuple[list[Line], list[tuple]]:
         for row, cells in zip(table.rows, rows):
             text = " | ".join(re.sub(r"\s+", " ", cell or "").strip() for cell in cells)
             if text.replace("|", "").strip():
-                lines.append(Line(text=text, page=number, x0=row.bbox[0], x1=row.bbox[2], top=row.bbox[1],
-                                  size=0, kind="table", starts_block=True))
+                lines.append(
+                    Line(
+                        text=text,
+                        page=number,
+                        x0=row.bbox[0],
+                        x1=row.bbox[2],
+                        top=row.bbox[1],
+                        size=0,
+                        kind="table",
+                        starts_block=True,
+                    )
+                )
     return lines, boxes

@@ -1,5 +1,6 @@
 """read_document, the one entry point: what kind of file it is (PDF, HTML, Markdown, text), whether it
 is within the size limit for its kind and its manifest checksum, then the reader for its kind."""
+
 from __future__ import annotations
 
 import hashlib
@@ -43,8 +44,9 @@ def read_document(path: Path | str, expected_sha256: str = "", pdf_pages: list[P
             media = media_of(path, head)
             limit = limits.MAX_FILE_BYTES if media == "pdf" else limits.MAX_TEXT_BYTES
             if size > limit:  # before hashing: a huge file is refused without being read
-                raise DocumentError(str(path), f"file too large ({size:,} bytes; the limit for a {media} file is "
-                                               f"{limit:,})")
+                raise DocumentError(
+                    str(path), f"file too large ({size:,} bytes; the limit for a {media} file is {limit:,})"
+                )
             # text is read whole (it is at most limits.MAX_TEXT_BYTES) and hashed as read; a PDF is hashed here
             # and parsed from its path
             data = head + handle.read() if media != "pdf" else b""
@@ -52,9 +54,7 @@ def read_document(path: Path | str, expected_sha256: str = "", pdf_pages: list[P
             raise DocumentError(str(path), f"cannot read it ({exc.strerror})") from exc
     digest = hashlib.sha256(data).hexdigest() if media != "pdf" else sha256_file(path)
     if expected_sha256 and digest != expected_sha256.lower():
-        raise DocumentError(
-            str(path), f"sha256 mismatch: manifest says {expected_sha256}, file has {digest}"
-        )
+        raise DocumentError(str(path), f"sha256 mismatch: manifest says {expected_sha256}, file has {digest}")
     try:
         if media == "pdf":
             return read_pdf(path, digest, pdf_pages)

@@ -1,5 +1,6 @@
 """Plain text and Markdown files → pages of lines: pages split at form feeds and printed page numbers,
 paragraph starts from blank lines or, in hard-wrapped text, from lines that stop short."""
+
 from __future__ import annotations
 
 import statistics
@@ -16,9 +17,11 @@ def text_pages(text: str, markdown: bool) -> list[Page]:
     raw_lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     for number, raw in enumerate(raw_lines, start=1):
         if len(raw) > limits.MAX_LINE_CHARS:  # before any pattern runs over it
-            raise BudgetExceeded(f"line {number:,} is {len(raw):,} characters long with no line break; the limit for "
-                                 f"one paragraph is {limits.MAX_LINE_CHARS:,} (is this a data dump rather than a "
-                                 "document?)")
+            raise BudgetExceeded(
+                f"line {number:,} is {len(raw):,} characters long with no line break; the limit for "
+                f"one paragraph is {limits.MAX_LINE_CHARS:,} (is this a data dump rather than a "
+                "document?)"
+            )
     numbered = printed_page_number_lines(raw_lines)
     tables, delimiters = markdown_tables(raw_lines) if markdown else (set(), set())
     pages: list[Page] = [Page(number=1)]
@@ -49,8 +52,9 @@ def text_pages(text: str, markdown: bool) -> list[Page]:
             # one line per row, cells joined by " | " as a PDF's or an HTML page's table rows are
             row = " | ".join(cell for cell in markdown_cells(stripped) if cell)
             if row:
-                pages[-1].lines.append(Line(text=row, page=pages[-1].number, x1=len(raw.rstrip()), kind="table",
-                                            starts_block=True))
+                pages[-1].lines.append(
+                    Line(text=row, page=pages[-1].number, x1=len(raw.rstrip()), kind="table", starts_block=True)
+                )
                 last_text, last_kind = row, "table"
             blank_before = page_break = False
             continue
@@ -70,7 +74,7 @@ def text_pages(text: str, markdown: bool) -> list[Page]:
                 stripped, bold = heading, True
             elif item:
                 # a bullet is layout; a number is part of what the item says ("2. Export Controls")
-                stripped = stripped[item.end():] if item.group("bullet") else stripped
+                stripped = stripped[item.end() :] if item.group("bullet") else stripped
                 kind, opens_item = "list", True
             elif last_kind == "list" and not blank_before:
                 kind = "list"  # the wrapped rest of a list item
@@ -81,8 +85,14 @@ def text_pages(text: str, markdown: bool) -> list[Page]:
                 continue
         last_kind = kind
         pages[-1].lines.append(
-            Line(text=stripped, page=pages[-1].number, x1=len(raw.rstrip()), bold=bold, kind=kind,
-                 starts_block=bold or opens_item or (not runs_on and (blank_before or not wrapped)))
+            Line(
+                text=stripped,
+                page=pages[-1].number,
+                x1=len(raw.rstrip()),
+                bold=bold,
+                kind=kind,
+                starts_block=bold or opens_item or (not runs_on and (blank_before or not wrapped)),
+            )
         )
         blank_before = bold
     _mark_short_text_lines(pages)

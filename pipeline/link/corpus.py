@@ -1,6 +1,7 @@
 """Link across the corpus: embed the paragraphs and the position quotes (vectors cached by text),
 find form-letter campaigns among the letters, keep the positions on a rule of the knowledge base and
 link each to the rule's regulatory text; and where each defined term is used, memoised per document."""
+
 from __future__ import annotations
 
 import hashlib
@@ -54,8 +55,14 @@ def minhash_signatures(texts: dict[str, str], cache_dir: Path) -> dict:
     return out
 
 
-def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                cache_dir: Path, stages: dict[str, float], embed_letters: str = "auto") -> None:
+def link_corpus(
+    documents: list[dict],
+    paragraphs: list[Paragraph],
+    extracted: dict[str, list[dict]],
+    cache_dir: Path,
+    stages: dict[str, float],
+    embed_letters: str = "auto",
+) -> None:
     """Embed the paragraphs (for hybrid search; which ones: embedded_paragraphs) and every position
     quote; find copies among the letters (form-letter campaigns); link each position to the
     regulatory text of the rule (the rule document with the most pages is the one cited)."""
@@ -67,8 +74,10 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     matrix = vectors_for([paragraphs[i].text for i in chosen], cache_dir)
     stages["embed"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    extracted["embeddings"] = [{"paragraph_id": paragraphs[i].id, "model": embed.MODEL_NAME,
-                                "vector": embed.to_blob(v)} for i, v in zip(chosen, matrix)]
+    extracted["embeddings"] = [
+        {"paragraph_id": paragraphs[i].id, "model": embed.MODEL_NAME, "vector": embed.to_blob(v)}
+        for i, v in zip(chosen, matrix)
+    ]
     mark = time.perf_counter()
     ann_row = vectorindex.build_row([paragraphs[i].id for i in chosen], matrix, embed.MODEL_NAME)
     extracted["vector_index"] = [ann_row] if ann_row else []  # for search at docket size; none when small
@@ -94,14 +103,18 @@ def link_corpus(documents: list[dict], paragraphs: list[Paragraph], extracted: d
     if not rules or not positions:
         extracted["position_links"] = []
         return
-    regulatory = [i for i, p in enumerate(paragraphs)
-                  if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))]
+    regulatory = [
+        i
+        for i, p in enumerate(paragraphs)
+        if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))
+    ]
     quotes = vectors_for([row["quote"] for row in positions], cache_dir)
     keep = relevant_positions(positions, paragraphs, None, documents, extracted.get("definitions", []), quotes)
     positions[:] = [row for row, kept in zip(positions, keep) if kept]  # only positions on a rule of the KB
     quotes = quotes[np.asarray(keep, dtype=bool)]
-    extracted["position_links"] = position_links(positions, [paragraphs[i] for i in regulatory],
-                                                 matrix[[row_of[i] for i in regulatory]], quotes)
+    extracted["position_links"] = position_links(
+        positions, [paragraphs[i] for i in regulatory], matrix[[row_of[i] for i in regulatory]], quotes
+    )
     stages["link"] = time.perf_counter() - mark
 
 
@@ -114,8 +127,13 @@ EMBED_ALL_UP_TO = 20_000
 EMBED_LETTERS = ("auto", "all", "engaging")
 
 
-def embedded_paragraphs(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]],
-                        cache_dir: Path | None, embed_letters: str = "auto") -> list[int]:
+def embedded_paragraphs(
+    documents: list[dict],
+    paragraphs: list[Paragraph],
+    extracted: dict[str, list[dict]],
+    cache_dir: Path | None,
+    embed_letters: str = "auto",
+) -> list[int]:
     """The indices of the paragraphs to embed: every paragraph of the rules, and the letters'
     paragraphs as embed_letters says ("all"; "engaging": only the letters that engage with a rule;
     "auto": all up to EMBED_ALL_UP_TO letter paragraphs, else engaging)."""
@@ -133,13 +151,18 @@ def usages_by_document(definitions: list[dict], paragraphs: list[Paragraph], cac
     """Where each defined term is used (link.term_usages), document by document: a document's usages
     depend only on the definitions and its own paragraphs, so they are memoised by both and a build
     that adds one letter searches only that letter."""
-    terms = hashlib.blake2b(repr([(d["id"], d["term"], d["paragraph_id"]) for d in definitions]).encode(),
-                            digest_size=16).hexdigest()
+    terms = hashlib.blake2b(
+        repr([(d["id"], d["term"], d["paragraph_id"]) for d in definitions]).encode(), digest_size=16
+    ).hexdigest()
     by_doc: dict[str, list[Paragraph]] = {}
     for paragraph in paragraphs:
         by_doc.setdefault(paragraph.doc_id, []).append(paragraph)
-    keys = {doc: hashlib.blake2b((terms + repr([(p.id, p.text) for p in doc_paragraphs])).encode(),
-                                 digest_size=16).hexdigest() for doc, doc_paragraphs in by_doc.items()}
+    keys = {
+        doc: hashlib.blake2b(
+            (terms + repr([(p.id, p.text) for p in doc_paragraphs])).encode(), digest_size=16
+        ).hexdigest()
+        for doc, doc_paragraphs in by_doc.items()
+    }
     known = store.load_memo(cache_dir, "term_usages", sorted(set(keys.values())))
     missing = [doc for doc in by_doc if keys[doc] not in known]
     fresh: dict[str, list[dict]] = {keys[doc]: [] for doc in missing}

@@ -1,6 +1,7 @@
 """Positions → the rule provisions they are about: the provisions a passage names (citations, the
 glossary's names, its topic's provisions) and, of those, the paragraph that states the rule; then the
 nearest rule paragraphs by embedding."""
+
 from __future__ import annotations
 
 import re
@@ -13,10 +14,10 @@ from ..patterns import load_patterns
 CITATION = re.compile(
     r"§§?\s*(?P<section>7\d\d\.\d+[a-z]?)(?P<paragraphs>(?:\((?:[a-z]{1,2}|\d{1,3}|[ivxl]{1,6}|[A-Z])\))*)"
     r"|Supplement No\.\s*(?P<supplement>\d+) to [Pp]art (?:7\d\d; )?(?P<part>7\d\d)"
-    r"|(?:ECCN\s*)?(?<![\w.])(?P<eccn>\d[A-E]\d{3})(?![\w])")
+    r"|(?:ECCN\s*)?(?<![\w.])(?P<eccn>\d[A-E]\d{3})(?![\w])"
+)
 LINKS_PER_POSITION = 3
 METHOD_ORDER = ("reference", "glossary", "topic", "embedding", "context")
-
 
 
 def cited_provisions(text: str, topic: str = "") -> list[tuple[str, str, str]]:
@@ -49,10 +50,10 @@ def cited_provisions(text: str, topic: str = "") -> list[tuple[str, str, str]]:
 
 
 def within(section_path: str, prefix: str) -> bool:
-    """"§ 740.29(b)(1)" is within "§ 740.29"; "§ 740.2" is not a prefix of "§ 740.29"."""
+    """ "§ 740.29(b)(1)" is within "§ 740.29"; "§ 740.2" is not a prefix of "§ 740.29"."""
     if not section_path.startswith(prefix):
         return False
-    rest = section_path[len(prefix):]
+    rest = section_path[len(prefix) :]
     return not rest or rest[0] in "( >." and not (rest[0] == "." and rest[1:2].isdigit())
 
 
@@ -75,7 +76,7 @@ def states(text: str, words: tuple[re.Pattern, ...]) -> float:
 
 
 def root_section(section_path: str) -> str:
-    """"§ 180.90(a)" → "§ 180.90"; "Supplement No. 5 to Part 740 > …" → "Supplement No. 5 to Part 740"."""
+    """ "§ 180.90(a)" → "§ 180.90"; "Supplement No. 5 to Part 740 > …" → "Supplement No. 5 to Part 740"."""
     head = section_path.split(" > ")[0]
     return re.sub(r"^(§\s*[\d.]+[a-z]?)\(.*$", r"\1", head)
 
@@ -109,7 +110,7 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
                 best = max(members, key=lambda i: similarity[i] + states(targets[i].text, words))
                 if best not in {c[0] for c in chosen}:
                     chosen.append((best, float(similarity[best]), method, matched))
-        for index in ([] if CJK.search(position["quote"]) else np.argsort(-similarity)):
+        for index in [] if CJK.search(position["quote"]) else np.argsort(-similarity):
             if len(chosen) >= LINKS_PER_POSITION:
                 break
             if int(index) not in {c[0] for c in chosen}:
@@ -121,15 +122,31 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
             argued.setdefault((position["doc_id"], position.get("org", "")), []).extend(c[0] for c in chosen[:1])
         else:
             unlinked.append(position)
-        rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank,
-                     "score": round(score, 4), "method": method, "matched_text": matched}
-                    for rank, (i, score, method, matched) in enumerate(chosen, start=1))
+        rows.extend(
+            {
+                "position_id": position["id"],
+                "paragraph_id": targets[i].id,
+                "rank": rank,
+                "score": round(score, 4),
+                "method": method,
+                "matched_text": matched,
+            }
+            for rank, (i, score, method, matched) in enumerate(chosen, start=1)
+        )
     # a Chinese quote that names no provision (the embedding model reads English only) is about what
     # its speaker argues about elsewhere in the document: the provisions its other positions link to first
     for position in unlinked:
         firsts = argued.get((position["doc_id"], position.get("org", "")), [])
         ranked = sorted(set(firsts), key=lambda i: (-firsts.count(i), firsts.index(i)))[:LINKS_PER_POSITION]
-        rows.extend({"position_id": position["id"], "paragraph_id": targets[i].id, "rank": rank, "score": 0.0,
-                     "method": "context", "matched_text": ""} for rank, i in enumerate(ranked, start=1))
+        rows.extend(
+            {
+                "position_id": position["id"],
+                "paragraph_id": targets[i].id,
+                "rank": rank,
+                "score": 0.0,
+                "method": "context",
+                "matched_text": "",
+            }
+            for rank, i in enumerate(ranked, start=1)
+        )
     return rows
-

@@ -2,6 +2,7 @@
 extractor proposes argumentative sentences in any letter; only this stage sees the rules, so only it
 judges which are positions on them: by what names a rule (citations, its distinctive defined terms,
 its title, the glossary) and by its subject matter (the words the rules use far more than others)."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,12 @@ from ..paths import CJK
 from ..patterns import load_patterns
 from .provisions import CITATION
 
-RULE_WORDS = re.compile(r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|"
-                        r"the (?:rule|regulations?)|"
-                        r"(?:this|these|the) rules)\b", re.I)
+RULE_WORDS = re.compile(
+    r"\b(?:interim final rule|final rule|proposed rule|IFR|NPRM|rulemaking|"
+    r"the (?:rule|regulations?)|"
+    r"(?:this|these|the) rules)\b",
+    re.I,
+)
 
 
 def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph] = ()) -> re.Pattern | None:
@@ -39,12 +43,16 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
     parts: set[str] = set()
     for definition in definitions:
         term = (definition.get("term") or "").strip()
-        if definition.get("doc_id") in rule_ids and (len(term.split()) >= 2 or (term.isupper() and len(term) >= 3)) \
-                and len(term) <= 60:
+        if (
+            definition.get("doc_id") in rule_ids
+            and (len(term.split()) >= 2 or (term.isupper() and len(term) >= 3))
+            and len(term) <= 60
+        ):
             body = r"\s+".join(re.escape(w) for w in term.split())
             pattern = re.compile(rf"(?<![\w-]){body}s?(?![\w-])", 0 if term.isupper() else re.I)
-            if not letters or sum(bool(pattern.search(letters[i])) for i in _candidates(term, having, len(letters))) \
-                    <= DISTINCTIVE * len(letters):
+            if not letters or sum(
+                bool(pattern.search(letters[i])) for i in _candidates(term, having, len(letters))
+            ) <= DISTINCTIVE * len(letters):
                 word = rf"(?<![\w-]){body}s?(?![\w-])"
                 parts.add(rf"(?-i:{word})" if term.isupper() else word)
     for document in documents:
@@ -111,12 +119,12 @@ def names_a_rule(text: str, lexicon: re.Pattern | None) -> str:
 # "hardware" for a supply-chain rule. Other policy areas speak in words no rule of the knowledge base
 # uses at all though several letters do ("ISO", "NEPA", "nucleic", "DARPA", "appropriations").
 WORD = re.compile(r"[a-z][a-z0-9]+(?:-[a-z0-9]+)*")
-SUBJECT_LOG_ODDS = 0.8     # how much more often a rule's paragraphs use a word than the other rules' do
+SUBJECT_LOG_ODDS = 0.8  # how much more often a rule's paragraphs use a word than the other rules' do
 SUBJECT_MIN_SHARE = 0.005  # and in at least this share of its own paragraphs (not one stray mention)
 SUBJECT_MIN_COUNT = 5
 OFF_SUBJECT_LETTER_SHARE = 0.5
-OFF_SUBJECT_PER_WORD = 3   # a sentence with more than 3 other-area words per subject word (plus one) is
-                           # about another policy area
+OFF_SUBJECT_PER_WORD = 3  # a sentence with more than 3 other-area words per subject word (plus one) is
+# about another policy area
 
 
 def content_words(text: str) -> set[str]:
@@ -139,8 +147,9 @@ _STEMS: dict[str, str | None] = {}  # word → its stem (None: not a content wor
 
 
 def _stem(word: str) -> str | None:
-    from ..extract.nlp import spacy  # noqa: F401 - spaCy without torch
     from spacy.lang.en.stop_words import STOP_WORDS
+
+    from ..extract.nlp import spacy  # noqa: F401 - spaCy without torch
 
     if len(word) <= 2 or word in STOP_WORDS:
         return None
@@ -156,6 +165,7 @@ def _stem(word: str) -> str | None:
 @dataclass
 class SubjectMatter:
     """The rules' distinctive words and the words of other policy areas (see above)."""
+
     on: set[str]
     off: set[str]
 
@@ -211,8 +221,11 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
     used = sum(per_rule.values(), Counter())
     # used by several letters, not by most (a word most letters use is plain English: "role", "American")
     letter_total = len({doc for docs in letter_docs.values() for doc in docs})
-    off = {word for word, docs in letter_docs.items()
-           if 2 <= len(docs) <= OFF_SUBJECT_LETTER_SHARE * letter_total and used[word] <= 1}
+    off = {
+        word
+        for word, docs in letter_docs.items()
+        if 2 <= len(docs) <= OFF_SUBJECT_LETTER_SHARE * letter_total and used[word] <= 1
+    }
     return SubjectMatter(on=on, off=off)
 
 
@@ -227,8 +240,14 @@ def previous_sentence(text: str, start: int) -> str:
     return before[-1] if before else ""
 
 
-def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matrix, documents: list[dict],
-                       definitions: list[dict], quote_vectors) -> list[bool]:
+def relevant_positions(
+    positions: list[dict],
+    paragraphs: list[Paragraph],
+    matrix,
+    documents: list[dict],
+    definitions: list[dict],
+    quote_vectors,
+) -> list[bool]:
     """Per position, whether it is about a rule in the knowledge base: it names a rule or one of its
     provisions; or it speaks of what a rule regulates (its distinctive words, see SubjectMatter) and
     not mostly of another policy area; or, naming nothing itself ("Such an approach should …"), it
@@ -251,8 +270,9 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
         if len(openings.setdefault(paragraph.doc_id, [])) < 4:
             openings[paragraph.doc_id].append(paragraph.text)
     comment_ids = {d["id"] for d in documents if d.get("doc_type") == "comment"}
-    commenting = {doc for doc, texts in openings.items()
-                  if doc in comment_ids and any(comments_on_a_rule(text) for text in texts)}
+    commenting = {
+        doc for doc, texts in openings.items() if doc in comment_ids and any(comments_on_a_rule(text) for text in texts)
+    }
     keep = []
     for position in positions:
         quote = position["quote"]
@@ -267,7 +287,10 @@ def relevant_positions(positions: list[dict], paragraphs: list[Paragraph], matri
             continue
         paragraph = by_id.get(position["paragraph_id"])
         before = previous_sentence(paragraph.text, position.get("char_start", 0)) if paragraph else ""
-        joined = bool(before) and not subject.elsewhere(quote) and (
-            subject.about(before) or bool(names_a_rule(before, lexicon)))
+        joined = (
+            bool(before)
+            and not subject.elsewhere(quote)
+            and (subject.about(before) or bool(names_a_rule(before, lexicon)))
+        )
         keep.append(joined)
     return keep

@@ -1,6 +1,7 @@
 """Defined terms → the paragraphs that use them. A defined term is used wherever it appears outside
 its defining paragraph; a one-word term in lower case ("operations", "parameters") counts only where
 the text sets it in quotes, as the EAR does for defined terms."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,14 @@ def term_usages(definitions: list[dict], paragraphs: list[Paragraph]) -> list[di
                 continue  # the substring test spares most regex searches
             match = pattern.search(paragraph.text)
             if match:
-                rows.append({"term_id": definition["id"], "paragraph_id": paragraph.id, "doc_id": paragraph.doc_id,
-                             "matched_text": match.group(0), "char_start": match.start(), "char_end": match.end()})
+                rows.append(
+                    {
+                        "term_id": definition["id"],
+                        "paragraph_id": paragraph.id,
+                        "doc_id": paragraph.doc_id,
+                        "matched_text": match.group(0),
+                        "char_start": match.start(),
+                        "char_end": match.end(),
+                    }
+                )
     return rows
-

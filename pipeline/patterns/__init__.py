@@ -1,9 +1,10 @@
 """Extraction and linking patterns, kept as data: one JSON object per line in the *.jsonl files here.
 The same JSON Lines reader (// comments and blank lines skipped) serves the gold annotations."""
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from ..models import RegkbError
@@ -25,7 +26,7 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return rows
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_patterns(name: str) -> tuple[dict, ...]:
     """The patterns of pipeline/patterns/NAME.jsonl."""
     return tuple(read_jsonl(PATTERNS_DIR / f"{name}.jsonl"))

@@ -15,6 +15,7 @@ One module per job:
   pins        paragraph ids and pin cites (as data, rendered from it)
 
 This module only re-exports what the rest of regkb (and its tests) import from pipeline.segment."""
+
 from __future__ import annotations
 
 from .blocks import (
@@ -38,10 +39,30 @@ from .pins import Pin, paragraph_id, pin_cite, pin_of, render_pin
 from .structure import Structure, classify
 
 __all__ = [
-    "BULLET_ONLY", "ELLIPSIS", "STRONG_START", "Block", "MarkerStack", "Pin", "Structure", "classify",
-    "is_rule_document", "join_lines", "letter_furniture", "looks_like_heading", "make_blocks", "marker_types",
-    "paragraph_id", "pin_cite", "pin_of", "render_pin", "segment",
+    "BULLET_ONLY",
+    "ELLIPSIS",
+    "STRONG_START",
+    "Block",
+    "MarkerStack",
+    "Pin",
+    "Structure",
+    "classify",
+    "is_rule_document",
+    "join_lines",
+    "letter_furniture",
+    "looks_like_heading",
+    "make_blocks",
+    "marker_types",
+    "paragraph_id",
+    "pin_cite",
+    "pin_of",
+    "render_pin",
+    "segment",
     # private to blocks; tests/test_scaling.py rebuilds make_blocks' old code from them
-    "_heads_prose", "_is_caption_line", "_is_heading_line", "_is_list_item", "_split_headed_children",
+    "_heads_prose",
+    "_is_caption_line",
+    "_is_heading_line",
+    "_is_list_item",
+    "_split_headed_children",
     "_split_leading_ellipsis",
 ]

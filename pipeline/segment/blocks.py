@@ -2,6 +2,7 @@
 left on each line (a first-line indent, a gap, a line that stopped short) and from the text (a strong
 start such as "§ 740.2" or "(a)", a caption, an ellipsis), in time linear in the lines. Also the block
 predicates and merges the walk uses (a one-line caption, a bold head run into its paragraph)."""
+
 from __future__ import annotations
 
 import re
@@ -67,30 +68,46 @@ STRONG_START = re.compile(
     r"\d{1,2}(?:\.[a-z](?:\.\d{1,2})?)?\.\s+[A-Z“‘'\"]|License Requirements|List Based License|"
     r"List of Items Controlled|Special Conditions for|Related (?:Controls|Definitions?):|Items:|Reason for Control:|"
     r"N\.B\.:|Authority:|\d{1,3}\.\s+(?:The|Section|Part|Supplement|Amend|Add|Revise|In\b)|"
-    r"\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*(?:[A-Z“‘\"\[(]|\*))")
+    r"\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*(?:[A-Z“‘\"\[(]|\*))"
+)
 
 
 def _is_list_item(line: Line) -> bool:
     text = line.text.strip()
     words = text.split()
-    return (0 < len(words) <= 6 and text[0].isupper() and not text.endswith((".", ";", ":", ","))
-            and not STRONG_START.match(text) and not OUTLINE_HEADING.match(text))
+    return (
+        0 < len(words) <= 6
+        and text[0].isupper()
+        and not text.endswith((".", ";", ":", ","))
+        and not STRONG_START.match(text)
+        and not OUTLINE_HEADING.match(text)
+    )
 
 
 LEADING_ELLIPSIS = re.compile(r"^((?:\*\s*){3,})(?=[^*\s])")
 
 
 def _split_leading_ellipsis(lines: list[Line]) -> list[Line]:
-    """"* * * * * 18. Amend …" on one line: the stars end the previous text, a new block follows.
+    """ "* * * * * 18. Amend …" on one line: the stars end the previous text, a new block follows.
     The rest is a new Line: changing the document's own (as this did) made a second segment() of
     the same document give other paragraphs and ids."""
     out: list[Line] = []
     for line in lines:
         match = LEADING_ELLIPSIS.match(line.text)
-        if match and line.text[match.end():].strip():
-            out.append(Line(text=match.group(1).strip(), page=line.page, x0=line.x0, x1=line.x1,
-                            top=line.top, bottom=line.bottom, size=line.size, starts_block=True))
-            line = replace(line, text=line.text[match.end():].strip(), starts_block=True)
+        if match and line.text[match.end() :].strip():
+            out.append(
+                Line(
+                    text=match.group(1).strip(),
+                    page=line.page,
+                    x0=line.x0,
+                    x1=line.x1,
+                    top=line.top,
+                    bottom=line.bottom,
+                    size=line.size,
+                    starts_block=True,
+                )
+            )
+            line = replace(line, text=line.text[match.end() :].strip(), starts_block=True)
         out.append(line)
     return out
 
@@ -131,12 +148,15 @@ def _is_heading_line(text: str) -> bool:
 def _heads_prose(lines: list[Line], index: int) -> bool:
     """The line is set apart and followed by a paragraph of wrapped running text: a caption over
     that paragraph ("Model weights" after "… the following statement:"), not a list's first item."""
-    following = lines[index + 1:index + 3]
+    following = lines[index + 1 : index + 3]
     if len(following) < 2 or any(line.kind != "body" for line in following):
         return False
     first, second = following
-    return ((first.starts_block or first.after_short) and not _is_list_item(first)
-            and not (second.starts_block or second.after_short))
+    return (
+        (first.starts_block or first.after_short)
+        and not _is_list_item(first)
+        and not (second.starts_block or second.after_short)
+    )
 
 
 def make_blocks(lines: list[Line], max_chars: int = 10_000, max_lines: int = 250) -> list[Block]:
@@ -158,12 +178,19 @@ def make_blocks(lines: list[Line], max_chars: int = 10_000, max_lines: int = 250
         previous_text = current.lines[-1].text if current else ""
         # short lines after a lead-in ending in ":" are items of a list (the lines themselves are
         # body text; lines the source marks as list items are blocks of their own)
-        full = current is not None and (chars[id(current)] + len(line.text) > max_chars
-                                        or len(current.lines) >= max_lines)
-        lead_in = not full and current is not None and current.lines[-1].kind == "body" and (
-            # a body block's text ends as its last line does (join_lines only ever adds at the end)
-            current.kind == "list" or (current.kind == "body" and current.lines[-1].text.endswith(":")
-                                       and not _heads_prose(lines, index)))
+        full = current is not None and (
+            chars[id(current)] + len(line.text) > max_chars or len(current.lines) >= max_lines
+        )
+        lead_in = (
+            not full
+            and current is not None
+            and current.lines[-1].kind == "body"
+            and (
+                # a body block's text ends as its last line does (join_lines only ever adds at the end)
+                current.kind == "list"
+                or (current.kind == "body" and current.lines[-1].text.endswith(":") and not _heads_prose(lines, index))
+            )
+        )
         if lead_in and line.kind == "body" and _is_list_item(line) and (line.starts_block or line.after_short):
             current.kind = "list"
             current.item_starts.add(len(current.lines))
@@ -178,12 +205,19 @@ def make_blocks(lines: list[Line], max_chars: int = 10_000, max_lines: int = 250
             or line.kind != current.lines[-1].kind
             or line.kind == "table"
             or (current.kind == "list" and line.kind != "list")
-            or (STRONG_START.match(line.text) and (previous_text.rstrip().endswith((".", ":", ";", "”", "]"))
-                                                   or _is_heading_line(previous_text)))
-            or ELLIPSIS.match(line.text) or ELLIPSIS.match(previous_text)
+            or (
+                STRONG_START.match(line.text)
+                and (previous_text.rstrip().endswith((".", ":", ";", "”", "]")) or _is_heading_line(previous_text))
+            )
+            or ELLIPSIS.match(line.text)
+            or ELLIPSIS.match(previous_text)
             or (line.kind == "body" and _is_caption_line(line, previous_text))
-            or (current is not None and len(current.lines) == 1 and _is_caption_line(current.lines[0], ".")
-                and not (current.lines[0].text.isupper() and line.text.isupper()))  # a capitals heading wraps
+            or (
+                current is not None
+                and len(current.lines) == 1
+                and _is_caption_line(current.lines[0], ".")
+                and not (current.lines[0].text.isupper() and line.text.isupper())
+            )  # a capitals heading wraps
         )
         # a lone bullet's text is one character, so only a block of at most one character is joined
         if current and chars[id(current)] <= 1 and BULLET_ONLY.match(current.text):
@@ -218,10 +252,15 @@ def _split_headed_children(blocks: list[Block]) -> list[Block]:
 def looks_like_heading(block: Block) -> bool:
     """A one-line caption: short, and not ending the way a sentence or list item ends."""
     text = block.text.strip()
-    return (len(block.lines) == 1 and 2 < len(text) <= 100 and len(text.split()) <= 12
-            and not text.endswith((".", ",", ";", ":", "?", "!", "”", '"', " and", " or"))
-            and not CJK.search(text) and (text[:1].isupper() or text[:1].isdigit())
-            and not DATE_LINE.match(text))
+    return (
+        len(block.lines) == 1
+        and 2 < len(text) <= 100
+        and len(text.split()) <= 12
+        and not text.endswith((".", ",", ";", ":", "?", "!", "”", '"', " and", " or"))
+        and not CJK.search(text)
+        and (text[:1].isupper() or text[:1].isdigit())
+        and not DATE_LINE.match(text)
+    )
 
 
 BARE_OUTLINE_MARKER = re.compile(r"^(?:[IVX]{1,5}|[A-Z]|\d{1,2}|[a-z]|[ivx]{1,5})\.$")
@@ -233,14 +272,23 @@ def split_bold_heads(blocks: list[Block]) -> list[Block]:
     has fonts, the bold lines at a block's start are a heading of their own."""
     out: list[Block] = []
     for block in blocks:
-        if out and BARE_OUTLINE_MARKER.match(out[-1].text.strip()) and block.lines[0].bold \
-                and all(line.bold for line in out[-1].lines):
+        if (
+            out
+            and BARE_OUTLINE_MARKER.match(out[-1].text.strip())
+            and block.lines[0].bold
+            and all(line.bold for line in out[-1].lines)
+        ):
             # "iii." set on a line of its own, its caption after it: one heading
             block = Block(out.pop().lines + block.lines, kind=block.kind)
         cut = next((i for i, line in enumerate(block.lines) if not line.bold), len(block.lines))
         head = join_lines(block.lines[:cut], " ")
-        if block.kind == "body" and 0 < cut < len(block.lines) and cut <= 3 and len(head) < 250 \
-                and not head.rstrip().endswith((",", ";")):
+        if (
+            block.kind == "body"
+            and 0 < cut < len(block.lines)
+            and cut <= 3
+            and len(head) < 250
+            and not head.rstrip().endswith((",", ";"))
+        ):
             out.append(Block(block.lines[:cut]))
             out.append(Block(block.lines[cut:]))
             continue
@@ -249,7 +297,7 @@ def split_bold_heads(blocks: list[Block]) -> list[Block]:
 
 
 def merge_section_titles(blocks: list[Block]) -> list[Block]:
-    """"§ 740.28" alone on a line, its title on the next: one heading."""
+    """ "§ 740.28" alone on a line, its title on the next: one heading."""
     out: list[Block] = []
     for block in blocks:
         if out and re.fullmatch(r"§{1,2}\s*\d{1,4}\.\d+[a-z]?", out[-1].text.strip()) and block.kind == "body":

@@ -1,6 +1,7 @@
 """A letter's furniture: the short lines that look like headings but are not (letterhead, date,
 addressee and subject line before the salutation; the valediction and the signature under it; address
 lines, bylines, runs of short lines)."""
+
 from __future__ import annotations
 
 import re
@@ -11,23 +12,33 @@ from .blocks import Block
 SALUTATION = re.compile(r"^(?:Dear|To|Hello|Hi|Greetings)\b[^.;!?]{0,60}[,:]$")
 VALEDICTION = re.compile(
     r"^(?:(?:Very |Most )?(?:Sincerely|Respectfully|Truly|Cordially|Faithfully)(?: (?:yours|submitted))?|"
-    r"(?:With )?(?:(?:Best|Kind|Warm|Warmest) )?Regards|Yours,?(?: (?:truly|sincerely|faithfully))?)[,.]?$", re.I)
+    r"(?:With )?(?:(?:Best|Kind|Warm|Warmest) )?Regards|Yours,?(?: (?:truly|sincerely|faithfully))?)[,.]?$",
+    re.I,
+)
 ADDRESS_LINE = re.compile(
     r",\s*[A-Z]{2}\.?\s+\d{5}(?:-\d{4})?\b"  # "Washington, DC 20230"
     r"|\b\d{1,5}\s+(?:[A-Z0-9][\w.'’-]*\s+){1,4}(?:Street|St\.|Avenue|Ave\.|Road|Rd\.|Boulevard|Blvd\.|Drive|"
     r"Lane|Way|Place|Plaza|Court|Parkway|Square)(?!\w)"  # "1401 Constitution Avenue NW"
     r"|\b(?:Suite|P\.\s?O\.\s?Box)\s+\d"
     r"|[\w.+-]+@[\w-]+\.\w|\bwww\.|https?://"
-    r"|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b")  # a telephone number
+    r"|\(?\b\d{3}\)?[ .-]\d{3}[ .-]\d{4}\b"
+)  # a telephone number
 # "By Jane Doe, …", "January 13, 2025 by Jane Doe": who wrote it and when, not what it is about
-BYLINE = re.compile(r"^(?:By (?:[A-Z][\w.'’-]*\s?){2,4}(?:,|[(—–|]|$)|"
-                    r"(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}),? (?:by|[—–|·]) )")
+BYLINE = re.compile(
+    r"^(?:By (?:[A-Z][\w.'’-]*\s?){2,4}(?:,|[(—–|]|$)|"
+    r"(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}),? (?:by|[—–|·]) )"
+)
 
 
 def _is_short_line(block: Block) -> bool:
     text = block.text.strip()
-    return (block.kind == "body" and len(block.lines) == 1 and len(text) <= 100 and len(text.split()) <= 12
-            and not text.endswith((".", "?", "!", ";")))
+    return (
+        block.kind == "body"
+        and len(block.lines) == 1
+        and len(text) <= 100
+        and len(text.split()) <= 12
+        and not text.endswith((".", "?", "!", ";"))
+    )
 
 
 def letter_furniture(blocks: list[Block]) -> set[int]:
@@ -36,8 +47,9 @@ def letter_furniture(blocks: list[Block]) -> set[int]:
     line), the valediction and the signature under it, address lines, bylines, and any run of
     consecutive short lines (an address or a signature: a heading stands apart from the text
     around it)."""
-    furniture = {i for i, block in enumerate(blocks)
-                 if ADDRESS_LINE.search(block.text) or BYLINE.match(block.text.strip())}
+    furniture = {
+        i for i, block in enumerate(blocks) if ADDRESS_LINE.search(block.text) or BYLINE.match(block.text.strip())
+    }
     first_page = blocks[0].page if blocks else 0
     for index, block in enumerate(blocks):
         if block.page != first_page:
@@ -50,9 +62,8 @@ def letter_furniture(blocks: list[Block]) -> set[int]:
             continue
         furniture.add(index)
         # the signature: short lines on the same page, the first after the space left for signing
-        for offset, after in enumerate(blocks[index + 1:], start=1):
-            if not _is_short_line(after) or after.page != block.page or \
-                    (offset > 1 and after.lines[0].starts_block):
+        for offset, after in enumerate(blocks[index + 1 :], start=1):
+            if not _is_short_line(after) or after.page != block.page or (offset > 1 and after.lines[0].starts_block):
                 break
             furniture.add(index + offset)
     # runs of short lines that follow each other with no paragraph space between them (bold lines
@@ -61,8 +72,12 @@ def letter_furniture(blocks: list[Block]) -> set[int]:
     for index, block in enumerate(blocks):
         if not _is_short_line(block) or block.lines[0].bold:
             continue
-        if runs and runs[-1][-1] == index - 1 and not block.lines[0].starts_block \
-                and block.page == blocks[index - 1].page:
+        if (
+            runs
+            and runs[-1][-1] == index - 1
+            and not block.lines[0].starts_block
+            and block.page == blocks[index - 1].page
+        ):
             runs[-1].append(index)
         else:
             runs.append([index])

@@ -1,13 +1,38 @@
 """Paragraph markers of the CFR outline, (a)(1)(i)(A)(1)(i): what type and ordinal a marker can stand
 for ('i' is a letter or a numeral) and the stack of open levels a walk keeps, as eRegs'
 regulations-parser does."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10,
-         "xi": 11, "xii": 12, "xiii": 13, "xiv": 14, "xv": 15, "xvi": 16, "xvii": 17, "xviii": 18,
-         "xix": 19, "xx": 20, "xxi": 21, "xxii": 22, "xxiii": 23, "xxiv": 24, "xxv": 25}
+ROMAN = {
+    "i": 1,
+    "ii": 2,
+    "iii": 3,
+    "iv": 4,
+    "v": 5,
+    "vi": 6,
+    "vii": 7,
+    "viii": 8,
+    "ix": 9,
+    "x": 10,
+    "xi": 11,
+    "xii": 12,
+    "xiii": 13,
+    "xiv": 14,
+    "xv": 15,
+    "xvi": 16,
+    "xvii": 17,
+    "xviii": 18,
+    "xix": 19,
+    "xx": 20,
+    "xxi": 21,
+    "xxii": 22,
+    "xxiii": 23,
+    "xxiv": 24,
+    "xxv": 25,
+}
 
 
 def marker_types(marker: str) -> list[tuple[str, int]]:

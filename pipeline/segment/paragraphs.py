@@ -1,5 +1,6 @@
 """segment(): a document's pages of lines → paragraphs, each with its kind, section path, stable id and
 pin cite; footnotes are placed under the paragraph that carries their marker."""
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,9 @@ def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
         if kind == "footnote":
             number = re.match(r"^(\d{1,3})\s", text)
             holder = _marker_holder(paragraphs, number.group(1), block.page) if number else ""
-            path = (holder or footnote_parent or state.path() or "footnotes") + \
-                (f" > footnote {number.group(1)}" if number else " > footnote")
+            path = (holder or footnote_parent or state.path() or "footnotes") + (
+                f" > footnote {number.group(1)}" if number else " > footnote"
+            )
         else:
             path = state.path()
             footnote_parent = path
@@ -55,12 +57,23 @@ def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
         label = labels.get(page)
         end_label = labels.get(page_end) if page_end != page else None
         pin = pin_of(raw, entry, page, label, path, page_end, end_label)
-        paragraphs.append(Paragraph(
-            id=paragraph_id(entry.id, path, text, seen), doc_id=entry.id, ordinal=len(paragraphs) + 1,
-            section_path=path, page=page, page_label=label, pin_cite=pin.render(), text=text,
-            kind=kind, page_end=pin.page_end, page_end_label=end_label,
-            pin_source=pin.source, pin_locator=pin.locator,
-        ))
+        paragraphs.append(
+            Paragraph(
+                id=paragraph_id(entry.id, path, text, seen),
+                doc_id=entry.id,
+                ordinal=len(paragraphs) + 1,
+                section_path=path,
+                page=page,
+                page_label=label,
+                pin_cite=pin.render(),
+                text=text,
+                kind=kind,
+                page_end=pin.page_end,
+                page_end_label=end_label,
+                pin_source=pin.source,
+                pin_locator=pin.locator,
+            )
+        )
     return paragraphs
 
 

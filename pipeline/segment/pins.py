@@ -1,6 +1,7 @@
 """Paragraph ids and pin cites. An id is content-addressed (section path and text), so it survives
 rebuilds and edits elsewhere; a pin cite is data (source, locator, the page a paragraph ends on) and its
 text is rendered from that."""
+
 from __future__ import annotations
 
 import hashlib
@@ -30,16 +31,24 @@ class Pin(NamedTuple):
         return render_pin(self.source, self.locator)
 
 
-def pin_of(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None, section: str,
-           page_end: int | None = None, end_label: str | None = None) -> Pin:
+def pin_of(
+    raw: RawDocument,
+    entry: ManifestEntry,
+    page: int,
+    label: str | None,
+    section: str,
+    page_end: int | None = None,
+    end_label: str | None = None,
+) -> Pin:
     """Where in the cited document the paragraph is. A paragraph that runs over a page break cites both
     pages; a source without page numbers gives no page."""
     ends = page_end if page_end is not None and page_end != page else None
     if raw.fr_citation and label:
         return Pin(raw.fr_citation, _pages(label, end_label), ends)
     if raw.public_inspection:
-        return Pin(f"{raw.public_inspection} (public inspection)", "at " + _pages(str(page), str(page_end or page)),
-                   ends)
+        return Pin(
+            f"{raw.public_inspection} (public inspection)", "at " + _pages(str(page), str(page_end or page)), ends
+        )
     stem = entry.cite_as or f"{entry.author_org}, {entry.title} ({entry.date})"
     if label:
         return Pin(stem, "at " + _pages(label, end_label), ends)
@@ -51,7 +60,7 @@ def pin_of(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None,
 
 
 def render_pin(source: str, locator: str) -> str:
-    """"90 FR 4559–4560", "2025-00636 (public inspection) at 66–67", "ITI, … at 9"; a citation to a
+    """ "90 FR 4559–4560", "2025-00636 (public inspection) at 66–67", "ITI, … at 9"; a citation to a
     document's first page ("90 FR 4544") is said not to be a pin cite when the source has no pages."""
     if not locator:
         return f"{source} (page not in this source)" if FR_STEM.match(source) else source
@@ -62,8 +71,15 @@ def render_pin(source: str, locator: str) -> str:
     return f"{source} {locator}" if locator[:1].isdigit() else f"{source}, {locator}"
 
 
-def pin_cite(raw: RawDocument, entry: ManifestEntry, page: int, label: str | None, section: str,
-             page_end: int | None = None, end_label: str | None = None) -> str:
+def pin_cite(
+    raw: RawDocument,
+    entry: ManifestEntry,
+    page: int,
+    label: str | None,
+    section: str,
+    page_end: int | None = None,
+    end_label: str | None = None,
+) -> str:
     """The pin cite as text ("90 FR 4559–4560")."""
     return pin_of(raw, entry, page, label, section, page_end, end_label).render()
 

@@ -1,6 +1,7 @@
 """The walk over a document's blocks that keeps its structure, and the section path of each block: the
 preamble's captions and numbered outline, PART, Subpart, §, paragraph markers, supplements, amendatory
 instructions, Commerce Control List entries and their Notes; in a letter, its headings."""
+
 from __future__ import annotations
 
 import re
@@ -76,8 +77,11 @@ class Structure:
             outline = " > ".join(self.outline.labels())
             return self.supplement + markers + (f" > {outline}" if outline else "")
         if self.amendment:
-            return f"Part {self.part} > amendatory instruction {self.amendment}" if self.part \
+            return (
+                f"Part {self.part} > amendatory instruction {self.amendment}"
+                if self.part
                 else f"amendatory instruction {self.amendment}"
+            )
         if self.subpart:
             return f"Part {self.part}, Subpart {self.subpart}" if self.part else f"Subpart {self.subpart}"
         return f"Part {self.part}" if self.part else "Regulatory text"
@@ -132,8 +136,9 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
         named = re.search(r"paragraphs?\s+((?:\([^)\s]{1,5}\))+)", text)
         state.amended_path = PARA_MARKER.findall(named.group(1)) if named else []
         return "amendment"
-    if AUTHORITY.match(text) or (state.amendment and not state.section and not state.supplement
-                                 and AMENDMENT_STEP.match(text)):
+    if AUTHORITY.match(text) or (
+        state.amendment and not state.section and not state.supplement and AMENDMENT_STEP.match(text)
+    ):
         return "amendment"
     supplement = SUPPLEMENT_HEADING.match(text)
     if supplement:
@@ -166,7 +171,7 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
         for index, marker in enumerate(found):
             lookahead = found[index + 1] if index + 1 < len(found) else state.next_marker
             state.paragraphs.push(marker, lookahead)
-        remainder = text[markers.end():].strip()
+        remainder = text[markers.end() :].strip()
         return None if not remainder or ELLIPSIS.match(remainder) else "body"
     if state.supplement and not state.eccn:
         outline = OUTLINE_HEADING.match(text)
@@ -182,7 +187,7 @@ def classify(block: Block, state: Structure, is_rule: bool, can_be_heading: bool
 
 
 def _section_heading(text: str) -> re.Match | None:
-    """"§ 7.300 Purpose and scope." or "§ 791.2" alone — not a sentence that starts with a citation
+    """ "§ 7.300 Purpose and scope." or "§ 791.2" alone — not a sentence that starts with a citation
     ("§ 740.2(a) applies …")."""
     section = SECTION_HEADING.match(text)
     title = (section.group("title") or "").strip() if section else ""
@@ -196,7 +201,7 @@ def _seed_from_amendment(state: Structure, markers: list[str]) -> None:
     "(ii) …"): the instruction names the ancestors, so open them first."""
     path = state.amended_path
     for start in range(1, len(path)):
-        if path[start:start + len(markers)] == markers[:len(path) - start]:
+        if path[start : start + len(markers)] == markers[: len(path) - start]:
             for ancestor in path[:start]:
                 state.paragraphs.push(ancestor)
             return
@@ -229,7 +234,7 @@ def _classify_ccl(block: Block, state: Structure, text: str) -> str | None:
         parts = item.group("item").split(".")
         numbered = state.outline.levels[:1] if state.outline.levels and state.outline.levels[0][2].isdigit() else []
         depth = 1 if numbered else 0
-        letters = [label for _, _, label in state.outline.levels[depth:depth + 1]]
+        letters = [label for _, _, label in state.outline.levels[depth : depth + 1]]
         continues_note = len(parts) == 1 and (parts[0] == "a" or bool(letters and ord(parts[0]) == ord(letters[0]) + 1))
         if not continues_note:
             # "c." after note "3." cannot belong to it: the list of items resumes
@@ -283,8 +288,14 @@ def _classify_preamble(block: Block, state: Structure) -> str:
         state.outline_titles = {i: t for i, t in state.outline_titles.items() if i < depth}
         state.outline_titles[depth] = re.sub(r"\s+", " ", text)
         return "heading"
-    if (state.mode == "preamble" and bold and not heading and len(text) < 120
-            and not text.endswith((".", ";", ",", ":")) and text[:1].isupper()):
+    if (
+        state.mode == "preamble"
+        and bold
+        and not heading
+        and len(text) < 120
+        and not text.endswith((".", ";", ",", ":"))
+        and text[:1].isupper()
+    ):
         # an unnumbered bold heading ("Rulemaking Requirements", "Export Control Reform Act of
         # 2018") closes the numbered outline: what follows is not part of "IV. New Definition"
         state.subcaption = re.sub(r"\s+", " ", text)

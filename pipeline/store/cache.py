@@ -1,6 +1,7 @@
 """Caches a build reuses: each document's rows by file hash and code version (JSON files), and embedding
 vectors by text key (one SQLite file). Both are shortcuts only: a damaged or unwritable cache costs
 recomputation, never a build."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,14 @@ def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
         return None  # a damaged cache entry is only a missed shortcut
 
 
-def save_cached(cache_dir: Path, sha256: str, version: str, document: dict, paragraphs: list[Paragraph],
-                extracted: dict[str, list[dict]]) -> None:
+def save_cached(
+    cache_dir: Path,
+    sha256: str,
+    version: str,
+    document: dict,
+    paragraphs: list[Paragraph],
+    extracted: dict[str, list[dict]],
+) -> None:
     """Cache one document's rows. A cache that cannot be written (a full disk, a read-only folder) is
     only a missed shortcut: the build goes on, and its knowledge base write says what is wrong."""
     path = cache_path(cache_dir, sha256, version)
@@ -69,9 +76,12 @@ def load_vectors(cache_dir: Path, keys: list[str]) -> dict[str, bytes]:
     try:
         with sqlite3.connect(path) as conn:
             for start in range(0, len(keys), 900):
-                chunk = keys[start:start + 900]
-                found.update(conn.execute(f"select key, vector from vectors where key in ({','.join('?' * len(chunk))})",
-                                          chunk).fetchall())
+                chunk = keys[start : start + 900]
+                found.update(
+                    conn.execute(
+                        f"select key, vector from vectors where key in ({','.join('?' * len(chunk))})", chunk
+                    ).fetchall()
+                )
     except sqlite3.Error:
         return {}  # a damaged cache only costs recomputation
     return found
@@ -96,9 +106,11 @@ def load_memo(cache_dir: Path, kind: str, keys: list[str]) -> dict[str, object]:
     try:
         with sqlite3.connect(path) as conn:
             for start in range(0, len(keys), 900):
-                chunk = keys[start:start + 900]
-                rows = conn.execute(f"select key, value from memo where kind = ? and key in ({','.join('?' * len(chunk))})",
-                                    [kind, *chunk]).fetchall()
+                chunk = keys[start : start + 900]
+                rows = conn.execute(
+                    f"select key, value from memo where kind = ? and key in ({','.join('?' * len(chunk))})",
+                    [kind, *chunk],
+                ).fetchall()
                 found.update((key, json.loads(value)) for key, value in rows)
     except (sqlite3.Error, ValueError):
         return {}  # a damaged memo only costs recomputation
@@ -114,7 +126,9 @@ def save_memo(cache_dir: Path, kind: str, values: dict[str, object]) -> None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(cache_dir / "memo.sqlite") as conn:
             conn.execute("create table if not exists memo (kind text, key text, value text, primary key (kind, key))")
-            conn.executemany("insert or replace into memo values (?, ?, ?)",
-                             [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in values.items()])
+            conn.executemany(
+                "insert or replace into memo values (?, ?, ?)",
+                [(kind, key, json.dumps(value, ensure_ascii=False)) for key, value in values.items()],
+            )
     except (sqlite3.Error, OSError):
         pass  # the memo is an optimisation

@@ -2,6 +2,7 @@
 added documents. Each is written beside its target under a temporary name (keeping the mode of the file
 it replaces), synced, then renamed over it, so an interruption or a full disk leaves the old file as it
 was; through a symbolic link, the file it leads to is replaced."""
+
 from __future__ import annotations
 
 import hashlib

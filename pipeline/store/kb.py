@@ -2,6 +2,7 @@
 every quote verified against its paragraph, then swapped in atomically under a per-folder writer lock, so
 a crash or a bad document never damages the existing knowledge base. Also the reads a build needs from
 the previous knowledge base (build info, a failed document's rows to carry over)."""
+
 from __future__ import annotations
 
 import fcntl
@@ -22,6 +23,7 @@ from ..paths import CJK
 from .schema import CORPUS_TABLES, MIGRATIONS, PROVENANCE_TABLES, fts_text, migrate
 
 # ----------------------------------------------------------------------------- reading the old KB
+
 
 def open_readonly(db_path: Path) -> sqlite3.Connection:
     """A read-only connection. The name is URI-quoted: a '?', '#' or '%' in it stays part of the name
@@ -63,6 +65,7 @@ def previous_rows(db_path: Path, doc_id: str) -> tuple[dict | None, list[Paragra
 
 # ----------------------------------------------------------------------------- writing
 
+
 def verify_paragraphs(paragraphs: list[Paragraph]) -> None:
     """Provenance checks that must hold for every build: unique ids, a page, non-empty text."""
     seen: set[str] = set()
@@ -84,15 +87,25 @@ def provenance_mismatches(conn: sqlite3.Connection, limit: int = 20) -> list[dic
             f"select t.rowid, t.paragraph_id, t.{column}, substr(p.text, t.char_start + 1, t.char_end - t.char_start) "
             f"from {table} t left join paragraphs p on p.id = t.paragraph_id "
             f"where p.id is null or substr(p.text, t.char_start + 1, t.char_end - t.char_start) is not t.{column} "
-            f"limit ?", (limit,)).fetchall()
-        found.extend({"table": table, "rowid": r[0], "paragraph_id": r[1], "matched_text": r[2], "source_says": r[3]}
-                     for r in rows)
+            f"limit ?",
+            (limit,),
+        ).fetchall()
+        found.extend(
+            {"table": table, "rowid": r[0], "paragraph_id": r[1], "matched_text": r[2], "source_says": r[3]}
+            for r in rows
+        )
     return found
 
 
-def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[Paragraph],
-                         problems: list[dict], info: dict[str, str], extracted: dict[str, list[dict]] | None = None,
-                         incremental: bool = True) -> str:
+def write_knowledge_base(
+    db_path: Path,
+    documents: list[dict],
+    paragraphs: list[Paragraph],
+    problems: list[dict],
+    info: dict[str, str],
+    extracted: dict[str, list[dict]] | None = None,
+    incremental: bool = True,
+) -> str:
     """Write the new knowledge base next to db_path, verify every quote against its paragraph, then
     atomically replace db_path. Any failure leaves db_path as it was: a full disk or a folder that
     cannot be written is one RegkbError saying so. db_path is replaced only when it is a knowledge
@@ -113,7 +126,9 @@ def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[
             groups = _groups(documents, paragraphs, extracted)
             old = _old_digests(db_path, info) if incremental else None
             if old is not None:
-                changed = {key for key, (digest, _) in groups.items() if old.get(key) != digest} | (set(old) - set(groups))
+                changed = {key for key, (digest, _) in groups.items() if old.get(key) != digest} | (
+                    set(old) - set(groups)
+                )
                 docs = {doc for doc, _ in groups} | {doc for doc, _ in old}
                 rewritten = {doc for doc, table in changed if table == "paragraphs"}
                 if len(rewritten) <= max(1, len(docs) // 3):  # beyond that, writing afresh is cheaper
@@ -122,12 +137,15 @@ def write_knowledge_base(db_path: Path, documents: list[dict], paragraphs: list[
             _write_and_swap(db_path, documents, paragraphs, problems, info, extracted, groups)
             return "full"
     except sqlite3.Error as exc:  # "database or disk is full", "disk I/O error"
-        raise RegkbError(f"{db_path}: could not write the knowledge base ({exc}); the previous knowledge base "
-                         "is unchanged") from exc
+        raise RegkbError(
+            f"{db_path}: could not write the knowledge base ({exc}); the previous knowledge base is unchanged"
+        ) from exc
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename and str(exc.filename) != str(db_path) else ""
-        raise RegkbError(f"{db_path}: could not write the knowledge base ({exc.strerror or exc}{where}); the "
-                         "previous knowledge base is unchanged") from exc
+        raise RegkbError(
+            f"{db_path}: could not write the knowledge base ({exc.strerror or exc}{where}); the "
+            "previous knowledge base is unchanged"
+        ) from exc
 
 
 # ----------------------------------------------------------------------------- incremental writes
@@ -139,8 +157,9 @@ ATTRIBUTION = ("doc_id", "position_id", "paragraph_id")
 DEPENDENTS_FIRST = ("position_links", "country_list_members", "embeddings", "term_usages")
 
 
-def _groups(documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]]
-            ) -> dict[tuple[str, str], tuple[str, list[dict]]]:
+def _groups(
+    documents: list[dict], paragraphs: list[Paragraph], extracted: dict[str, list[dict]]
+) -> dict[tuple[str, str], tuple[str, list[dict]]]:
     """(document, table) → (digest of its rows, rows), for every table the build writes."""
     doc_of_paragraph = {p.id: p.doc_id for p in paragraphs}
     doc_of_position = {row["id"]: row["doc_id"] for row in extracted.get("positions", [])}
@@ -190,14 +209,17 @@ def _old_digests(db_path: Path, info: dict[str, str]) -> dict[tuple[str, str], s
             version = dict(conn.execute("select key, value from build_info")).get("code_version")
             if applied != {name for name, _ in MIGRATIONS} or version != info.get("code_version"):
                 return None
-            return {(doc, table): digest for doc, table, digest in
-                    conn.execute("select doc_id, table_name, digest from document_digests")}
+            return {
+                (doc, table): digest
+                for doc, table, digest in conn.execute("select doc_id, table_name, digest from document_digests")
+            }
     except sqlite3.Error:
         return None
 
 
-def _delta_write_and_swap(db_path: Path, groups: dict, changed: set[tuple[str, str]], problems: list[dict],
-                          info: dict[str, str]) -> None:
+def _delta_write_and_swap(
+    db_path: Path, groups: dict, changed: set[tuple[str, str]], problems: list[dict], info: dict[str, str]
+) -> None:
     temp = _new_temp(db_path)
     conn = None
     try:
@@ -207,23 +229,27 @@ def _delta_write_and_swap(db_path: Path, groups: dict, changed: set[tuple[str, s
         by_table: dict[str, set[str]] = {}
         for doc, table in changed:
             by_table.setdefault(table, set()).add(doc)
-        order = [t for t in DEPENDENTS_FIRST if t in by_table] + \
-                sorted(t for t in by_table if t not in DEPENDENTS_FIRST and t not in ("paragraphs", "documents")) + \
-                [t for t in ("paragraphs", "documents") if t in by_table]
+        order = (
+            [t for t in DEPENDENTS_FIRST if t in by_table]
+            + sorted(t for t in by_table if t not in DEPENDENTS_FIRST and t not in ("paragraphs", "documents"))
+            + [t for t in ("paragraphs", "documents") if t in by_table]
+        )
         with conn:
             for table in order:  # out with the old rows, found through the old knowledge base
                 _delete_rows(conn, table, by_table[table])
             for table in order:
                 rows = [row for doc in sorted(by_table[table]) for row in groups.get((doc, table), (None, []))[1]]
                 if rows:
-                    db[table].insert_all(rows, pk="id" if table in ("documents", "paragraphs") else None,
-                                         batch_size=1000)
+                    db[table].insert_all(
+                        rows, pk="id" if table in ("documents", "paragraphs") else None, batch_size=1000
+                    )
             if "paragraphs" in by_table:
                 _index_paragraphs(conn, sorted(by_table["paragraphs"]))
             conn.executemany("delete from document_digests where doc_id = ? and table_name = ?", sorted(changed))
-            conn.executemany("insert into document_digests values (?, ?, ?)",
-                             [(doc, table, groups[(doc, table)][0]) for doc, table in sorted(changed)
-                              if (doc, table) in groups])
+            conn.executemany(
+                "insert into document_digests values (?, ?, ?)",
+                [(doc, table, groups[(doc, table)][0]) for doc, table in sorted(changed) if (doc, table) in groups],
+            )
             conn.execute("delete from build_problems")
             db["build_problems"].insert_all(problems)
             conn.execute("delete from build_info")
@@ -247,19 +273,22 @@ def _delete_rows(conn: sqlite3.Connection, table: str, docs: set[str]) -> None:
     if table == "documents":
         conn.execute(f"delete from documents where id in ({marks})", ids)
     elif table == "paragraphs":
-        conn.execute(f"delete from paragraphs_fts where rowid in (select rowid from paragraphs where doc_id in ({marks}))",
-                     ids)
+        conn.execute(
+            f"delete from paragraphs_fts where rowid in (select rowid from paragraphs where doc_id in ({marks}))", ids
+        )
         conn.execute(f"delete from paragraphs where doc_id in ({marks})", ids)
     elif GLOBAL in docs and not columns & set(ATTRIBUTION):
         conn.execute(f"delete from {table}")
     elif "doc_id" in columns:
         conn.execute(f"delete from {table} where doc_id in ({marks})", ids)
     elif "position_id" in columns:
-        conn.execute(f"delete from {table} where position_id in (select id from positions where doc_id in ({marks}))",
-                     ids)
+        conn.execute(
+            f"delete from {table} where position_id in (select id from positions where doc_id in ({marks}))", ids
+        )
     elif "paragraph_id" in columns:
-        conn.execute(f"delete from {table} where paragraph_id in (select id from paragraphs where doc_id in ({marks}))",
-                     ids)
+        conn.execute(
+            f"delete from {table} where paragraph_id in (select id from paragraphs where doc_id in ({marks}))", ids
+        )
     else:
         conn.execute(f"delete from {table}")
 
@@ -269,11 +298,16 @@ def _index_paragraphs(conn: sqlite3.Connection, doc_ids: list[str] | None = None
     where, params = ("", [])
     if doc_ids is not None:
         where, params = (f" WHERE doc_id IN ({','.join('?' * len(doc_ids))})", doc_ids)
-    conn.execute("INSERT INTO paragraphs_fts(rowid, text, section_path) SELECT rowid, text, section_path FROM "
-                 f"paragraphs{where}", params)
+    conn.execute(
+        "INSERT INTO paragraphs_fts(rowid, text, section_path) SELECT rowid, text, section_path FROM "
+        f"paragraphs{where}",
+        params,
+    )
     rows = conn.execute(f"SELECT rowid, text FROM paragraphs{where}", params).fetchall()
-    conn.executemany("UPDATE paragraphs_fts SET text = ? WHERE rowid = ?",
-                     [(fts_text(text), rowid) for rowid, text in rows if CJK.search(text)])
+    conn.executemany(
+        "UPDATE paragraphs_fts SET text = ? WHERE rowid = ?",
+        [(fts_text(text), rowid) for rowid, text in rows if CJK.search(text)],
+    )
 
 
 def _finish(conn: sqlite3.Connection, temp: Path, db_path: Path) -> None:
@@ -285,7 +319,8 @@ def _finish(conn: sqlite3.Connection, temp: Path, db_path: Path) -> None:
         raise RegkbError(
             f"provenance check failed: {len(mismatches)} extracted row(s) do not quote their paragraph, e.g. "
             f"{first['table']} row in {first['paragraph_id']}: {first['matched_text']!r} but the source says "
-            f"{first['source_says']!r}; the knowledge base was not replaced")
+            f"{first['source_says']!r}; the knowledge base was not replaced"
+        )
     conn.execute("PRAGMA optimize")
     conn.close()
     os.replace(temp, db_path)
@@ -347,12 +382,16 @@ def check_target(db_path: Path) -> None:
         if not stat.S_ISREG(found.st_mode):
             raise RegkbError(f"{path}: is {file_kind(found.st_mode)}, not a knowledge base file; it was left as it is")
         if found.st_size and not is_knowledge_base(path):
-            raise RegkbError(f"{path}: exists and is not a regkb knowledge base, so it was left as it is (a build "
-                             "replaces only a knowledge base); give --db a new file name or move that file away")
+            raise RegkbError(
+                f"{path}: exists and is not a regkb knowledge base, so it was left as it is (a build "
+                "replaces only a knowledge base); give --db a new file name or move that file away"
+            )
     folder = Path(os.path.realpath(path)).parent
     if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
-        raise RegkbError(f"{folder}: cannot write in this folder (read-only?), so the knowledge base "
-                         f"{path.name} cannot be written there")
+        raise RegkbError(
+            f"{folder}: cannot write in this folder (read-only?), so the knowledge base "
+            f"{path.name} cannot be written there"
+        )
 
 
 def remove_unfinished_writes(db_path: Path) -> None:
@@ -414,8 +453,15 @@ def _new_temp(db_path: Path) -> Path:
         return temp
 
 
-def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Paragraph], problems: list[dict],
-                    info: dict[str, str], extracted: dict[str, list[dict]], groups: dict) -> None:
+def _write_and_swap(
+    db_path: Path,
+    documents: list[dict],
+    paragraphs: list[Paragraph],
+    problems: list[dict],
+    info: dict[str, str],
+    extracted: dict[str, list[dict]],
+    groups: dict,
+) -> None:
     temp = _new_temp(db_path)
     conn = None
     try:
@@ -430,8 +476,10 @@ def _write_and_swap(db_path: Path, documents: list[dict], paragraphs: list[Parag
                 db[table].insert_all(rows, batch_size=1000)
             db["build_problems"].insert_all(problems)
             db["build_info"].insert_all(({"key": k, "value": v} for k, v in info.items()), pk="key")
-            conn.executemany("insert into document_digests values (?, ?, ?)",
-                             [(doc, table, digest) for (doc, table), (digest, _) in sorted(groups.items())])
+            conn.executemany(
+                "insert into document_digests values (?, ?, ?)",
+                [(doc, table, digest) for (doc, table), (digest, _) in sorted(groups.items())],
+            )
         _finish(conn, temp, db_path)
         conn = None
     finally:

@@ -1,9 +1,10 @@
 """The knowledge base's schema: migrations applied in order (each once, recorded in _migrations), the
 tables whose rows quote their paragraph, and the text the full-text index sees."""
+
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -12,15 +13,39 @@ from ..paths import CJK
 
 
 def _m001_core(db: sqlite_utils.Database) -> None:
-    db["documents"].create({
-        "id": str, "title": str, "doc_type": str, "author_org": str, "date": str, "language": str,
-        "source_url": str, "file_sha256": str, "page_count": int, "media": str, "file_name": str,
-        "cite_as": str, "status": str,
-    }, pk="id")
-    db["paragraphs"].create({
-        "id": str, "doc_id": str, "ordinal": int, "section_path": str, "page": int, "page_label": str,
-        "pin_cite": str, "text": str, "kind": str,
-    }, pk="id", foreign_keys=[("doc_id", "documents", "id")])
+    db["documents"].create(
+        {
+            "id": str,
+            "title": str,
+            "doc_type": str,
+            "author_org": str,
+            "date": str,
+            "language": str,
+            "source_url": str,
+            "file_sha256": str,
+            "page_count": int,
+            "media": str,
+            "file_name": str,
+            "cite_as": str,
+            "status": str,
+        },
+        pk="id",
+    )
+    db["paragraphs"].create(
+        {
+            "id": str,
+            "doc_id": str,
+            "ordinal": int,
+            "section_path": str,
+            "page": int,
+            "page_label": str,
+            "pin_cite": str,
+            "text": str,
+            "kind": str,
+        },
+        pk="id",
+        foreign_keys=[("doc_id", "documents", "id")],
+    )
     db["paragraphs"].create_index(["doc_id", "ordinal"])
     db["paragraphs"].create_index(["section_path"])
     db.execute(
@@ -33,47 +58,104 @@ def _m001_core(db: sqlite_utils.Database) -> None:
 
 def _m002_extraction(db: sqlite_utils.Database) -> None:
     provenance = {"matched_text": str, "char_start": int, "char_end": int}
-    db["definitions"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "term": str, "definition": str, "scope": str,
-        "kind": str, "target": str, **provenance}, pk="id",
-        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["term_usages"].create({"term_id": str, "paragraph_id": str, "doc_id": str, **provenance},
-                             foreign_keys=[("term_id", "definitions", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["country_lists"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "label": str, "style": str, "member_count": int,
-        **provenance}, pk="id", foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["country_list_members"].create({
-        "list_id": str, "paragraph_id": str, "position": int, "name": str, "iso2": str, **provenance},
-        foreign_keys=[("list_id", "country_lists", "id"), ("paragraph_id", "paragraphs", "id")])
-    db["country_mentions"].create({"doc_id": str, "paragraph_id": str, "name": str, "iso2": str, **provenance},
-                                  foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["country_group_refs"].create({"doc_id": str, "paragraph_id": str, "group_name": str, **provenance},
-                                    foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["thresholds"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "quantity": str, "comparator": str, "value": float,
-        "unit": str, "subject": str, **provenance}, pk="id",
-        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
-    for table in ("definitions", "term_usages", "country_lists", "country_list_members", "country_mentions",
-                  "country_group_refs", "thresholds"):
+    db["definitions"].create(
+        {
+            "id": str,
+            "doc_id": str,
+            "paragraph_id": str,
+            "term": str,
+            "definition": str,
+            "scope": str,
+            "kind": str,
+            "target": str,
+            **provenance,
+        },
+        pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")],
+    )
+    db["term_usages"].create(
+        {"term_id": str, "paragraph_id": str, "doc_id": str, **provenance},
+        foreign_keys=[("term_id", "definitions", "id"), ("paragraph_id", "paragraphs", "id")],
+    )
+    db["country_lists"].create(
+        {"id": str, "doc_id": str, "paragraph_id": str, "label": str, "style": str, "member_count": int, **provenance},
+        pk="id",
+        foreign_keys=[("paragraph_id", "paragraphs", "id")],
+    )
+    db["country_list_members"].create(
+        {"list_id": str, "paragraph_id": str, "position": int, "name": str, "iso2": str, **provenance},
+        foreign_keys=[("list_id", "country_lists", "id"), ("paragraph_id", "paragraphs", "id")],
+    )
+    db["country_mentions"].create(
+        {"doc_id": str, "paragraph_id": str, "name": str, "iso2": str, **provenance},
+        foreign_keys=[("paragraph_id", "paragraphs", "id")],
+    )
+    db["country_group_refs"].create(
+        {"doc_id": str, "paragraph_id": str, "group_name": str, **provenance},
+        foreign_keys=[("paragraph_id", "paragraphs", "id")],
+    )
+    db["thresholds"].create(
+        {
+            "id": str,
+            "doc_id": str,
+            "paragraph_id": str,
+            "quantity": str,
+            "comparator": str,
+            "value": float,
+            "unit": str,
+            "subject": str,
+            **provenance,
+        },
+        pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")],
+    )
+    for table in (
+        "definitions",
+        "term_usages",
+        "country_lists",
+        "country_list_members",
+        "country_mentions",
+        "country_group_refs",
+        "thresholds",
+    ):
         db[table].create_index(["paragraph_id"])
 
 
 def _m003_positions(db: sqlite_utils.Database) -> None:
-    db["positions"].create({
-        "id": str, "doc_id": str, "paragraph_id": str, "org": str, "stance": str, "topic": str, "quote": str,
-        "char_start": int, "char_end": int, "cue": str, "duplicate_of": str}, pk="id",
-        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["positions"].create(
+        {
+            "id": str,
+            "doc_id": str,
+            "paragraph_id": str,
+            "org": str,
+            "stance": str,
+            "topic": str,
+            "quote": str,
+            "char_start": int,
+            "char_end": int,
+            "cue": str,
+            "duplicate_of": str,
+        },
+        pk="id",
+        foreign_keys=[("doc_id", "documents", "id"), ("paragraph_id", "paragraphs", "id")],
+    )
     db["positions"].create_index(["paragraph_id"])
     db["positions"].create_index(["org", "topic"])
-    db["position_links"].create({"position_id": str, "paragraph_id": str, "rank": int, "score": float,
-                                 "method": str, "matched_text": str},
-                                foreign_keys=[("position_id", "positions", "id"), ("paragraph_id", "paragraphs", "id")])
+    db["position_links"].create(
+        {"position_id": str, "paragraph_id": str, "rank": int, "score": float, "method": str, "matched_text": str},
+        foreign_keys=[("position_id", "positions", "id"), ("paragraph_id", "paragraphs", "id")],
+    )
     db["position_links"].create_index(["position_id"])
-    db["embeddings"].create({"paragraph_id": str, "model": str, "vector": bytes}, pk="paragraph_id",
-                            foreign_keys=[("paragraph_id", "paragraphs", "id")])
-    db["document_clusters"].create({"doc_id": str, "cluster_id": str, "representative": str, "copies": int,
-                                    "similarity": float, "method": str}, pk="doc_id",
-                                   foreign_keys=[("doc_id", "documents", "id")])
+    db["embeddings"].create(
+        {"paragraph_id": str, "model": str, "vector": bytes},
+        pk="paragraph_id",
+        foreign_keys=[("paragraph_id", "paragraphs", "id")],
+    )
+    db["document_clusters"].create(
+        {"doc_id": str, "cluster_id": str, "representative": str, "copies": int, "similarity": float, "method": str},
+        pk="doc_id",
+        foreign_keys=[("doc_id", "documents", "id")],
+    )
 
 
 def _m004_published(db: sqlite_utils.Database) -> None:
@@ -261,9 +343,14 @@ def _m009_views(db: sqlite_utils.Database) -> None:
     """The comparison tables as views (VIEWS_009), one source for `regkb table`, the report and datasette;
     and the one part of them SQL cannot compute, the subjects of each figure (readmodel.figure_subjects),
     as a table the build writes. Term usages indexed by term: the definitions view counts them."""
-    db["figure_subjects"].create({"threshold_id": str, "doc_id": str, "paragraph_id": str, "subject": str},
-                                 foreign_keys=[("threshold_id", "thresholds", "id"), ("doc_id", "documents", "id"),
-                                               ("paragraph_id", "paragraphs", "id")])
+    db["figure_subjects"].create(
+        {"threshold_id": str, "doc_id": str, "paragraph_id": str, "subject": str},
+        foreign_keys=[
+            ("threshold_id", "thresholds", "id"),
+            ("doc_id", "documents", "id"),
+            ("paragraph_id", "paragraphs", "id"),
+        ],
+    )
     db["figure_subjects"].create_index(["threshold_id"])
     db["term_usages"].create_index(["term_id"])
     for name, sql in VIEWS_009.items():
@@ -273,13 +360,21 @@ def _m009_views(db: sqlite_utils.Database) -> None:
 def _m010_vector_index(db: sqlite_utils.Database) -> None:
     """The approximate-nearest-neighbour index over the embeddings (pipeline.vectorindex), one row
     per model: its bytes and the paragraph ids its keys stand for. Empty for a small knowledge base."""
-    db["vector_index"].create({"model": str, "library": str, "vectors": int, "paragraph_ids": str, "data": bytes},
-                              pk="model")
+    db["vector_index"].create(
+        {"model": str, "library": str, "vectors": int, "paragraph_ids": str, "data": bytes}, pk="model"
+    )
 
 
-MIGRATIONS = [("001_core", _m001_core), ("002_extraction", _m002_extraction), ("003_positions", _m003_positions),
-              ("004_published", _m004_published), ("005_pin_cites", _m005_pin_cites),
-              ("008_digests", _m008_digests), ("009_views", _m009_views), ("010_vector_index", _m010_vector_index)]
+MIGRATIONS = [
+    ("001_core", _m001_core),
+    ("002_extraction", _m002_extraction),
+    ("003_positions", _m003_positions),
+    ("004_published", _m004_published),
+    ("005_pin_cites", _m005_pin_cites),
+    ("008_digests", _m008_digests),
+    ("009_views", _m009_views),
+    ("010_vector_index", _m010_vector_index),
+]
 # every row of these tables quotes its paragraph: text[char_start:char_end] == the named column. The
 # extractors' tables come from their declarations (extract.contract); term usages are the link stage's.
 PROVENANCE_TABLES = {**provenance_tables(), "term_usages": "matched_text"}
@@ -298,7 +393,7 @@ def migrate(db: sqlite_utils.Database) -> None:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def fts_text(text: str) -> str:
