@@ -44,17 +44,18 @@ run: install
 	@echo "Browse the knowledge base: $(BIN)/regkb serve, then open http://127.0.0.1:8001/regkb (Ctrl-C stops it)"
 	@echo "Read the report:           $(CURDIR)/outputs/report/report.html (Markdown: outputs/report/report.md)"
 
-test: install browser
+test: install browser lint
 	$(BIN)/pytest
 
 # The inner loop: every test but those marked slow (real-rule builds, crash tests, Dask, builds in fresh
 # processes, the browser), 1 to 1.5 minutes here; `make test` (and CI) runs them all.
-test-fast: install
+test-fast: install lint
 	$(BIN)/pytest -m "not slow"
 
-# ruff, configured in pyproject.toml; not yet part of `make test`
+# ruff, configured in pyproject.toml (lint and format): part of `make test`, so CI keeps the code clean
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: install
 	$(BIN)/python bench/bench_build.py

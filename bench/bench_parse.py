@@ -7,9 +7,10 @@ inspection PDF (corpus/manifest.toml), CPU seconds of
   segment      segment() over what read gave
   extract      extract() over the paragraphs (spaCy pipelines built beforehand)
 
-each on one core (read_document reads page by page: no process pool), best of --runs, the sides interleaved so that a busy
-machine slows all of them alike; then the ratios to bare pdfplumber. Issue 15's acceptance: the parse
-stage (read + segment; extraction is spaCy's, not the PDF's) at most 1.3 × pdfplumber.
+each on one core (read_document reads page by page: no process pool), best of --runs, the sides
+interleaved so that a busy machine slows all of them alike; then the ratios to bare pdfplumber.
+Issue 15's acceptance: the parse stage (read + segment; extraction is spaCy's, not the PDF's) at
+most 1.3 × pdfplumber.
 
     .venv/bin/python bench/bench_parse.py [--runs 3] [--profile N] [--json outputs/bench_parse.json]
 

@@ -405,7 +405,8 @@ def table(runs: list[dict]) -> str:
             lines.append(
                 f"| {r['letters']} | — | > {r['wall_s']:.0f} (stopped) | "
                 + " | ".join("—" for _ in STAGES)
-                + f" | — | — | {r['cpu_s']} | {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) | — | — | — | — "
+                + f" | — | — | {r['cpu_s']} | {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) "
+                "| — | — | — | — "
                 f"| {r['load']['mean_1min_during']} | {r['load']['other_processes_cores_busy']} |"
             )
             continue
@@ -417,7 +418,8 @@ def table(runs: list[dict]) -> str:
             + f" | {letters_per_s} | {r['paragraphs'] / r['wall_s']:.0f} | {r['cpu_s']:.0f} "
             f"| {r['peak_rss_tree_mb']:.0f} ({r['peak_pss_tree_mb']:.0f}) | {r['db_mb']:.1f} "
             f"| {q['bm25_p50_ms']}/{q['bm25_p95_ms']} | {q['hybrid_p50_ms']}/{q['hybrid_p95_ms']} "
-            f"| {q['first_hybrid_query_s']} | {r['load']['mean_1min_during']} | {r['load']['other_processes_cores_busy']} |"
+            f"| {q['first_hybrid_query_s']} | {r['load']['mean_1min_during']} "
+            f"| {r['load']['other_processes_cores_busy']} |"
         )
     return "\n".join(lines)
 

@@ -645,7 +645,8 @@ def provision(provision, db_path, doc_id, as_json):
     click.echo(f"\nthresholds ({len(story['thresholds'])})")
     for t in story["thresholds"]:
         click.echo(
-            f"  {t['quantity']} {t['comparator']} {t['value_text'] or t['value']:g} {t['unit']}: “{t['matched_text']}”  — {t['pin_cite']}"
+            f"  {t['quantity']} {t['comparator']} {t['value_text'] or t['value']:g} {t['unit']}: "
+            f"“{t['matched_text']}”  — {t['pin_cite']}"
             if t["value"] is not None
             else f"  {t['quantity']}: “{t['matched_text']}”  — {t['pin_cite']}"
         )

@@ -135,7 +135,8 @@ def _quantities(conn, doc: str, paragraphs) -> list[Contradiction]:
                     f"{figure['comparator']} {_n(figure['value'])}: “{figure['matched_text']}” ({own or '—'})",
                     figure["pin_cite"],
                     figure["paragraph_id"],
-                    f"{nearest['comparator']} {_n(nearest['value'])}: “{nearest['matched_text']}” ({nearest['section_path']})",
+                    f"{nearest['comparator']} {_n(nearest['value'])}: “{nearest['matched_text']}” "
+                    f"({nearest['section_path']})",
                     nearest["pin_cite"],
                     nearest["paragraph_id"],
                     f"the passage cites {ref}, which states {', '.join(sorted({_n(f['value']) for f in theirs}))} "

@@ -45,8 +45,9 @@ def jaccard(a: set[str], b: set[str]) -> float:
 # Each letter is compared with at most this many letters of each group of copies its MinHash
 # neighbours belong to, earliest first. Comparing it with every neighbour made a campaign of k
 # copies cost k²/2 exact Jaccards: 10,000 letters (a campaign of 3,000) spent 156 s here; on 4,000
-# generated letters two thirds of the time was jaccard(). Copies of one text score alike against any other copy, so the first comparison
-# nearly always decides; the other two catch a copy that drifted from the earliest one.
+# generated letters two thirds of the time was jaccard(). Copies of one text score alike against any
+# other copy, so the first comparison nearly always decides; the other two catch a copy that drifted
+# from the earliest one.
 TRIES_PER_GROUP = 3
 
 

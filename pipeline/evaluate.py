@@ -490,8 +490,8 @@ def parse_health(conn) -> dict:
     unresolved = [
         dict(row)
         for row in conn.execute(
-            "select m.name, p.section_path, p.pin_cite from country_list_members m join paragraphs p on p.id = m.paragraph_id "
-            "where m.iso2 is null"
+            "select m.name, p.section_path, p.pin_cite from country_list_members m "
+            "join paragraphs p on p.id = m.paragraph_id where m.iso2 is null"
         )
     ]
     pageless = conn.execute("select count(*) from paragraphs where page is null or page < 1").fetchone()[0]
@@ -499,7 +499,8 @@ def parse_health(conn) -> dict:
         dict(row)
         for row in conn.execute(
             "select t.value, t.unit, t.matched_text, p.section_path, p.pin_cite from thresholds t "
-            "join paragraphs p on p.id = t.paragraph_id where coalesce(t.subject, '') = '' or t.subject = p.section_path"
+            "join paragraphs p on p.id = t.paragraph_id "
+            "where coalesce(t.subject, '') = '' or t.subject = p.section_path"
         )
     ]
     return {

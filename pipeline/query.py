@@ -9,10 +9,14 @@ import sqlite3
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .models import RegkbError
 from .paths import CJK, CJK_CLASS
 from .store import open_readonly
+
+if TYPE_CHECKING:  # numpy loads only when a semantic search needs it
+    import numpy as np
 
 TOKEN = re.compile(rf'"(?P<phrase>[^"]+)"|(?P<word>[\w{CJK_CLASS}][\w{CJK_CLASS}.-]*)(?P<star>\*)?')
 

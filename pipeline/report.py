@@ -250,16 +250,16 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     codes = sorted({code for _, code in members})
     if not codes:
         return None
-    data = np.array([[(l["list_id"], code) in members for l in lists] for code in codes], dtype=int).reshape(
+    data = np.array([[(item["list_id"], code) in members for item in lists] for code in codes], dtype=int).reshape(
         len(codes), len(lists)
     )
     figure = MplFigure(figsize=(2.5 + 0.55 * len(lists), 1.5 + 0.2 * len(codes)), layout="constrained")
     axes = figure.subplots()
     axes.imshow(data, cmap=ListedColormap(["#eef1f5", "#1f4e79"]), aspect="auto", vmin=0, vmax=1)
     labels = [
-        f"L{i} {l['document']}"
-        + (f" · {provision(l['section_path'])}" if l["section_path"] and l["section_path"].isascii() else "")
-        for i, l in enumerate(lists, start=1)
+        f"L{i} {item['document']}"
+        + (f" · {provision(item['section_path'])}" if item["section_path"] and item["section_path"].isascii() else "")
+        for i, item in enumerate(lists, start=1)
     ]
     axes.set_xticks(range(len(lists)), labels=labels, rotation=40, ha="right", fontsize=7)
     axes.set_yticks(range(len(codes)), labels=codes, fontsize=7)
@@ -267,7 +267,7 @@ def country_list_chart(conn: sqlite3.Connection) -> Figure | None:
     axes.set_yticks(np.arange(-0.5, len(codes)), minor=True)
     axes.grid(which="minor", color="white", linewidth=1.5)
     axes.tick_params(which="minor", length=0)
-    documents = len({l["document"] for l in lists})
+    documents = len({item["document"] for item in lists})
     return Figure(
         "country-lists",
         "Country-list membership",

@@ -68,7 +68,8 @@ def provision_story(conn: sqlite3.Connection, provision: str, doc_id: str | None
     paragraphs = [
         dict(r)
         for r in conn.execute(
-            f"select p.id, p.section_path, p.pin_cite, p.text, p.kind from paragraphs p where p.doc_id = :d and {_in_clause()} "
+            "select p.id, p.section_path, p.pin_cite, p.text, p.kind from paragraphs p "
+            f"where p.doc_id = :d and {_in_clause()} "
             "order by p.ordinal",
             params,
         )
@@ -168,7 +169,8 @@ def _heading(paragraphs: list[dict]) -> str:
 
 
 def _caption(heading: str) -> str:
-    """'§ 740.29 License Exception Low Processing Performance (LPP).' → 'License Exception Low Processing Performance'."""
+    """'§ 740.29 License Exception Low Processing Performance (LPP).' → 'License Exception Low
+    Processing Performance'."""
     caption = re.sub(r"^§\s*[\d.]+\s*", "", heading or "").strip().rstrip(".")
     caption = re.sub(r"^\([a-z0-9]+\)\s*", "", caption)
     return re.sub(r"\s*\([^)]*\)$", "", caption).strip()

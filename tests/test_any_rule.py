@@ -349,7 +349,8 @@ def test_one_row_per_number_and_a_subject_from_its_clause(real_db):
     """The rule's three UVEU geographic limits (Supplement No. 10 to Part 748, I.6) carried one
     subject, "Geographic allocations": each now says what it limits."""
     rows = real_db.execute(
-        "select t.value, t.comparator, t.subject, t.char_start from thresholds t join paragraphs p on p.id = t.paragraph_id "
+        "select t.value, t.comparator, t.subject, t.char_start from thresholds t "
+        "join paragraphs p on p.id = t.paragraph_id "
         "where p.doc_id = 'bis-2025-00636-pi' and p.section_path = 'Supplement No. 10 to Part 748 > I > 6' "
         "and t.unit = '%' order by t.char_start"
     ).fetchall()

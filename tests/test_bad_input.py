@@ -6,42 +6,49 @@ Every BAD_CASES entry runs through three tests: `test_read_document_names_file_a
 error names file and problem), `test_build_reports_the_bad_document_and_builds_the_rest` (reported,
 the good document built, a failed build is never "up to date") and
 `test_cli_build_exits_1_naming_file_and_problem` (exit 1, one error line on stderr). Every BREAKAGES
-entry breaks one document of an existing knowledge base: `test_cli_existing_kb_keeps_a_document_that_now_fails`
-(exit 1, its rows kept as "stale" and still searchable, the other document's rows unchanged).
+entry breaks one document of an existing knowledge base:
+`test_cli_existing_kb_keeps_a_document_that_now_fails` (exit 1, its rows kept as "stale" and still
+searchable, the other document's rows unchanged).
 
-Catalogue                 | What regkb does                                   | Tests
-------------------------- | ------------------------------------------------- | ------------------------------------------
-truncated PDF             | "corrupt or truncated PDF (…)"                     | BAD_CASES truncated-pdf; BREAKAGES truncated-pdf;
-                          |                                                   | test_read_document_damaged_pdf_never_escapes_as_another_error;
-                          |                                                   | test_library_carry_over_survives_repeated_failures_and_recovers
-corrupt PDF               | "corrupt or truncated PDF (…)"                     | BAD_CASES garbage-pdf; the damaged-PDF property test
-encrypted PDF             | "encrypted PDF: it needs a password to be read"    | BAD_CASES encrypted-pdf; BREAKAGES encrypted-pdf;
-                          |                                                   | test_cli_build_json_report_and_stderr
-PDF with no text layer    | "PDF has no text layer (…): it needs OCR first"    | BAD_CASES image-only-pdf; BREAKAGES scanned-pdf
-zero-byte file            | "empty file (0 bytes)"; blank text "no text found" | BAD_CASES empty-file; BREAKAGES emptied-pdf;
-                          |                                                   | test_read_document_directory_and_blank_text
-huge file                 | refused before it is read: "file too large (N      | BAD_CASES oversized-text, oversized-pdf; BREAKAGES
-                          | bytes; the limit for a text file is 16,777,216)";  | oversized-text, oversized-pdf;
-                          | PDFs up to 200 MiB (see ingest.MAX_TEXT_BYTES)     | test_a_200_mb_text_file_is_refused_without_being_read (< 1 s,
-                          |                                                   | peak memory < 64 MB); test_cli_build_with_a_200_mb_text_file_builds_the_rest
-HTML with scripts and     | read as a browser shows it (no script, style,      | test_read_document_html_keeps_what_a_browser_shows;
-broken markup             | comment, CDATA, nav, footer; unclosed tags; 5,000  | test_build_html_with_scripts_and_broken_markup;
-                          | nested tags); nothing left: "no text found in this | BAD_CASES script-only-html;
-                          | html file"; Markdown markup leaves no empty line   | test_build_markdown_whose_markup_leaves_empty_lines;
-                          |                                                   | test_read_document_any_text_file_reads_or_raises_document_error
-mixed encodings           | UTF-8 (BOM), UTF-16 with and without BOM, UTF-32,  | test_read_document_decodes_every_encoding_to_the_same_lines;
-                          | GB18030, Latin-1, Windows-1252, UTF-8 with a       | test_build_reads_a_corpus_of_mixed_encodings;
-                          | Latin-1 paragraph: the paragraphs of the UTF-8     | BAD_CASES truncated-utf16, undecodable-text; BREAKAGES
-                          | text; "undecodable text: …" otherwise              | truncated-utf16, undecodable-text; the any-text-file property test
-wrong hash in manifest    | "sha256 mismatch: manifest says …, file has …"     | BAD_CASES wrong-hash; BREAKAGES wrong-hash;
-                          |                                                   | test_read_document_wrong_hash_reports_both_hashes
-path outside the corpus   | "… points outside the corpus folders", never read  | test_locate_refuses_a_path_climbing_out_of_the_corpus;
-                          |                                                   | test_build_refuses_a_file_outside_the_corpus[*];
-                          |                                                   | test_cli_build_path_outside_corpus_exit_1[*]; BREAKAGES outside-the-corpus
-duplicate document ids    | the manifest is refused as a whole (which of two   | test_duplicate_ids_rejected_by_the_manifest;
-                          | documents is meant cannot be guessed): "<manifest>:| test_duplicate_id_across_two_manifests_leaves_the_kb_byte_identical;
-                          | duplicate document id 'x'", exit 1, nothing        | test_cli_build_duplicate_ids_exit_1;
-                          | written, the knowledge base byte-identical         | test_a_build_that_raises_leaves_the_db_byte_identical[duplicate-id]
+Catalogue: each kind of bad input, what regkb does, and the tests that hold it.
+
+- truncated PDF: "corrupt or truncated PDF (…)". BAD_CASES truncated-pdf; BREAKAGES truncated-pdf;
+  test_read_document_damaged_pdf_never_escapes_as_another_error;
+  test_library_carry_over_survives_repeated_failures_and_recovers.
+- corrupt PDF: "corrupt or truncated PDF (…)". BAD_CASES garbage-pdf; the damaged-PDF property test.
+- encrypted PDF: "encrypted PDF: it needs a password to be read". BAD_CASES encrypted-pdf; BREAKAGES
+  encrypted-pdf; test_cli_build_json_report_and_stderr.
+- PDF with no text layer: "PDF has no text layer (…): it needs OCR first". BAD_CASES image-only-pdf;
+  BREAKAGES scanned-pdf.
+- zero-byte file: "empty file (0 bytes)"; blank text "no text found". BAD_CASES empty-file; BREAKAGES
+  emptied-pdf; test_read_document_directory_and_blank_text.
+- huge file: refused before it is read, "file too large (N bytes; the limit for a text file is
+  16,777,216)"; PDFs up to 200 MiB (see ingest.MAX_TEXT_BYTES). BAD_CASES oversized-text,
+  oversized-pdf; BREAKAGES oversized-text, oversized-pdf;
+  test_a_200_mb_text_file_is_refused_without_being_read (< 1 s, peak memory < 64 MB);
+  test_cli_build_with_a_200_mb_text_file_builds_the_rest.
+- HTML with scripts and broken markup: read as a browser shows it (no script, style, comment,
+  CDATA, nav, footer; unclosed tags; 5,000 nested tags); nothing left: "no text found in this html
+  file"; Markdown markup leaves no empty line. test_read_document_html_keeps_what_a_browser_shows;
+  test_build_html_with_scripts_and_broken_markup; BAD_CASES script-only-html;
+  test_build_markdown_whose_markup_leaves_empty_lines;
+  test_read_document_any_text_file_reads_or_raises_document_error.
+- mixed encodings: UTF-8 (BOM), UTF-16 with and without BOM, UTF-32, GB18030, Latin-1, Windows-1252,
+  UTF-8 with a Latin-1 paragraph: the paragraphs of the UTF-8 text; "undecodable text: …" otherwise.
+  test_read_document_decodes_every_encoding_to_the_same_lines;
+  test_build_reads_a_corpus_of_mixed_encodings; BAD_CASES truncated-utf16, undecodable-text;
+  BREAKAGES truncated-utf16, undecodable-text; the any-text-file property test.
+- wrong hash in manifest: "sha256 mismatch: manifest says …, file has …". BAD_CASES wrong-hash;
+  BREAKAGES wrong-hash; test_read_document_wrong_hash_reports_both_hashes.
+- path outside the corpus: "… points outside the corpus folders", never read.
+  test_locate_refuses_a_path_climbing_out_of_the_corpus;
+  test_build_refuses_a_file_outside_the_corpus[*]; test_cli_build_path_outside_corpus_exit_1[*];
+  BREAKAGES outside-the-corpus.
+- duplicate document ids: the manifest is refused as a whole (which of two documents is meant cannot
+  be guessed): "<manifest>: duplicate document id 'x'", exit 1, nothing written, the knowledge base
+  byte-identical. test_duplicate_ids_rejected_by_the_manifest;
+  test_duplicate_id_across_two_manifests_leaves_the_kb_byte_identical;
+  test_cli_build_duplicate_ids_exit_1; test_a_build_that_raises_leaves_the_db_byte_identical[duplicate-id].
 
 Every fixture is generated here (reportlab, pypdf, Pillow); nothing binary is committed. The
 user-files folder and the default cache are pointed into tmp_path so no test sees or leaves files
@@ -433,7 +440,7 @@ def test_build_reads_a_corpus_of_mixed_encodings(env):
     result = cli_build(env, manifest)
     assert result.exit_code == 0, result.output
     db = env / "kb.db"
-    for name, (text, _) in ENCODED_LETTERS.items():
+    for name in ENCODED_LETTERS:
         assert paragraph_texts(db, name) == paragraph_texts(db, f"{name}-utf8"), name
         assert paragraph_texts(db, name), name
     assert not [text for (text,) in rows(db, "select text from paragraphs") if "\x00" in text]

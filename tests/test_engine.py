@@ -37,7 +37,8 @@ def table_rows(db_path) -> dict[str, list[tuple]]:
         names = [
             r[0]
             for r in conn.execute(
-                "select name from sqlite_master where type = 'table' and name not like '%_fts%' and name not like 'sqlite_%'"
+                "select name from sqlite_master where type = 'table' and name not like '%_fts%' "
+                "and name not like 'sqlite_%'"
             )
         ]
         return {

@@ -43,7 +43,8 @@ def one(rows, table):
             "caption",
         ),
         (
-            "(1) Ultimate consignee. For purposes of this license exception, the ultimate consignee is the ultimate parent.",
+            "(1) Ultimate consignee. For purposes of this license exception, the ultimate consignee is the "
+            "ultimate parent.",
             "§ 740.29(h)(1)",
             "ultimate consignee",
             "§ 740.29",
@@ -161,10 +162,13 @@ def test_inline_enumerations_and_groups():
 
 
 def test_chinese_enumeration_and_clauses():
-    text = "20个值得信赖的国家和地区包括 - 澳大利亚、比利时、韩国、台湾和英国 - 不受限制。名单中包括盟友,如以色列和新加坡;以及其他国家,例如沙特阿拉伯。"
+    text = (
+        "20个值得信赖的国家和地区包括 - 澳大利亚、比利时、韩国、台湾和英国 - 不受限制。"
+        "名单中包括盟友,如以色列和新加坡;以及其他国家,例如沙特阿拉伯。"
+    )
     rows = extract([para(text, "", doc_id="news")], language="zh")
     lists = rows["country_lists"]
-    assert [l["member_count"] for l in lists] == [5, 3]
+    assert [item["member_count"] for item in lists] == [5, 3]
     assert [m["iso2"] for m in rows["country_list_members"][:5]] == ["AU", "BE", "KR", "TW", "GB"]
 
 

@@ -1,8 +1,9 @@
 """Hostile input through every CLI option (issue 6): SQL injection, FTS5 syntax, format strings,
-shell metacharacters, path climbs, control and bidi characters, huge and out-of-range numbers, in every argument and option
-of every `regkb` command, read off the click command itself so that an option added later is covered
-the day it is added. (No NUL: a process's arguments cannot hold one; a manifest can, see
-test_bad_input, and the query parser's property test feeds it arbitrary text.) Whatever the value: a clear message or a result, never a traceback; exit 0, 1
+shell metacharacters, path climbs, control and bidi characters, huge and out-of-range numbers, in
+every argument and option of every `regkb` command, read off the click command itself so that an
+option added later is covered the day it is added. (No NUL: a process's arguments cannot hold one; a
+manifest can, see test_bad_input, and the query parser's property test feeds it arbitrary text.)
+Whatever the value: a clear message or a result, never a traceback; exit 0, 1
 (`regkb: error: …`) or 2 (click's usage error); the knowledge base byte-identical; no command run.
 
 The datasette side (every URL parameter of the served knowledge base) is in test_serve.py."""

@@ -71,7 +71,8 @@ def contents(db_path: Path) -> dict[str, list[tuple]]:
             out[f"fts:{word}"] = sorted(
                 row[0]
                 for row in conn.execute(
-                    "select p.id from paragraphs_fts f join paragraphs p on p.rowid = f.rowid where paragraphs_fts match ?",
+                    "select p.id from paragraphs_fts f join paragraphs p on p.rowid = f.rowid "
+                    "where paragraphs_fts match ?",
                     (word,),
                 )
             )

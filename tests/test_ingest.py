@@ -112,7 +112,7 @@ def test_text_encodings(tmp_path, encoding):
     path = tmp_path / f"letter-{encoding}.txt"
     path.write_bytes(content.encode(encoding))
     raw = read_document(path)
-    assert [line.text for line in raw.pages[0].lines] == [l for l in content.split("\n") if l]
+    assert [line.text for line in raw.pages[0].lines] == [ln for ln in content.split("\n") if ln]
 
 
 def test_html_drops_scripts_and_navigation(tmp_path):

@@ -479,7 +479,8 @@ def test_a_full_disk_is_one_clear_error_and_the_old_knowledge_base_stays(env):
     assert done.returncode == 1, done.stdout + done.stderr
     assert re.search(
         rf"regkb: error: {re.escape(str(db))}: could not write the knowledge base "
-        r"\((database or disk is full|disk I/O error|File too large|No space left on device)\); the previous knowledge base is unchanged",
+        r"\((database or disk is full|disk I/O error|File too large|No space left on device)\); "
+        r"the previous knowledge base is unchanged",
         done.stderr,
     ), done.stderr
     assert "Traceback" not in done.stderr and sha(db) == before

@@ -119,37 +119,44 @@ def test_csl_json_of_a_position_validates_against_the_csl_schema():
 
 # ------------------------------------------------------------------ a comment on another rule entirely
 
-RULE = """SYNTHETIC TEST RULE (not a real regulation).
+RULE = (
+    "SYNTHETIC TEST RULE (not a real regulation).\n"
+    "\n"
+    "DEPARTMENT OF HEALTH AND HUMAN SERVICES\n"
+    "\n"
+    "45 CFR Part 180\n"
+    "\n"
+    "Hospital Price Transparency\n"
+    "\n"
+    "§ 180.50 Requirements for making public hospital standard charges.\n"
+    "\n"
+    "(a) General rule. A hospital must make public a machine-readable file containing a list of all "
+    "standard charges for all items and services.\n"
+    "\n"
+    "(b) Shoppable services. A hospital must make public the payer-specific negotiated charges for 300 "
+    "shoppable services in a consumer-friendly format.\n"
+    "\n"
+    "§ 180.90 Monitoring and penalties for noncompliance.\n"
+    "\n"
+    "(a) Civil monetary penalties. CMS may impose a civil monetary penalty of up to $300 per day on a "
+    "hospital that fails to comply with the requirements of this part.\n"
+)
 
-DEPARTMENT OF HEALTH AND HUMAN SERVICES
-
-45 CFR Part 180
-
-Hospital Price Transparency
-
-§ 180.50 Requirements for making public hospital standard charges.
-
-(a) General rule. A hospital must make public a machine-readable file containing a list of all standard charges for all items and services.
-
-(b) Shoppable services. A hospital must make public the payer-specific negotiated charges for 300 shoppable services in a consumer-friendly format.
-
-§ 180.90 Monitoring and penalties for noncompliance.
-
-(a) Civil monetary penalties. CMS may impose a civil monetary penalty of up to $300 per day on a hospital that fails to comply with the requirements of this part.
-"""
-
-COMMENT = """SYNTHETIC TEST COMMENT (not a real letter).
-
-Comments of the Rural Hospital Test Association on the Hospital Price Transparency rule
-
-The Rural Hospital Test Association appreciates the opportunity to comment on the proposed rule.
-
-While we support the goal of price transparency, we urge CMS to delay the machine-readable file requirement for small rural hospitals by two years.
-
-The civil monetary penalties of $300 per day are excessive for hospitals with fewer than 50 beds and should be scaled to hospital size.
-
-Our members enjoyed the annual picnic last summer, which was held at the lake.
-"""
+COMMENT = (
+    "SYNTHETIC TEST COMMENT (not a real letter).\n"
+    "\n"
+    "Comments of the Rural Hospital Test Association on the Hospital Price Transparency rule\n"
+    "\n"
+    "The Rural Hospital Test Association appreciates the opportunity to comment on the proposed rule.\n"
+    "\n"
+    "While we support the goal of price transparency, we urge CMS to delay the machine-readable file "
+    "requirement for small rural hospitals by two years.\n"
+    "\n"
+    "The civil monetary penalties of $300 per day are excessive for hospitals with fewer than 50 beds and"
+    " should be scaled to hospital size.\n"
+    "\n"
+    "Our members enjoyed the annual picnic last summer, which was held at the lake.\n"
+)
 
 
 @pytest.mark.slow

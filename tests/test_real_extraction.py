@@ -70,7 +70,7 @@ def test_supplement_5_resolves_to_exactly_the_19_destinations(real_db):
 def test_named_thresholds_with_unit_and_comparator(real_db, section_prefix, value, unit, comparator):
     rows = real_db.execute(
         """select t.* from thresholds t join paragraphs p on p.id = t.paragraph_id
-                              where p.doc_id = ? and p.section_path like ? and t.unit = ? and abs(t.value - ?) <= 1e-6 * ?""",
+           where p.doc_id = ? and p.section_path like ? and t.unit = ? and abs(t.value - ?) <= 1e-6 * ?""",
         (PI, section_prefix + "%", unit, value, value),
     ).fetchall()
     assert rows, f"no {value} {unit} under {section_prefix}"
@@ -97,7 +97,7 @@ def test_named_definitions_with_scope_and_usages(real_db, term, scope):
     rows = real_db.execute("select * from definitions where doc_id = ? and term = ?", (PI, term)).fetchall()
     assert scope in {r["scope"] for r in rows}, [r["scope"] for r in rows]
     uses = real_db.execute(
-        "select count(*) from term_usages where term_id in (%s)" % ",".join("?" * len(rows)), [r["id"] for r in rows]
+        f"select count(*) from term_usages where term_id in ({','.join('?' * len(rows))})", [r["id"] for r in rows]
     ).fetchone()[0]
     # 'applicable die area' is only used in the paragraph that defines it
     assert uses > 0 or term == "applicable die area"

@@ -17,6 +17,8 @@ from pipeline.manifest import DEFAULT_MANIFEST
 from .conftest import write_manifest
 from .test_engine import docket_sample
 
+pytestmark = pytest.mark.slow  # two builds of real documents (about 20 s)
+
 QUERIES = [
     "export controls on advanced AI chips",
     "country caps on computing power",

@@ -249,7 +249,7 @@ def server(real_kb, tmp_path_factory):
     process.wait(timeout=20)
 
 
-def test_diff_page_in_the_browser(server, browser):
+def test_diff_page_in_the_browser(server, browser):  # noqa: F811 - the fixture imported above
     """From the database page's menu to the versions compared, narrowed to § 748.15 through the form: the
     placeholder struck out and its date inserted, both texts on request, and a pin cite that opens its
     paragraph."""

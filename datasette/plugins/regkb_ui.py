@@ -265,9 +265,9 @@ async def country_matrix(db) -> dict:
     country_list_columns."""
     lists = (await db.execute(f"select list_id, list from {COUNTRY_LIST_COLUMNS} order by position")).rows
     per_list = "".join(
-        f",\n  max(case when list_id = {_literal(l['list_id'])} then {_literal(CHECK)} else '' end) as "
-        + _name(l["list"])
-        for l in lists
+        f",\n  max(case when list_id = {_literal(item['list_id'])} then {_literal(CHECK)} else '' end) as "
+        + _name(item["list"])
+        for item in lists
     )
     code, country = COUNTRY_MATRIX_LABELS
     title, description = DATASETTE_TEXT["country_matrix"]

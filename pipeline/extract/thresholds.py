@@ -33,7 +33,8 @@ RANGE_GLUE = re.compile(
 FORMULA_AFTER = re.compile(r"^\s*[×*]\s|^\s*x\s+['‘\w]")  # "2 × 'MacTOPS'" is a formula, not a limit
 IDENTIFIER_BEFORE = re.compile(
     r"(?:§{1,2}|\bparts?|\bParts?|\bECCNs?|\bparagraphs?|\bSupplement No\.|\bNo\.|\bNotes?|\bSection|\bsections?|"
-    r"\bcategory|\bCategory|\bGroup|\bVol\.|\bE\.O\.|\bPub\. L\.|\bStat\.|\bNIST|\bFR|\bCFR|\bU\.S\.C\.|\bp\.|\bpp\.)\s*$"
+    r"\bcategory|\bCategory|\bGroup|\bVol\.|\bE\.O\.|\bPub\. L\.|\bStat\.|\bNIST|\bFR|\bCFR|\bU\.S\.C\.|"
+    r"\bp\.|\bpp\.)\s*$"
 )
 
 

@@ -78,7 +78,7 @@ def lift_margins(document: RawDocument) -> None:
     """Remove running headers, footers and page numbers from the text; keep what they say
     about the page (the printed page label, the Federal Register citation)."""
     pages = document.pages
-    heights = [max((l.bottom for l in p.lines), default=0) for p in pages]
+    heights = [max((ln.bottom for ln in p.lines), default=0) for p in pages]
     page_height = max(heights) if heights else 792
     margin = 0.09 * page_height
 
@@ -139,10 +139,10 @@ def lift_margins(document: RawDocument) -> None:
     sizes = Counter(line.size for page in pages for line in page.lines if line.kind == "body" and line.size)
     body_size = sizes.most_common(1)[0][0] if sizes else 0
     for page in pages:
-        body_lines = [l for l in page.lines if l.kind == "body"]
+        body_lines = [ln for ln in page.lines if ln.kind == "body"]
         if not body_lines or not body_size:
             continue
-        last_body = max((l.top for l in body_lines if l.size >= body_size * 0.9), default=0)
+        last_body = max((ln.top for ln in body_lines if ln.size >= body_size * 0.9), default=0)
         note = None
         for line in body_lines:
             if line.size and line.size < body_size * 0.9 and line.top > last_body:

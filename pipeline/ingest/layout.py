@@ -16,11 +16,11 @@ from ..models import Line, Page
 def mark_page_starts(pages: list[Page]) -> None:
     """The first line of a page starts anew when the last line of the page before stopped short."""
     for before, page in zip(pages, pages[1:]):
-        last = next((l for l in reversed(before.lines) if l.kind == "body"), None)
-        first = next((l for l in page.lines if l.kind == "body"), None)
+        last = next((ln for ln in reversed(before.lines) if ln.kind == "body"), None)
+        first = next((ln for ln in page.lines if ln.kind == "body"), None)
         if last is None or first is None:
             continue
-        widths = sorted(l.x1 for l in before.lines if l.kind == "body")
+        widths = sorted(ln.x1 for ln in before.lines if ln.kind == "body")
         right = widths[int(len(widths) * 0.9)]
         if right - last.x1 > first.first_word_width + (first.size or 10):
             first.after_short = True
@@ -283,12 +283,12 @@ def order_columns(lines: list[Line], page_width: float) -> list[Line]:
     for line in sorted(lines, key=lambda line: line.top):
         column = column_of(line)
         if column is None:
-            ordered.extend(sorted(band, key=lambda l: (column_of(l), l.top)))
+            ordered.extend(sorted(band, key=lambda ln: (column_of(ln), ln.top)))
             band = []
             ordered.append(line)
         else:
             band.append(line)
-    ordered.extend(sorted(band, key=lambda l: (column_of(l), l.top)))
+    ordered.extend(sorted(band, key=lambda ln: (column_of(ln), ln.top)))
     for line in ordered:
         line.column = column_of(line) or 0
     return ordered
@@ -331,7 +331,7 @@ def mark_blocks(lines: list[Line], mixed_sizes: set[int]) -> None:
                 line.starts_block = True
             # an indented block quote has its own right edge; a short list has none worth the name
             window = column_lines[max(0, index - 4) : index + 4]
-            local_right = max(l.x1 for l in window)
+            local_right = max(ln.x1 for ln in window)
             edge = local_right if local_right - left >= 0.6 * (right - left) else right
             room = edge - previous.x1
             # ragged right edges leave up to a word's room; a paragraph's end leaves more

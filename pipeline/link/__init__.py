@@ -26,6 +26,7 @@ __all__ = [
     "cited_provisions",
     "embedded_paragraphs",
     "link_corpus",
+    "usages_by_document",
     "names_a_rule",
     "position_links",
     "relevant_positions",

@@ -4,7 +4,7 @@ The same JSON Lines reader (// comments and blank lines skipped) serves the gold
 from __future__ import annotations
 
 import json
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 from ..models import RegkbError
