@@ -133,7 +133,7 @@ def build(
     for entry, path in located:
         if entry.id not in hashes:
             continue
-        cached = None if force else store.load_cached(cache_dir, hashes[entry.id], version)
+        cached = None if force else store.load_cached(cache_dir, store.cache_key(hashes[entry.id], entry), version)
         if cached and (not entry.sha256 or entry.sha256 == hashes[entry.id]):
             cached["document"].update(
                 document_row(
@@ -153,7 +153,12 @@ def build(
             )
             continue
         store.save_cached(
-            cache_dir, hashes[parsed.entry.id], version, parsed.document, parsed.paragraphs, parsed.extracted
+            cache_dir,
+            store.cache_key(hashes[parsed.entry.id], parsed.entry),
+            version,
+            parsed.document,
+            parsed.paragraphs,
+            parsed.extracted,
         )
         store.save_vectors(cache_dir, parsed.vectors)
         by_id[parsed.entry.id] = parsed.document, parsed.paragraphs, parsed.extracted

@@ -170,3 +170,28 @@ def test_at_docket_size_only_the_letters_that_engage_with_the_rule_are_embedded(
 
     hits = search(tmp_path / "engaging.db", "Food and Drug Administration", doc=OFF_SUBJECT["id"], mode="bm25")
     assert hits and hits[0].doc_id == OFF_SUBJECT["id"]
+
+
+def test_identical_copies_under_two_ids_rebuild_from_the_cache_as_themselves(corpus, tmp_path):
+    """A campaign files the same bytes under many names (the real docket has hundreds of identical
+    responses). Each copy is its own document: rebuilt from the cache (and with a copy's organisation
+    corrected in the manifest), every paragraph keeps its own document's id and every position its own
+    author. The cache once keyed documents by content alone, so the second build handed one copy's
+    rows to the other (a duplicate paragraph id: the build failed)."""
+    shutil.copy(corpus / "Google-RFI-2025.txt", corpus / "Google-copy.txt")
+    copy = {"id": "google-copy", "file": "Google-copy.txt", "author_org": "Copy Campaign"}
+    docs = [RULE, LETTERS[0], copy]
+    cache = tmp_path / "cache"
+    first = build_of(corpus, tmp_path, docs, tmp_path / "first.db", cache)
+    assert "google-copy" in first.built
+    renamed = {**copy, "author_org": "Copy Campaign, corrected"}
+    again = build_of(corpus, tmp_path, [RULE, LETTERS[0], renamed], tmp_path / "again.db", cache)
+    assert "google" in again.cached
+    with sqlite3.connect(tmp_path / "again.db") as conn:
+        prefixes = dict(
+            conn.execute("select doc_id, count(*) from paragraphs where id like doc_id || ':%' group by doc_id")
+        )
+        counts = dict(conn.execute("select doc_id, count(*) from paragraphs group by doc_id"))
+        orgs = {org for (org,) in conn.execute("select distinct org from positions where doc_id = 'google-copy'")}
+    assert prefixes["google"] == counts["google"] == prefixes["google-copy"] == counts["google-copy"]
+    assert orgs == {"Copy Campaign, corrected"}

@@ -10,7 +10,7 @@ makes for the user.
 
 from __future__ import annotations
 
-from .cache import code_version, load_cached, load_memo, load_vectors, save_cached, save_memo, save_vectors
+from .cache import cache_key, code_version, load_cached, load_memo, load_vectors, save_cached, save_memo, save_vectors
 from .files import copy_file, replace_file, write_table_file
 from .kb import (
     check_target,
@@ -34,6 +34,7 @@ __all__ = [
     "copy_file",
     "fts_text",
     "is_knowledge_base",
+    "cache_key",
     "load_cached",
     "load_memo",
     "load_vectors",

@@ -27,12 +27,21 @@ def code_version() -> str:
     return digest.hexdigest()[:16]
 
 
-def cache_path(cache_dir: Path, sha256: str, version: str) -> Path:
-    return cache_dir / f"{sha256[:24]}-{version}.json"
+def cache_key(sha256: str, entry) -> str:
+    """What a parsed document is cached by: its file's content and the manifest entry it was parsed as.
+    Paragraph ids carry the document's id and positions its author, so two entries with the same file
+    (a campaign's identical copies) or an entry whose organisation was corrected are parsed as
+    themselves, never handed another's rows."""
+    fields = {name: value for name, value in sorted(vars(entry).items()) if name != "note"}
+    return hashlib.sha256(f"{sha256}\x1f{json.dumps(fields, sort_keys=True)}".encode()).hexdigest()
 
 
-def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
-    path = cache_path(cache_dir, sha256, version)
+def cache_path(cache_dir: Path, key: str, version: str) -> Path:
+    return cache_dir / f"{key[:24]}-{version}.json"
+
+
+def load_cached(cache_dir: Path, key: str, version: str) -> dict | None:
+    path = cache_path(cache_dir, key, version)
     if not path.exists():
         return None
     try:
@@ -45,7 +54,7 @@ def load_cached(cache_dir: Path, sha256: str, version: str) -> dict | None:
 
 def save_cached(
     cache_dir: Path,
-    sha256: str,
+    key: str,
     version: str,
     document: dict,
     paragraphs: list[Paragraph],
@@ -53,7 +62,7 @@ def save_cached(
 ) -> None:
     """Cache one document's rows. A cache that cannot be written (a full disk, a read-only folder) is
     only a missed shortcut: the build goes on, and its knowledge base write says what is wrong."""
-    path = cache_path(cache_dir, sha256, version)
+    path = cache_path(cache_dir, key, version)
     payload = {"document": document, "paragraphs": [asdict(p) for p in paragraphs], "extracted": extracted}
     temp = None
     try:
