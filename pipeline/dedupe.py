@@ -49,6 +49,11 @@ def jaccard(a: set[str], b: set[str]) -> float:
 # other copy, so the first comparison nearly always decides; the other two catch a copy that drifted
 # from the earliest one.
 TRIES_PER_GROUP = 3
+# A candidate whose signature agrees with the letter's in fewer than this share of its permutations is
+# no copy: with 128 permutations the estimate's standard error at the grey zone's Jaccard of 0.25 is
+# 0.038, so 0.15 lies 2.6 errors below it.
+ESTIMATE_FLOOR = 0.15
+SAME_TEXT_FLOOR = 0.35  # the same for SAME_TEXT (0.5; standard error 0.044): 3.4 errors below it
 
 
 def signature(text: str) -> np.ndarray:
@@ -76,6 +81,7 @@ def near_duplicates(
     sets = _Shingles(texts)  # a letter's shingles only when it is compared with another
     lsh = MinHashLSH(threshold=GREY_ZONE, num_perm=PERMUTATIONS)
     group: dict[str, str] = {}  # letter → the earliest letter of the group of copies it joined
+    kept: dict[str, np.ndarray] = {}  # the signatures of the letters in the index
     found = []
     for doc_id, text in texts.items():
         values = signatures.get(doc_id)
@@ -83,8 +89,23 @@ def near_duplicates(
         if not len(values):
             continue
         minhash = MinHash(num_perm=PERMUTATIONS, hashvalues=values, scheme=SCHEME)
+        kept[doc_id] = values
+        candidates = sorted(lsh.query(minhash), key=order.__getitem__)
+        if candidates:
+            # LSH at so low a threshold returns false positives by the thousand at docket size (short
+            # notes sharing a sentence of boilerplate): the signatures' estimate of Jaccard drops those
+            # far below the grey zone before any exact comparison (17 million of them on the whole docket);
+            # a letter or candidate without an embedding (at docket size only the letters that engage with
+            # the rule have one) can only be a copy by its words, so there the floor is SAME_TEXT's
+            estimate = (np.vstack([kept[other] for other in candidates]) == values).mean(axis=1)
+            embedded = doc_id in vectors
+            candidates = [
+                other
+                for other, e in zip(candidates, estimate)
+                if e >= (ESTIMATE_FLOOR if embedded and other in vectors else SAME_TEXT_FLOOR)
+            ]
         by_group: dict[str, list[str]] = {}
-        for other in sorted(lsh.query(minhash), key=order.__getitem__):
+        for other in candidates:
             by_group.setdefault(group[other], []).append(other)
         group[doc_id] = doc_id
         for head, members in sorted(by_group.items(), key=lambda item: order[item[0]]):
