@@ -70,7 +70,7 @@ def written(folder: Path, made: tuple[str, bytes]) -> Path:
     return path
 
 
-def assert_linear(folder: Path, make, size: int, repeats: int = 3) -> tuple[float, float]:
+def assert_linear(folder: Path, make, size: int, repeats: int = 5) -> tuple[float, float]:
     small = written(folder, make(size))
     large = written(folder, make(2 * size))
     read_and_segment(small)  # imports and first-use costs out of the measurement
