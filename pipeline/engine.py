@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import as_completed
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def _on_local(jobs: list[tuple[ManifestEntry, Path]], workers: int, finished: Ca
                 ranges[pool.submit(read_page_range, str(path), first, last)] = (entry, path, index)
         tasks = {pool.submit(parse_one, entry, path): entry for entry, path in rest}
         parts: dict[str, dict[int, list]] = {entry.id: {} for entry, _ in big}
-        waiting = {entry.id: len(page_ranges(long[entry.id], workers)) for entry, _ in big}
+        waiting = Counter(entry.id for entry, _, _ in ranges.values())
         failed: set[str] = set()
         for future in as_completed([*ranges, *tasks]):
             if future in tasks:

@@ -40,17 +40,17 @@ def minhash_signatures(texts: dict[str, str], cache_dir: Path) -> dict:
 
     salt = f"{dedupe.SCHEME}\x1f{dedupe.PERMUTATIONS}\x1f{dedupe.SHINGLE_WORDS}\x1f"
     keys = {doc: hashlib.blake2b((salt + text).encode(), digest_size=16).hexdigest() for doc, text in texts.items()}
-    known = store.load_memo(cache_dir, "minhash", sorted(set(keys.values())))
-    fresh = {}
-    for doc, text in texts.items():
-        if keys[doc] not in known and keys[doc] not in fresh:
-            values = dedupe.signature(text)
-            fresh[keys[doc]] = f"{values.dtype.str}:{values.tobytes().hex()}"
-    store.save_memo(cache_dir, "minhash", fresh)
-    known.update(fresh)
+
+    def compute(docs: list[str]) -> dict[str, str]:
+        out = {}
+        for doc in docs:
+            values = dedupe.signature(texts[doc])
+            out[doc] = f"{values.dtype.str}:{values.tobytes().hex()}"
+        return out
+
     out = {}
-    for doc, key in keys.items():
-        dtype, _, data = known[key].partition(":")
+    for doc, stored in store.memoised(cache_dir, "minhash", keys, compute).items():
+        dtype, _, data = stored.partition(":")
         out[doc] = np.frombuffer(bytes.fromhex(data), dtype=np.dtype(dtype))
     return out
 
@@ -163,11 +163,12 @@ def usages_by_document(definitions: list[dict], paragraphs: list[Paragraph], cac
         ).hexdigest()
         for doc, doc_paragraphs in by_doc.items()
     }
-    known = store.load_memo(cache_dir, "term_usages", sorted(set(keys.values())))
-    missing = [doc for doc in by_doc if keys[doc] not in known]
-    fresh: dict[str, list[dict]] = {keys[doc]: [] for doc in missing}
-    for row in term_usages(definitions, [p for doc in missing for p in by_doc[doc]]):
-        fresh[keys[row["doc_id"]]].append(row)
-    store.save_memo(cache_dir, "term_usages", fresh)
-    known.update(fresh)
-    return [row for doc in by_doc for row in known[keys[doc]]]
+
+    def compute(docs: list[str]) -> dict[str, list[dict]]:
+        found: dict[str, list[dict]] = {doc: [] for doc in docs}
+        for row in term_usages(definitions, [p for doc in docs for p in by_doc[doc]]):
+            found[row["doc_id"]].append(row)
+        return found
+
+    usages = store.memoised(cache_dir, "term_usages", keys, compute)
+    return [row for doc in by_doc for row in usages[doc]]

@@ -10,7 +10,17 @@ makes for the user.
 
 from __future__ import annotations
 
-from .cache import cache_key, code_version, load_cached, load_memo, load_vectors, save_cached, save_memo, save_vectors
+from .cache import (
+    cache_key,
+    code_version,
+    load_cached,
+    load_memo,
+    load_vectors,
+    memoised,
+    save_cached,
+    save_memo,
+    save_vectors,
+)
 from .files import copy_file, replace_file, write_table_file
 from .kb import (
     check_target,
@@ -36,6 +46,7 @@ __all__ = [
     "is_knowledge_base",
     "cache_key",
     "load_cached",
+    "memoised",
     "load_memo",
     "load_vectors",
     "migrate",

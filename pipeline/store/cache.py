@@ -126,6 +126,17 @@ def load_memo(cache_dir: Path, kind: str, keys: list[str]) -> dict[str, object]:
     return found
 
 
+def memoised(cache_dir: Path, kind: str, keys: dict[str, str], compute) -> dict[str, object]:
+    """item → value, each value memoised under keys[item] (the digest of the item's inputs):
+    compute(missing items) → {item: value} runs only for the items whose key is not yet known."""
+    known = load_memo(cache_dir, kind, sorted(set(keys.values())))
+    first = {key: item for item, key in reversed(keys.items()) if key not in known}  # one item per new key
+    fresh = {keys[item]: value for item, value in compute(list(first.values())).items()} if first else {}
+    save_memo(cache_dir, kind, fresh)
+    known.update(fresh)
+    return {item: known[key] for item, key in keys.items()}
+
+
 def save_memo(cache_dir: Path, kind: str, values: dict[str, object]) -> None:
     """Memoise a stage's results (JSON values) by the key of their inputs: a later build whose
     inputs for a document are the same reuses them instead of recomputing."""
