@@ -18,6 +18,8 @@ from .document import document_row
 from .engine import run as run_engine
 from .ingest import sha256_file
 from .link import link_corpus, usages_by_document
+from .link.corpus import EMBED_ALL_UP_TO
+from .link.early import EarlyVectors
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 from .readmodel import figure_subject_rows
 
@@ -39,6 +41,7 @@ class BuildReport:
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage, for bench/
     write: str = ""  # how the knowledge base was written: "full" or "incremental (…)" (store.kb)
+    embedded_early: int = 0  # texts embedded while the parsing went on (link.early)
 
     @property
     def ok(self) -> bool:
@@ -56,6 +59,7 @@ class BuildReport:
             "problems": self.problems,
             "paragraphs": self.paragraphs,
             "seconds": round(self.seconds, 3),
+            "embedded_early": self.embedded_early,
             "stages": {name: round(value, 3) for name, value in self.stages.items()},
             "write": self.write,
         }
@@ -144,9 +148,22 @@ def build(
             report.cached.append(entry.id)
         else:
             jobs.append((entry, path))
-    # parsing will take seconds: load the embedding model meanwhile
-    model_loading = embed.preload() if jobs and engine == "local" else None
-    for parsed in run_engine(jobs, engine, workers, scheduler, progress):
+    # parsing will take seconds: load the embedding model meanwhile, and embed each document's
+    # paragraphs as soon as they exist with what the parsing leaves of the cores (link.early)
+    early = model_loading = None
+    if jobs and engine == "local" and embed.runner_name() == "onnx":
+        rules = {entry.id for entry in entries if entry.doc_type == "rule"}
+        cached_letters = sum(len(rows[1]) for doc_id, rows in by_id.items() if doc_id not in rules)
+        early = EarlyVectors(cache_dir, embed_letters, EMBED_ALL_UP_TO, cached_letters)
+    elif jobs and engine == "local":
+        model_loading = embed.preload()
+    try:
+        parsed_all = list(run_engine(jobs, engine, workers, scheduler, progress, ready=early and early.ready))
+    except BaseException:
+        if early:
+            early.finish()
+        raise
+    for parsed in parsed_all:
         if parsed.problem:
             report.problems.append(
                 {"doc_id": parsed.entry.id, "file": str(dict(jobs)[parsed.entry]), "problem": parsed.problem}
@@ -187,6 +204,10 @@ def build(
     mark = time.perf_counter()
     extracted["term_usages"] = usages_by_document(extracted.get("definitions", []), paragraphs, cache_dir)
     report.stages["term_usages"] = time.perf_counter() - mark
+    if early:
+        mark = time.perf_counter()
+        report.embedded_early = early.finish()
+        report.stages["embed_wait"] = time.perf_counter() - mark
     link_corpus(documents, paragraphs, extracted, cache_dir, report.stages, embed_letters)
     mark = time.perf_counter()
     extracted["triage"] = triage.kb_rows(

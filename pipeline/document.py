@@ -6,6 +6,7 @@ corpus or the knowledge base, which the orchestrator (build.py) owns."""
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from .ingest import MAX_LINE_CHARS, read_document
@@ -33,13 +34,17 @@ def document_row(entry: ManifestEntry, sha256: str, page_count: int, media: str,
 
 
 def parse_document(
-    path: Path, entry: ManifestEntry, pdf_pages: list | None = None
+    path: Path,
+    entry: ManifestEntry,
+    pdf_pages: list | None = None,
+    segmented: Callable[[list[Paragraph]], None] | None = None,
 ) -> tuple[dict, list[Paragraph], dict[str, list[dict]]]:
     """Ingest, segment and extract one file (no cache): the per-document unit of work. Whatever goes
     wrong with one document is a DocumentError naming its file, so the build reports it and goes on
     with the others: an exception from reading, segmenting or extracting (a bug a strange document
     brings out, spaCy refusing a text, memory running out) as much as a document regkb refuses.
-    pdf_pages: a long PDF's pages, read in page ranges by the engine's pool."""
+    pdf_pages: a long PDF's pages, read in page ranges by the engine's pool. segmented: called with the
+    paragraphs before extraction starts (the build begins embedding them meanwhile)."""
     from .extract import extract  # spaCy loads only when a document has to be parsed
 
     raw = _stage("reading", path, read_document, path, expected_sha256=entry.sha256, pdf_pages=pdf_pages)
@@ -53,6 +58,8 @@ def parse_document(
             f"a paragraph of {len(longest.text):,} characters on page {longest.page}; the "
             f"limit for one paragraph is {MAX_LINE_CHARS:,}",
         )
+    if segmented:
+        segmented(paragraphs)
     extracted = _stage("extracting", path, extract, paragraphs, entry.language, entry)
     return document_row(entry, raw.sha256, len(raw.pages), raw.media, path.name), paragraphs, extracted
 

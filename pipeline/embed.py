@@ -177,8 +177,9 @@ class OnnxRunner:
                 )
             return self._sessions[threads]
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        session = self.session(1 if len(texts) <= 8 else max(1, os.cpu_count() or 1))
+    def encode(self, texts: list[str], batch_size: int = 64, threads: int | None = None) -> np.ndarray:
+        """threads: the cores one batch may use (default: one for a query, every core for more)."""
+        session = self.session(threads or (1 if len(texts) <= 8 else max(1, os.cpu_count() or 1)))
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # batches of like lengths
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
@@ -211,10 +212,10 @@ class TorchRunner:
         self.model = SentenceTransformer(str(model_dir()), device="cpu")
         self.model.max_seq_length = MAX_TOKENS
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 64, threads: int | None = None) -> np.ndarray:
         import torch
 
-        torch.set_num_threads(1 if len(texts) <= 8 else max(1, os.cpu_count() or 1))
+        torch.set_num_threads(threads or (1 if len(texts) <= 8 else max(1, os.cpu_count() or 1)))
         vectors = self.model.encode(
             texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
         )
@@ -250,10 +251,10 @@ def preload() -> threading.Thread:
     return thread
 
 
-def encode(texts: list[str], batch_size: int = 64) -> np.ndarray:
+def encode(texts: list[str], batch_size: int = 64, threads: int | None = None) -> np.ndarray:
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    return model().encode(list(texts), batch_size=batch_size)
+    return model().encode(list(texts), batch_size=batch_size, threads=threads)
 
 
 def to_blob(vector: np.ndarray) -> bytes:

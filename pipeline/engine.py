@@ -9,7 +9,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from .models import DocumentError, ManifestEntry, Paragraph
 from .pool import process_pool
 
 ENGINES = ("local", "dask")
+Ready = Callable[[ManifestEntry, list[Paragraph], "dict[str, list[dict]] | None"], None]
 # how long to keep trying to reach a Dask scheduler before saying it cannot be reached, in seconds
 DASK_CONNECT_TIMEOUT = 20.0
 
@@ -33,12 +34,18 @@ class Parsed:
     problem: str = ""
 
 
-def parse_one(entry: ManifestEntry, path: Path, pdf_pages: list | None = None, embed_texts: bool = False) -> Parsed:
+def parse_one(
+    entry: ManifestEntry,
+    path: Path,
+    pdf_pages: list | None = None,
+    embed_texts: bool = False,
+    segmented: Callable[[list[Paragraph]], None] | None = None,
+) -> Parsed:
     """The per-document unit of work. A bad document is a Parsed with its problem, not an exception:
     exceptions with custom constructors do not survive pickling between processes. pdf_pages: a long
-    PDF's pages, read in page ranges by the pool."""
+    PDF's pages, read in page ranges by the pool; segmented: see parse_document (in this process only)."""
     try:
-        document, paragraphs, extracted = parse_document(path, entry, pdf_pages)
+        document, paragraphs, extracted = parse_document(path, entry, pdf_pages, segmented)
     except DocumentError as exc:
         return Parsed(entry, problem=str(exc))
     vectors = {}
@@ -66,9 +73,13 @@ def run(
     scheduler: str | None = None,
     progress: Callable[[str, int, int], None] | None = None,
     connect_timeout: float | None = None,
+    ready: Ready | None = None,
 ) -> Iterator[Parsed]:
     """Parse every (entry, path); yields in the order of jobs. `connect_timeout` bounds the wait for
-    the Dask scheduler (default DASK_CONNECT_TIMEOUT, read at call time)."""
+    the Dask scheduler (default DASK_CONNECT_TIMEOUT, read at call time). `ready(entry, paragraphs,
+    extracted)` is called in this process as soon as a document's paragraphs exist, in whatever order
+    the work finishes: once with extracted None when a document parsed here is segmented (its
+    extraction is still to run), and once with its extracted rows when it is done."""
     workers = workers or os.cpu_count() or 1
     results: dict[str, Parsed] = {}
     done = 0
@@ -77,6 +88,8 @@ def run(
         nonlocal done
         done += 1
         results[parsed.entry.id] = parsed
+        if ready and not parsed.problem:
+            ready(parsed.entry, parsed.paragraphs, parsed.extracted)
         if progress:
             progress(parsed.entry.id, done, len(jobs))
 
@@ -86,27 +99,36 @@ def run(
         for parsed in _on_dask(jobs, scheduler, DASK_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout):
             finished(parsed)
     elif engine == "local":
-        _on_local(jobs, workers, finished)
+        _on_local(jobs, workers, finished, ready)
     else:
         raise ValueError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     for entry, _ in jobs:
         yield results[entry.id]
 
 
-def _on_local(jobs: list[tuple[ManifestEntry, Path]], workers: int, finished: Callable[[Parsed], None]) -> None:
+def _on_local(
+    jobs: list[tuple[ManifestEntry, Path]], workers: int, finished: Callable[[Parsed], None], ready: Ready | None
+) -> None:
     """One process pool for everything: a long PDF (the rule) is read in page ranges across it, first,
     and the other documents are one task each; when every range of a PDF is in, its pages are
-    assembled, segmented and extracted here, while the pool goes on with the rest. One document alone
-    parses in this process: starting a pool (the forkserver imports and builds the pipelines, then
-    forks) would cost more than the document (a 15-page letter alone: 8.6 s)."""
+    assembled, segmented and extracted in a thread of this process, while the pool goes on with the
+    rest and this thread takes in what the pool returns (`ready` hears of each document as it comes,
+    not after the PDF). One document alone parses in this process: starting a pool (the forkserver
+    imports and builds the pipelines, then forks) would cost more than the document (a 15-page
+    letter alone: 8.6 s)."""
     long = {entry.id: long_pdf_pages(path) for entry, path in jobs} if workers > 1 else {}
     big = [(entry, path) for entry, path in jobs if long.get(entry.id)]
     rest = [job for job in jobs if not long.get(job[0].id)]
+
+    def here(entry: ManifestEntry, path: Path, pages: list | None = None) -> Parsed:
+        segmented = (lambda paragraphs: ready(entry, paragraphs, None)) if ready else None
+        return parse_one(entry, path, pages, segmented=segmented)
+
     if not big and len(rest) <= 1 or workers <= 1:
         for entry, path in jobs:
-            finished(parse_one(entry, path))
+            finished(here(entry, path))
         return
-    with process_pool(workers) as pool:
+    with process_pool(workers) as pool, ThreadPoolExecutor(1, thread_name_prefix="regkb-assemble") as assemble:
         ranges: dict[object, tuple[ManifestEntry, Path, int]] = {}
         for entry, path in big:
             for index, (first, last) in enumerate(page_ranges(long[entry.id], workers)):
@@ -115,6 +137,7 @@ def _on_local(jobs: list[tuple[ManifestEntry, Path]], workers: int, finished: Ca
         parts: dict[str, dict[int, list]] = {entry.id: {} for entry, _ in big}
         waiting = Counter(entry.id for entry, _, _ in ranges.values())
         failed: set[str] = set()
+        assembled = []
         for future in as_completed([*ranges, *tasks]):
             if future in tasks:
                 finished(future.result())
@@ -126,12 +149,14 @@ def _on_local(jobs: list[tuple[ManifestEntry, Path]], workers: int, finished: Ca
                 parts[entry.id][index] = future.result()
             waiting[entry.id] -= 1
             if waiting[entry.id] == 0:
-                if entry.id in failed:  # read again here, page by page: the problem named as a serial read names it
-                    finished(parse_one(entry, path))
+                if entry.id in failed:  # read again page by page: the problem named as a serial read names it
+                    assembled.append(assemble.submit(here, entry, path))
                 else:
                     pages = [page for i in sorted(parts[entry.id]) for page in parts[entry.id][i]]
-                    finished(parse_one(entry, path, pages))
+                    assembled.append(assemble.submit(here, entry, path, pages))
                 parts.pop(entry.id)
+        for future in assembled:
+            finished(future.result())
 
 
 def _on_dask(jobs: list[tuple[ManifestEntry, Path]], scheduler: str | None, timeout: float) -> Iterator[Parsed]:
