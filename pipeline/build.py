@@ -18,7 +18,6 @@ from .document import document_row
 from .engine import run as run_engine
 from .ingest import sha256_file
 from .link import link_corpus, usages_by_document
-from .link.corpus import EMBED_ALL_UP_TO
 from .link.early import EarlyVectors
 from .models import DocumentError, ManifestEntry, Paragraph, RegkbError
 from .readmodel import figure_subject_rows
@@ -154,7 +153,7 @@ def build(
     if jobs and engine == "local" and embed.runner_name() == "onnx":
         rules = {entry.id for entry in entries if entry.doc_type == "rule"}
         cached_letters = sum(len(rows[1]) for doc_id, rows in by_id.items() if doc_id not in rules)
-        early = EarlyVectors(cache_dir, embed_letters, EMBED_ALL_UP_TO, cached_letters)
+        early = EarlyVectors(cache_dir, embed_letters, letter_paragraphs=cached_letters)
     elif jobs and engine == "local":
         model_loading = embed.preload()
     try:

@@ -5,7 +5,6 @@ that uses it gives every paragraph the vector a late embedding gives."""
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -70,7 +69,7 @@ def test_a_real_build_embeds_while_parsing_and_stores_the_same_vectors(real_corp
     entries = [e for e in load_manifest() if e.id in ("bis-2025-00636-regtext", "openai-2025-03-13-ai-action-plan")]
     manifest = write_manifest(
         tmp_path / "manifest.toml",
-        [replace(e).__dict__ for e in entries],
+        [vars(e) for e in entries],
     )
     report = build(manifest, corpus=real_corpus, db_path=tmp_path / "kb.db", cache_dir=tmp_path / "cache", workers=2)
     assert report.ok, report.problems

@@ -127,6 +127,12 @@ EMBED_ALL_UP_TO = 20_000
 EMBED_LETTERS = ("auto", "all", "engaging")
 
 
+def every_letter_embedded(embed_letters: str, letter_paragraphs: int, up_to: int = EMBED_ALL_UP_TO) -> bool:
+    """Whether every paragraph of the letters is embedded, given how many there are (else only the
+    engaging letters' are)."""
+    return embed_letters == "all" or (embed_letters == "auto" and letter_paragraphs <= up_to)
+
+
 def embedded_paragraphs(
     documents: list[dict],
     paragraphs: list[Paragraph],
@@ -141,7 +147,7 @@ def embedded_paragraphs(
         raise RegkbError(f"embed_letters must be one of {', '.join(EMBED_LETTERS)}, not {embed_letters!r}")
     rules = {d["id"] for d in documents if d["doc_type"] == "rule"}
     letter_paragraphs = sum(1 for p in paragraphs if p.doc_id not in rules)
-    if embed_letters == "all" or (embed_letters == "auto" and letter_paragraphs <= EMBED_ALL_UP_TO):
+    if every_letter_embedded(embed_letters, letter_paragraphs):
         return list(range(len(paragraphs)))
     wanted = rules | triage.engaging(documents, paragraphs, extracted, cache_dir)
     return [i for i, p in enumerate(paragraphs) if p.doc_id in wanted]

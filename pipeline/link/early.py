@@ -25,18 +25,18 @@ from pathlib import Path
 
 from .. import embed, store
 from ..models import ManifestEntry, Paragraph
+from .corpus import EMBED_ALL_UP_TO, every_letter_embedded
 
 BATCH = 64  # texts per model call: the thread checks whether to stop between calls
 CHUNK = 512  # texts taken from the queue at once, sorted by length so that a call pads little
 
 
 class EarlyVectors:
-    def __init__(self, cache_dir: Path, embed_letters: str, up_to: int, letter_paragraphs: int = 0):
+    def __init__(self, cache_dir: Path, embed_letters: str, up_to: int = EMBED_ALL_UP_TO, letter_paragraphs: int = 0):
         self.cache_dir = cache_dir
         self.embed_letters = embed_letters
         self.up_to = up_to
         self.letter_paragraphs = letter_paragraphs  # of the letters read from the cache, counted too
-        self.embedded = 0
         self._documents: set[str] = set()
         self._seen: set[str] = set()  # text keys queued or cached
         self._queue: list[tuple[int, int, str, str]] = []  # (priority, order, key, text)
@@ -44,36 +44,27 @@ class EarlyVectors:
         self._done: dict[str, bytes] = {}
         self._stop = False
         self._drain = False
-        self._wake = threading.Condition()
-        self._lock = threading.Lock()  # ready() is called from the engine's threads
+        self._wake = threading.Condition()  # guards everything here: ready() is called from the engine's threads
         self._thread = threading.Thread(target=self._work, name="regkb-early-embedding", daemon=True)
         self._thread.start()
 
     def ready(self, entry: ManifestEntry, paragraphs: list[Paragraph], extracted: dict | None) -> None:
         """engine.run's `ready`: queue what of this document the link stage will embed."""
-        with self._lock:
-            self._ready(entry, paragraphs, extracted)
-
-    def _ready(self, entry: ManifestEntry, paragraphs: list[Paragraph], extracted: dict | None) -> None:
         rule = entry.doc_type == "rule"
-        texts: list[str] = []
-        if entry.id not in self._documents:
-            self._documents.add(entry.id)
-            if not rule:
-                self.letter_paragraphs += len(paragraphs)
-            if (
-                rule
-                or self.embed_letters == "all"
-                or (self.embed_letters == "auto" and self.letter_paragraphs <= self.up_to)
-            ):
-                texts.extend(p.text for p in paragraphs)
-        if extracted is not None:
-            texts.extend(row["quote"] for row in extracted.get("positions", []))
-        fresh = {embed.text_key(text): text for text in texts}
-        fresh = {key: text for key, text in fresh.items() if key not in self._seen}
-        self._seen.update(fresh)
-        cached = store.load_vectors(self.cache_dir, sorted(fresh))
         with self._wake:
+            texts: list[str] = []
+            if entry.id not in self._documents:
+                self._documents.add(entry.id)
+                if not rule:
+                    self.letter_paragraphs += len(paragraphs)
+                if rule or every_letter_embedded(self.embed_letters, self.letter_paragraphs, self.up_to):
+                    texts.extend(p.text for p in paragraphs)
+            if extracted is not None:
+                texts.extend(row["quote"] for row in extracted.get("positions", []))
+            fresh = {embed.text_key(text): text for text in texts}
+            fresh = {key: text for key, text in fresh.items() if key not in self._seen}
+            self._seen.update(fresh)
+            cached = store.load_vectors(self.cache_dir, sorted(fresh))
             for key, text in fresh.items():
                 if key not in cached:
                     heapq.heappush(self._queue, (0 if rule else 1, next(self._order), key, text))
