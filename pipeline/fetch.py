@@ -32,7 +32,7 @@ def fetch_missing(
     dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     results: list[FetchResult] = []
     for entry in entries:
-        found = manifest_mod.locate(entry, dirs)
+        found = manifest_mod.locate(entry, dirs)  # one at a time: a fetch adds files to these folders
         if found:
             results.append(FetchResult(entry.id, "present", str(found)))
         elif not entry.url:

@@ -546,11 +546,11 @@ def triage_manifests(
 
     files = []
     entries = manifest_mod.load_manifest(manifests)
-    dirs = manifest_mod.corpus_dirs(corpus, manifests)
+    locator = manifest_mod.Locator(manifest_mod.corpus_dirs(corpus, manifests))
     for entry in entries:
         if entry.doc_type == "rule":
             continue
-        path = manifest_mod.locate(entry, dirs)
+        path = locator.locate(entry)
         if path is not None:
             files.append((entry.id, entry.author_org, path, entry.sha256))
     with connect_readonly(db_path) as conn:
