@@ -4,6 +4,7 @@ Jaccard decides); pairs in the grey zone are settled by document embeddings. Pur
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -70,27 +71,97 @@ def signature(text: str) -> np.ndarray:
 def near_duplicates(
     texts: dict[str, str], vectors: dict[str, np.ndarray], signatures: dict[str, np.ndarray] | None = None
 ) -> list[Pair]:
-    """Pairs of copies, each letter paired with the letters it joins. texts: document id → full text;
-    vectors: document id → unit mean embedding; signatures: document id → signature(text), where
-    known (computed here otherwise). MinHash LSH (tuned for GREY_ZONE similarity) finds the
-    candidates, exact Jaccard and then the embeddings decide."""
-    from datasketch import MinHash, MinHashLSH
+    """Pairs of copies, each letter paired with the letters it joins (see find_copies)."""
+    return find_copies(texts, vectors, signatures)[0]
 
+
+class BandIndex:
+    """MinHash LSH: a letter's signature cut into bands of rows (datasketch's choice of bands and rows
+    for the threshold), each band a bucket key; the candidates of a letter are the letters that share
+    a bucket with it in any band, as datasketch's MinHashLSH finds them. Kept here as plain
+    dictionaries: MinHashLSH took 5.5 s to take in 10,000 signatures, and neither it nor its pickle
+    (3.7 s to read back) let a build that adds one letter to the docket skip the letters before."""
+
+    def __init__(self, threshold: float, permutations: int):
+        from datasketch import MinHashLSH
+
+        shape = MinHashLSH(threshold=threshold, num_perm=permutations)
+        self.ranges = [(band * shape.r, (band + 1) * shape.r) for band in range(shape.b)]
+        self.buckets: list[dict[bytes, list[str]]] = [{} for _ in self.ranges]
+
+    def insert(self, key: str, values: np.ndarray) -> None:
+        for buckets, (start, end) in zip(self.buckets, self.ranges):
+            buckets.setdefault(values[start:end].tobytes(), []).append(key)
+
+    def query(self, values: np.ndarray) -> set[str]:
+        found: set[str] = set()
+        for buckets, (start, end) in zip(self.buckets, self.ranges):
+            found.update(buckets.get(values[start:end].tobytes(), ()))
+        return found
+
+
+def step_digest(doc_id: str, values: np.ndarray, vector: np.ndarray | None) -> str:
+    """What find_copies' work on one letter depends on besides the letters before it: its id, its
+    signature and its embedding (or that it has none)."""
+    digest = hashlib.blake2b(doc_id.encode("utf-8", "surrogatepass"), digest_size=16)
+    digest.update(np.ascontiguousarray(values).tobytes())
+    digest.update(b"-" if vector is None else np.ascontiguousarray(vector, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def find_copies(
+    texts: dict[str, str],
+    vectors: dict[str, np.ndarray],
+    signatures: dict[str, np.ndarray] | None = None,
+    resume: dict | None = None,
+) -> tuple[list[Pair], dict]:
+    """Pairs of copies, each letter paired with the letters it joins, and the progress made (JSON
+    values). texts: document id → full text, in the order the letters are taken; vectors: document id
+    → unit mean embedding; signatures: document id → signature(text), where known (computed here
+    otherwise). LSH (tuned for GREY_ZONE similarity) finds the candidates, exact Jaccard and then the
+    embeddings decide.
+
+    Each letter is compared only with the letters before it, so the pairs and groups of the first k
+    letters depend on those k alone: `resume`, the progress of an earlier run, is taken up after the
+    longest run of letters at the start that are the same as then (same id, signature and embedding),
+    and only the letters after it are compared (a build that adds one letter to the docket compares
+    one letter, not 10,000)."""
     signatures = signatures or {}
     order = {doc_id: index for index, doc_id in enumerate(texts)}
     sets = _Shingles(texts)  # a letter's shingles only when it is compared with another
-    lsh = MinHashLSH(threshold=GREY_ZONE, num_perm=PERMUTATIONS)
+    index = BandIndex(GREY_ZONE, PERMUTATIONS)
     group: dict[str, str] = {}  # letter → the earliest letter of the group of copies it joined
     kept: dict[str, np.ndarray] = {}  # the signatures of the letters in the index
-    found = []
+    found: list[Pair] = []
+    values_of = {}
+    steps = []
     for doc_id, text in texts.items():
         values = signatures.get(doc_id)
-        values = signature(text) if values is None else values
+        values_of[doc_id] = signature(text) if values is None else values
+        steps.append(step_digest(doc_id, values_of[doc_id], vectors.get(doc_id)))
+    same = 0
+    try:
+        if isinstance(resume, dict) and resume.get("version") == PROGRESS_VERSION:
+            before = resume.get("steps", [])
+            while same < min(len(before), len(steps)) and before[same] == steps[same]:
+                same += 1
+            done = set(list(texts)[:same])
+            group = {doc_id: head for doc_id, head in resume.get("group", {}).items() if doc_id in done}
+            found = [Pair(*pair) for pair in resume.get("found", []) if pair[1] in done]
+            if any(head not in group for head in group.values()):
+                raise ValueError("a group without its head")
+    except (TypeError, ValueError, AttributeError, IndexError, KeyError):
+        same, group, found = 0, {}, []  # damaged progress: a fresh run
+    for position, doc_id in enumerate(texts):
+        values = values_of[doc_id]
         if not len(values):
             continue
-        minhash = MinHash(num_perm=PERMUTATIONS, hashvalues=values, scheme=SCHEME)
+        if position < same:  # taken up from the earlier run
+            kept[doc_id] = values
+            index.insert(doc_id, values)
+            continue
+        candidates = sorted(index.query(values), key=order.__getitem__)
         kept[doc_id] = values
-        candidates = sorted(lsh.query(minhash), key=order.__getitem__)
         if candidates:
             # LSH at so low a threshold returns false positives by the thousand at docket size (short
             # notes sharing a sentence of boilerplate): the signatures' estimate of Jaccard drops those
@@ -116,8 +187,23 @@ def near_duplicates(
                     if group[doc_id] == doc_id:
                         group[doc_id] = head  # a letter joining two groups links them (clusters() unites)
                     break
-        lsh.insert(doc_id, minhash)
-    return found
+        index.insert(doc_id, values)
+    progress = {
+        "version": PROGRESS_VERSION,
+        "steps": steps,
+        "group": group,
+        "found": [[pair.a, pair.b, pair.jaccard, pair.cosine, pair.method] for pair in found],
+        "resumed_after": same,
+    }
+    return found, progress
+
+
+# what the progress of find_copies means: changed with anything that changes which pairs it finds
+PROGRESS_VERSION = ":".join(
+    str(value)
+    for value in (1, SHINGLE_WORDS, SAME_TEXT, GREY_ZONE, SAME_MEANING, PERMUTATIONS, SCHEME)
+    + (TRIES_PER_GROUP, ESTIMATE_FLOOR, SAME_TEXT_FLOOR)
+)
 
 
 class _Shingles(dict):

@@ -55,6 +55,18 @@ def minhash_signatures(texts: dict[str, str], cache_dir: Path) -> dict:
     return out
 
 
+def copies_found(texts: dict[str, str], means: dict, signatures: dict, cache_dir: Path) -> list:
+    """dedupe.find_copies, taken up from the previous build's progress (kept in the cache with the
+    code version it was found by): a build that appends letters compares only those."""
+    version = store.code_version()
+    previous = store.load_memo(cache_dir, "dedupe_progress", ["latest"]).get("latest")
+    resume = previous.get("progress") if isinstance(previous, dict) and previous.get("code") == version else None
+    pairs, progress = dedupe.find_copies(texts, means, signatures, resume=resume)
+    if resume is None or resume.get("steps") != progress["steps"]:
+        store.save_memo(cache_dir, "dedupe_progress", {"latest": {"code": version, "progress": progress}})
+    return pairs
+
+
 def link_corpus(
     documents: list[dict],
     paragraphs: list[Paragraph],
@@ -94,7 +106,7 @@ def link_corpus(
     means = {doc_id: matrix[rows].mean(axis=0) for doc_id, rows in rows_of.items() if doc_id in texts}
     means = {doc_id: vector / (np.linalg.norm(vector) or 1.0) for doc_id, vector in means.items()}
     signatures = minhash_signatures(texts, cache_dir)
-    extracted["document_clusters"] = dedupe.clusters(letters, dedupe.near_duplicates(texts, means, signatures))
+    extracted["document_clusters"] = dedupe.clusters(letters, copies_found(texts, means, signatures, cache_dir))
     positions = extracted.get("positions", [])
     dedupe.mark_duplicate_positions(positions, extracted["document_clusters"])
     stages["dedupe"] = time.perf_counter() - mark
