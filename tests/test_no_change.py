@@ -143,6 +143,7 @@ def test_a_file_is_hashed_again_only_when_it_changed(ws, monkeypatch):
 
     # the same size, other bytes: the file's change time moves, and its hash is read again
     _, changed = located[0]
+    assert changed.is_relative_to(ws.root.parent)  # the test's copy, never the shared docket's file
     data = changed.read_bytes()
     changed.write_bytes(data[:-1] + (b"!" if data[-1:] != b"!" else b"?"))
     again = build_mod.file_hashes(located, ws.cache, report)
@@ -161,6 +162,7 @@ def test_a_file_written_just_now_is_not_remembered(ws, monkeypatch):
         for entry in manifest_mod.load_manifest([ws.manifest])
     ]
     _, fresh = located[0]
+    assert fresh.is_relative_to(ws.root.parent)  # the test's copy, never the shared docket's file
     os.utime(fresh)  # touched now
     hashed = counted_hashing(monkeypatch)
     report = build_mod.BuildReport(db_path=ws.db)

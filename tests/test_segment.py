@@ -350,3 +350,20 @@ def test_pin_cites_are_data_and_their_text_is_rendered_from_it(doc_id, name):
         sections = [p for p in paragraphs if p.section_path.startswith("§")]
         assert len(sections) > 50
         assert all(p.pin_cite == f"90 FR 4544 (page not in this source), {p.section_path}" for p in sections)
+
+
+def test_a_marker_printed_with_a_space_inside_its_parentheses_opens_its_level():
+    """govinfo's text of the rule prints the italic digit markers as "( 1)", "( 2)": each opens its
+    level like "(1)" does (they were read as plain text, so "( 2) Exceeding the country allocation"
+    was filed under § 742.6(b)(10)(iii)(B) itself)."""
+    entry = next(e for e in load_manifest(DEFAULT_MANIFEST) if e.id == "bis-2025-00636-regtext")
+    paragraphs = segment(read_document(REAL_CORPUS / "2025-00636-published-regtext.txt"), entry)
+    by_opening = {p.text[:60]: p.section_path for p in paragraphs}
+    exceeding = next(path for text, path in by_opening.items() if "Exceeding the country allocation" in text)
+    not_exceeding = next(path for text, path in by_opening.items() if "Not exceeding the country allocation" in text)
+    assert exceeding.endswith("(iii)(B)(2)") and not_exceeding.endswith("(iii)(B)(1)"), (exceeding, not_exceeding)
+    spaced = [p for p in paragraphs if p.text.startswith("( ") and p.text[2:3].isdigit()]
+    assert len(spaced) >= 6
+    assert all(p.section_path.endswith(f"({p.text[2]})") for p in spaced), [
+        (p.text[:20], p.section_path) for p in spaced
+    ]

@@ -14,6 +14,7 @@ from spacy.scorer import Scorer
 from spacy.tokens import Doc, Span
 
 from ..patterns import load_patterns  # noqa: F401  (the components' shared loader)
+from ..segment.patterns import LEADING_MARKERS as OUTLINE_MARKERS
 
 
 def text_of(doc: Doc) -> str:
@@ -153,9 +154,8 @@ def number_value(match: re.Match) -> float | None:
 
 # ----------------------------------------------------------------------------- structure helpers
 
-LEADING_MARKERS = re.compile(
-    r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+|^(?:[a-z]|\d{1,2})(?:\.[a-z\d]{1,2})*\.\s+"
-)
+# the outline's markers ("(d)", "( 2)") or a numbered list's ("a.", "3.1.")
+LEADING_MARKERS = re.compile(OUTLINE_MARKERS.pattern + r"|^(?:[a-z]|\d{1,2})(?:\.[a-z\d]{1,2})*\.\s+")
 
 
 def caption(text: str) -> str:

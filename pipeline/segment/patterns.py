@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import re
 
-PARA_MARKER = re.compile(r"\((?P<m>[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)")
-LEADING_MARKERS = re.compile(r"^(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s*)+")
+# a marker's letters or digits, and its parentheses: govinfo's text prints the italic digit markers of
+# the fifth level with a space inside, "( 1)", "( 2)"
+_MARK = r"(?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])"
+_OPEN, _CLOSE = r"\([ \u00a0]?", r"[ \u00a0]?\)"
+PARA_MARKER = re.compile(rf"{_OPEN}(?P<m>{_MARK}){_CLOSE}")
+LEADING_MARKERS = re.compile(rf"^(?:{_OPEN}{_MARK}{_CLOSE}\s*)+")
 # "(h) Definitions—(1) Ultimate consignee." starts two paragraphs in one line
 HEADED_CHILD = re.compile(
-    r"^(?P<head>\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\)\s+(?:[^.—:]{1,90}?(?:\.|:)|[^—:]{1,250}?(?:—|--)))\s*"
-    r"(?P<child>\((?:1|i|A|a)\)(?:\((?:[a-z]{1,2}|[ivxl]{1,6}|\d{1,3}|[A-Z])\))*\s+\S.*)$",
+    rf"^(?P<head>{_OPEN}{_MARK}{_CLOSE}\s+(?:[^.—:]{{1,90}}?(?:\.|:)|[^—:]{{1,250}}?(?:—|--)))\s*"
+    rf"(?P<child>{_OPEN}(?:1|i|A|a){_CLOSE}(?:{_OPEN}{_MARK}{_CLOSE})*\s+\S.*)$",
     re.S,
 )
 # CFR parts have one to four digits (15 CFR part 7, part 791); "§" may be followed by any space the
