@@ -24,17 +24,26 @@ ANN_FROM = 20_000  # vectors; below this exact search over all of them takes und
 EXPANSION_SEARCH = 200  # candidates kept while searching (recall against speed; see above)
 
 
-def build_row(paragraph_ids: list[str], matrix: np.ndarray, model: str, threads: int = 2) -> dict | None:
+def build_row(
+    paragraph_ids: list[str], matrix: np.ndarray, model: str, threads: int = 2, previous: dict | None = None
+) -> dict | None:
     """The index over the vectors (rows of matrix, unit length, aligned with paragraph_ids) as one row
-    for the knowledge base's vector_index table; None below ANN_FROM vectors."""
+    for the knowledge base's vector_index table; None below ANN_FROM vectors.
+
+    previous: the row of an earlier build. When its paragraphs are the first of these, with the same
+    vectors, its index is taken up and only the vectors after them are added, in the order a fresh
+    index would add them: a build that adds one letter to the docket added all 42,000 again (9 s)."""
     if len(paragraph_ids) < ANN_FROM:
         return None
     from usearch.index import Index
 
-    index = Index(ndim=matrix.shape[1], metric="cos", dtype="f32")
-    index.add(
-        np.arange(len(paragraph_ids), dtype=np.uint64), np.ascontiguousarray(matrix, dtype=np.float32), threads=threads
-    )
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    index, start = _taken_up(previous, paragraph_ids, matrix, model)
+    if index is not None and start == len(paragraph_ids):
+        return previous
+    if index is None:
+        index, start = Index(ndim=matrix.shape[1], metric="cos", dtype="f32"), 0
+    index.add(np.arange(start, len(paragraph_ids), dtype=np.uint64), matrix[start:], threads=threads)
     return {
         "model": model,
         "library": LIBRARY,
@@ -42,6 +51,28 @@ def build_row(paragraph_ids: list[str], matrix: np.ndarray, model: str, threads:
         "paragraph_ids": json.dumps(paragraph_ids),
         "data": bytes(index.save()),
     }
+
+
+def _taken_up(previous: dict | None, paragraph_ids: list[str], matrix: np.ndarray, model: str):
+    """(the previous index, how many of these vectors it holds) when it holds the first of them
+    exactly; (None, 0) otherwise (another model or library, other paragraphs, other vectors, damage)."""
+    if not previous or previous.get("model") != model or previous.get("library") != LIBRARY:
+        return None, 0
+    try:
+        from usearch.index import Index
+
+        ids = json.loads(previous["paragraph_ids"])
+        if not isinstance(ids, list) or not 0 < len(ids) <= len(paragraph_ids) or paragraph_ids[: len(ids)] != ids:
+            return None, 0
+        index = Index.restore(bytearray(previous["data"]))
+        if index is None or len(index) != len(ids) or index.ndim != matrix.shape[1]:
+            return None, 0
+        held = np.asarray(index.get(np.arange(len(ids), dtype=np.uint64)), dtype=np.float32)
+        if held.shape != (len(ids), matrix.shape[1]) or not np.array_equal(held, matrix[: len(ids)]):
+            return None, 0
+        return index, len(ids)
+    except (ValueError, TypeError, KeyError, RuntimeError, json.JSONDecodeError):
+        return None, 0
 
 
 class Loaded:

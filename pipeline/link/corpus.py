@@ -91,7 +91,10 @@ def link_corpus(
         for i, v in zip(chosen, matrix)
     ]
     mark = time.perf_counter()
-    ann_row = vectorindex.build_row([paragraphs[i].id for i in chosen], matrix, embed.MODEL_NAME)
+    previous = store.load_index_row(cache_dir) if len(chosen) >= vectorindex.ANN_FROM else None
+    ann_row = vectorindex.build_row([paragraphs[i].id for i in chosen], matrix, embed.MODEL_NAME, previous=previous)
+    if ann_row and ann_row is not previous:
+        store.save_index_row(cache_dir, ann_row)  # for the next build to take up
     extracted["vector_index"] = [ann_row] if ann_row else []  # for search at docket size; none when small
     stages["vector_index"] = time.perf_counter() - mark
     mark = time.perf_counter()

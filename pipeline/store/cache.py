@@ -152,3 +152,35 @@ def save_memo(cache_dir: Path, kind: str, values: dict[str, object]) -> None:
             )
     except (sqlite3.Error, OSError):
         pass  # the memo is an optimisation
+
+
+def load_index_row(cache_dir: Path) -> dict | None:
+    """The vector index row of the latest build (vectorindex.build_row), for the next build to take up;
+    None when there is none or it cannot be read."""
+    path = cache_dir / "vector_index.sqlite"
+    if not path.exists():
+        return None
+    try:
+        with sqlite3.connect(path) as conn:
+            conn.row_factory = sqlite3.Row
+            row = conn.execute("select model, library, vectors, paragraph_ids, data from latest").fetchone()
+        return dict(row) if row else None
+    except sqlite3.Error:
+        return None  # a damaged cache only costs recomputation
+
+
+def save_index_row(cache_dir: Path, row: dict) -> None:
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(cache_dir / "vector_index.sqlite") as conn:
+            conn.execute(
+                "create table if not exists latest (model text, library text, vectors integer, "
+                "paragraph_ids text, data blob)"
+            )
+            conn.execute("delete from latest")
+            conn.execute(
+                "insert into latest values (:model, :library, :vectors, :paragraph_ids, :data)",
+                {key: row[key] for key in ("model", "library", "vectors", "paragraph_ids", "data")},
+            )
+    except (sqlite3.Error, OSError):
+        pass  # the cache is an optimisation

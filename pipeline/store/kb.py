@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -183,19 +184,17 @@ def _groups(
 
 
 def _digest(rows: list[dict]) -> str:
-    """A digest of rows: their text and numbers through one repr, their blobs (embedding vectors) as
-    they are."""
-    digest = hashlib.blake2b(digest_size=16)
-    plain = []
-    for row in rows:
-        items = sorted(row.items())
-        plain.append([(key, value) for key, value in items if not isinstance(value, bytes)])
-        for key, value in items:
-            if isinstance(value, bytes):
-                digest.update(key.encode())
-                digest.update(value)
-    digest.update(repr(plain).encode())
-    return digest.hexdigest()
+    """A digest of rows: their keys in order, their text and numbers, their blobs (embedding vectors)
+    in hexadecimal, through one JSON encoding (sorting each row's items in Python took 9 s for the
+    docket's 900,000 rows)."""
+    encoded = json.dumps(rows, sort_keys=True, ensure_ascii=False, default=_blob_text)
+    return hashlib.blake2b(encoded.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _blob_text(value):
+    if isinstance(value, bytes):
+        return {"blob": value.hex()}
+    raise TypeError(f"internal error: a row holds {type(value).__name__}, which the knowledge base cannot store")
 
 
 def _old_digests(db_path: Path, info: dict[str, str]) -> dict[tuple[str, str], str] | None:
