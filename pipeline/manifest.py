@@ -82,14 +82,47 @@ def _load_one(path: Path) -> list[ManifestEntry]:
     if not path.exists():
         raise RegkbError(f"{path}: manifest not found")
     text = _read_manifest(path)
-    digest = hashlib.sha256(_checker_version().encode() + text.encode("utf-8")).hexdigest()
+    digest = _text_digest(text)
     memo = _memo_path(path)
-    remembered = _remembered(memo, digest)
-    if remembered is not None:
-        return remembered
-    entries = entries_from_text(text, path)
-    _remember(memo, digest, entries)
+    data = _memo_data(memo)
+    if data.get("digest") == digest:
+        remembered = _entries_of(data)
+        if remembered is not None:
+            return remembered
+    entries = _appended(text, data, path)
+    if entries is None:
+        entries = entries_from_text(text, path)
+    _remember(memo, digest, len(text), entries)
     return entries
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(_checker_version().encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _appended(text: str, data: dict, path: Path) -> list[ManifestEntry] | None:
+    """The entries of a manifest that is the remembered one with documents appended (what `regkb
+    import` and `regkb add` do): the remembered entries and those of the new tail, checked as a
+    manifest of its own, their ids new. None when the text is not such a continuation, or the tail
+    has any problem or holds anything but [[document]] tables (the whole text is then parsed, and
+    its problems said as for any manifest)."""
+    length = data.get("length")
+    if not isinstance(length, int) or not 0 < length < len(text) or _text_digest(text[:length]) != data.get("digest"):
+        return None
+    before = _entries_of(data)
+    if before is None:
+        return None
+    tail = text[length:]
+    try:
+        if set(tomllib.loads(tail)) - {"document"}:
+            return None
+        added = entries_from_text(tail, path)
+    except (RegkbError, tomllib.TOMLDecodeError):
+        return None
+    ids = {entry.id for entry in before}
+    if any(entry.id in ids for entry in added):
+        return None
+    return before + added
 
 
 # Parsing and checking the whole docket's manifest (10,000 entries, 3.6 MB of TOML) took 1-2 s of a
@@ -118,26 +151,34 @@ def _memo_path(path: Path) -> Path | None:
     return ws.cache / "manifests" / f"{name}.json"
 
 
-def _remembered(memo: Path | None, digest: str) -> list[ManifestEntry] | None:
+def _memo_data(memo: Path | None) -> dict:
     if memo is None:
-        return None
+        return {}
     try:
         data = json.loads(memo.read_bytes())
-        if data.get("digest") != digest:
-            return None
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}  # no memo, or a damaged one: the manifest is parsed
+
+
+def _entries_of(data: dict) -> list[ManifestEntry] | None:
+    try:
         return [ManifestEntry(**fields_) for fields_ in data["entries"]]
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):
-        return None  # no memo, or a damaged one: the manifest is parsed
+    except (TypeError, KeyError, AttributeError):
+        return None
 
 
-def _remember(memo: Path | None, digest: str, entries: list[ManifestEntry]) -> None:
+def _remember(memo: Path | None, digest: str, length: int, entries: list[ManifestEntry]) -> None:
     if memo is None:
         return
     try:
         memo.parent.mkdir(parents=True, exist_ok=True)
         partial = memo.with_suffix(f".{os.getpid()}.partial")
         partial.write_text(
-            json.dumps({"digest": digest, "entries": [vars(entry) for entry in entries]}, ensure_ascii=False),
+            json.dumps(
+                {"digest": digest, "length": length, "entries": [vars(entry) for entry in entries]},
+                ensure_ascii=False,
+            ),
             encoding="utf-8",
         )
         os.replace(partial, memo)

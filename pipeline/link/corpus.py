@@ -5,11 +5,13 @@ link each to the rule's regulatory text; and where each defined term is used, me
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from pathlib import Path
 
 from .. import dedupe, embed, store, triage, vectorindex
 from ..models import Paragraph, RegkbError
+from . import relevance
 from .provisions import position_links
 from .relevance import relevant_positions
 from .terms import term_usages
@@ -65,6 +67,23 @@ def copies_found(texts: dict[str, str], means: dict, signatures: dict, cache_dir
     if resume is None or resume.get("steps") != progress["steps"]:
         store.save_memo(cache_dir, "dedupe_progress", {"latest": {"code": version, "progress": progress}})
     return pairs
+
+
+def relevance_model_memoised(
+    documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph], cache_dir: Path
+):
+    """relevance.relevance_model, memoised by its inputs and the code version: a build that adds a
+    letter outside the letters it samples computes it again for nothing (3-5 s at docket size)."""
+    key = f"{store.code_version()}:{relevance.model_inputs(documents, definitions, paragraphs)}"
+    known = store.load_memo(cache_dir, "relevance_model", [key]).get(key)
+    if isinstance(known, dict):
+        try:
+            return relevance.model_from_json(known)
+        except (KeyError, TypeError, IndexError, ValueError, re.error):
+            pass  # a damaged memo: computed again
+    model = relevance.relevance_model(documents, definitions, paragraphs)
+    store.save_memo(cache_dir, "relevance_model", {key: relevance.model_to_json(model)})
+    return model
 
 
 def link_corpus(
@@ -124,7 +143,9 @@ def link_corpus(
         if p.doc_id == rules[0]["id"] and p.section_path.startswith(("§", "Supplement", "ECCN"))
     ]
     quotes = vectors_for([row["quote"] for row in positions], cache_dir)
-    keep = relevant_positions(positions, paragraphs, None, documents, extracted.get("definitions", []), quotes)
+    definitions = extracted.get("definitions", [])
+    model = relevance_model_memoised(documents, definitions, paragraphs, cache_dir)
+    keep = relevant_positions(positions, paragraphs, None, documents, definitions, quotes, model=model)
     positions[:] = [row for row, kept in zip(positions, keep) if kept]  # only positions on a rule of the KB
     quotes = quotes[np.asarray(keep, dtype=bool)]
     extracted["position_links"] = position_links(

@@ -240,6 +240,55 @@ def previous_sentence(text: str, start: int) -> str:
     return before[-1] if before else ""
 
 
+def relevance_model(
+    documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph]
+) -> tuple[re.Pattern | None, SubjectMatter]:
+    """What relevant_positions judges by: the words that name the rules (rule_lexicon) and their
+    subject matter (subject_matter)."""
+    return rule_lexicon(documents, definitions, paragraphs), subject_matter(documents, paragraphs)
+
+
+def model_inputs(documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph]) -> str:
+    """A digest of everything relevance_model reads: the rules' documents, definitions and paragraphs
+    and the sampled letters' paragraphs (a build that adds a letter outside the sample has the same)."""
+    import hashlib
+
+    rules = {d["id"] for d in documents if d.get("doc_type") == "rule"}
+    read = rules | letter_sample(documents)
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(
+        repr(
+            (
+                sorted(
+                    (d["id"], d.get("doc_type"), d.get("title"), d.get("cite_as"))
+                    for d in documents
+                    if d["id"] in rules
+                ),
+                sorted(read),
+                [(d.get("doc_id"), d.get("term")) for d in definitions if d.get("doc_id") in rules],
+            )
+        ).encode("utf-8", "surrogatepass")
+    )
+    for paragraph in paragraphs:
+        if paragraph.doc_id in read:
+            digest.update(f"{paragraph.doc_id}\x1f{paragraph.text}\x1e".encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def model_to_json(model: tuple[re.Pattern | None, SubjectMatter]) -> dict:
+    lexicon, subject = model
+    return {
+        "lexicon": [lexicon.pattern, lexicon.flags] if lexicon is not None else None,
+        "on": sorted(subject.on),
+        "off": sorted(subject.off),
+    }
+
+
+def model_from_json(value: dict) -> tuple[re.Pattern | None, SubjectMatter]:
+    lexicon = re.compile(value["lexicon"][0], value["lexicon"][1]) if value["lexicon"] else None
+    return lexicon, SubjectMatter(on=set(value["on"]), off=set(value["off"]))
+
+
 def relevant_positions(
     positions: list[dict],
     paragraphs: list[Paragraph],
@@ -247,6 +296,7 @@ def relevant_positions(
     documents: list[dict],
     definitions: list[dict],
     quote_vectors,
+    model: tuple[re.Pattern | None, SubjectMatter] | None = None,
 ) -> list[bool]:
     """Per position, whether it is about a rule in the knowledge base: it names a rule or one of its
     provisions; or it speaks of what a rule regulates (its distinctive words, see SubjectMatter) and
@@ -258,8 +308,7 @@ def relevant_positions(
     rule_ids = {d["id"] for d in documents if d.get("doc_type") == "rule"}
     if not any(p.doc_id in rule_ids for p in paragraphs) or not positions:
         return [True] * len(positions)
-    lexicon = rule_lexicon(documents, definitions, paragraphs)
-    subject = subject_matter(documents, paragraphs)
+    lexicon, subject = model or relevance_model(documents, definitions, paragraphs)
     by_id = {p.id: p for p in paragraphs}
     # a comment that says in its opening which rule of the KB it comments on ("Comments of … on the
     # Hospital Price Transparency rule") argues about that rule unless a sentence is plainly elsewhere
