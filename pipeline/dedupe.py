@@ -40,7 +40,10 @@ def shingles(text: str) -> set[str]:
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+    if not a and not b:
+        return 0.0
+    shared = len(a & b) if len(a) <= len(b) else len(b & a)
+    return shared / (len(a) + len(b) - shared)  # the union's size without building it
 
 
 # Each letter is compared with at most this many letters of each group of copies its MinHash
