@@ -48,7 +48,7 @@ test: install browser lint
 	$(BIN)/pytest
 
 # The inner loop: every test but those marked slow (real-rule builds, crash tests, Dask, builds in fresh
-# processes, the browser), about 3 minutes here; `make test` (and CI) runs them all.
+# processes, the browser, timing ratios), about 2.5 minutes here; `make test` (and CI) runs them all.
 test-fast: install lint
 	$(BIN)/pytest -m "not slow"
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import re
 import sqlite3
 
+import pytest
+
 from pipeline import evaluate, store
 from pipeline.extract import contract
 from pipeline.extract.run import pipeline
 
 
+@pytest.mark.slow  # the real corpus's knowledge base (conftest real_kb)
 def test_every_component_of_the_pipeline_is_declared_and_fills_only_its_groups(real_db):
     nlp = pipeline("en")
     assert tuple(nlp.pipe_names) == contract.COMPONENTS
@@ -28,6 +31,7 @@ def test_every_component_of_the_pipeline_is_declared_and_fills_only_its_groups(r
     assert doc.spans["definitions"], "the definitions component found nothing in its own kind of sentence"
 
 
+@pytest.mark.slow  # the real corpus's knowledge base (conftest real_kb)
 def test_the_knowledge_base_has_every_declared_column(real_db):
     for output in contract.outputs():
         columns = {row[1] for row in real_db.execute(f"pragma table_info({output.table})")}
@@ -35,6 +39,7 @@ def test_the_knowledge_base_has_every_declared_column(real_db):
         assert not missing, f"{output.table} lacks the declared columns {missing}"
 
 
+@pytest.mark.slow  # the real corpus's knowledge base (conftest real_kb)
 def test_rows_carry_the_declared_id_prefix_and_quote_their_paragraph(real_db):
     for output in contract.outputs():
         if output.id_prefix:
@@ -45,6 +50,7 @@ def test_rows_carry_the_declared_id_prefix_and_quote_their_paragraph(real_db):
     assert store.provenance_mismatches(real_db) == []
 
 
+@pytest.mark.slow  # the real corpus's knowledge base (conftest real_kb)
 def test_store_refuses_a_row_whose_declared_quote_is_not_its_paragraph(real_kb, tmp_path):
     copy = tmp_path / "kb.db"
     with sqlite3.connect(real_kb.db_path) as source, sqlite3.connect(copy) as target:

@@ -17,6 +17,8 @@ from pipeline.manifest import load_manifest, locate
 from pipeline.segment import segment
 from tests.conftest import write_manifest
 
+pytestmark = pytest.mark.slow  # several builds of real documents (about 30 s)
+
 
 @pytest.fixture(scope="module")
 def documents(real_corpus):

@@ -35,6 +35,7 @@ def vectors(paragraphs):
     return embed.model("onnx").encode(paragraphs), embed.model("torch").encode(paragraphs)
 
 
+@pytest.mark.slow  # the real corpus embedded by both runners
 def test_the_default_runner_is_onnx_and_its_vectors_are_unit_float32_384_wide(paragraphs, vectors):
     assert isinstance(embed.model("onnx"), embed.OnnxRunner)
     onnx, _ = vectors
@@ -45,6 +46,7 @@ def test_the_default_runner_is_onnx_and_its_vectors_are_unit_float32_384_wide(pa
     assert one.shape == (1, embed.DIMENSIONS) and np.allclose(one[0], onnx[0], atol=1e-5)  # alone as in a batch
 
 
+@pytest.mark.slow  # the real corpus embedded by both runners
 def test_onnx_gives_the_references_vectors_and_neighbours(vectors):
     onnx, reference = vectors
     assert (onnx * reference).sum(axis=1).min() > 0.9999  # the cache's vectors stay valid across runners
@@ -58,6 +60,7 @@ def test_onnx_gives_the_references_vectors_and_neighbours(vectors):
     assert agreement >= 0.9, agreement
 
 
+@pytest.mark.slow  # the real corpus embedded by both runners
 def test_long_texts_are_cut_at_the_models_word_piece_limit_as_the_reference_cuts_them(paragraphs):
     long_text = " ".join(paragraphs[:20])
     onnx, reference = embed.model("onnx").encode([long_text]), embed.model("torch").encode([long_text])

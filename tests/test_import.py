@@ -145,6 +145,7 @@ def test_a_hand_written_manifest_still_cannot_reach_outside_its_folders(tmp_path
         manifest_mod.locate(entry, manifest_mod.corpus_dirs(folder, manifest))
 
 
+@pytest.mark.slow  # lists all 10,063 real responses
 def test_the_whole_docket_is_listed_in_seconds(tmp_path):
     manifest = tmp_path / "manifest.toml"
     started = time.perf_counter()

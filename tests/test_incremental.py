@@ -15,6 +15,8 @@ from pipeline import store
 from pipeline.build import build
 from tests.conftest import REAL_CORPUS, write_manifest
 
+pytestmark = pytest.mark.slow  # builds of the real rule and docket responses (about 35 s)
+
 DOCKET = REAL_CORPUS.parent / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
 RULE = {
     "id": "rule",

@@ -82,6 +82,8 @@ def assert_linear(folder: Path, make, size: int, repeats: int = 5) -> tuple[floa
 # ----------------------------------------------------------------------------- each reader, doubling its input
 
 
+@pytest.mark.slow  # timing ratios over inputs up to 12,500 lines
+@pytest.mark.slow  # timing ratios over inputs up to 12,500 lines
 @pytest.mark.parametrize(
     "make, size",
     [
@@ -99,11 +101,13 @@ def test_reading_and_segmenting_scale_linearly(tmp_path, make, size):
     assert_linear(tmp_path, make, size)
 
 
+@pytest.mark.slow  # timing ratios over inputs up to 12,500 lines
 def test_a_pdf_line_scales_linearly(tmp_path):
     """One line of 5,000 and of 10,000 characters (20,000 took 49 s, 40,000 took 143 s)."""
     assert_linear(tmp_path, hostile.pdf_long_line, 5_000, repeats=2)
 
 
+@pytest.mark.slow  # timing ratios over inputs up to 12,500 lines
 def test_superscripts_along_a_long_pdf_line_scale_linearly():
     """A line of characters alternating with superscripts: finding each small character's line looked
     at every character of it."""
