@@ -134,7 +134,9 @@ def find_copies(
     sets = _Shingles(texts)  # a letter's shingles only when it is compared with another
     index = BandIndex(GREY_ZONE, PERMUTATIONS)
     group: dict[str, str] = {}  # letter → the earliest letter of the group of copies it joined
-    kept: dict[str, np.ndarray] = {}  # the signatures of the letters in the index
+    # the signatures of the letters in the index, one row per letter in order: a candidate's row is
+    # taken by its position (stacking thousands of candidates' arrays per letter took 17 s of a docket)
+    kept = np.zeros((len(texts), PERMUTATIONS), dtype=np.uint64)
     found: list[Pair] = []
     values_of = {}
     steps = []
@@ -159,19 +161,22 @@ def find_copies(
         values = values_of[doc_id]
         if not len(values):
             continue
+        if len(values) != PERMUTATIONS:
+            raise ValueError(f"internal error: a signature of {len(values)} values, not {PERMUTATIONS}")
         if position < same:  # taken up from the earlier run
-            kept[doc_id] = values
+            kept[position] = values
             index.insert(doc_id, values)
             continue
         candidates = sorted(index.query(values), key=order.__getitem__)
-        kept[doc_id] = values
+        kept[position] = values
         if candidates:
             # LSH at so low a threshold returns false positives by the thousand at docket size (short
             # notes sharing a sentence of boilerplate): the signatures' estimate of Jaccard drops those
             # far below the grey zone before any exact comparison (17 million of them on the whole docket);
             # a letter or candidate without an embedding (at docket size only the letters that engage with
             # the rule have one) can only be a copy by its words, so there the floor is SAME_TEXT's
-            estimate = (np.vstack([kept[other] for other in candidates]) == values).mean(axis=1)
+            rows = np.fromiter((order[other] for other in candidates), dtype=np.intp, count=len(candidates))
+            estimate = (kept[rows] == values).mean(axis=1)
             embedded = doc_id in vectors
             candidates = [
                 other
