@@ -139,12 +139,13 @@ def build(
     # before any work: a --db that names something other than a knowledge base (the manifest, a notes
     # file, a device, a named pipe) is refused and left untouched, as is a folder that cannot be written
     store.check_target(db_path)
-    entries = manifest_mod.load_manifest(manifest_path)
+    own_folders: dict[str, list[Path]] = {}
+    entries = manifest_mod.load_manifest(manifest_path, own_folders)
     dirs = manifest_mod.corpus_dirs(corpus, manifest_path)
     report = BuildReport(db_path=db_path)
 
     located: list[tuple[ManifestEntry, Path]] = []
-    locator = manifest_mod.Locator(dirs)
+    locator = manifest_mod.Locator(dirs, own_folders=own_folders)
     for entry in entries:
         try:
             path = locator.locate(entry)

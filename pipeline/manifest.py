@@ -65,16 +65,21 @@ def corpus_dirs(corpus: str | Path | None = None, manifests: ManifestPaths = Non
     return dirs
 
 
-def load_manifest(paths: ManifestPaths = None) -> list[ManifestEntry]:
-    """The entries of one or more manifests; an id may appear only once across them."""
+def load_manifest(paths: ManifestPaths = None, own_folders: dict[str, list[Path]] | None = None) -> list[ManifestEntry]:
+    """The entries of one or more manifests; an id may appear only once across them. own_folders, when
+    given, is filled with each entry's id → the folders its own manifest declares (`folder = …`, what
+    `regkb import` writes), which Locator searches first for it."""
     entries: list[ManifestEntry] = []
     seen: set[str] = set()  # a set: comparing each id with every one before took 7 s for the whole docket
     for path in manifest_paths(paths):
+        declared = workspace.declared_folders(path) if own_folders is not None else []
         for entry in _load_one(path):
             if entry.id in seen:
                 raise RegkbError(f"{path}: duplicate document id {entry.id!r} (already listed in another manifest)")
             seen.add(entry.id)
             entries.append(entry)
+            if declared:
+                own_folders[entry.id] = declared
     return entries
 
 
@@ -354,10 +359,25 @@ class Locator:
     `listed`, read once, so that a plain file name that is no symbolic link is found without a system
     call of its own (the whole docket's 10,000 entries cost about 110,000 of them, 1-2 s, before)."""
 
-    def __init__(self, dirs: list[Path], listed: bool = True):
+    def __init__(self, dirs: list[Path], listed: bool = True, own_folders: dict[str, list[Path]] | None = None):
         self.dirs = [(folder, folder.resolve()) for folder in dirs]
         self.listed = listed
         self._names: dict[Path, dict[str, bool] | None] = {}
+        # an entry's own manifest's folders come first: a folder a user imported may hold a file named
+        # like one of the shared docket's, and the entry means the user's (its sha256 says so)
+        self.own = own_folders or {}
+        self._orders: dict[tuple[Path, ...], list[tuple[Path, Path]]] = {}
+
+    def _order(self, entry: ManifestEntry) -> list[tuple[Path, Path]]:
+        first = tuple(self.own.get(entry.id, ()))
+        if not first:
+            return self.dirs
+        if first not in self._orders:
+            resolved = {folder.resolve(): folder for folder in first}
+            self._orders[first] = [(folder, target) for target, folder in resolved.items()] + [
+                (folder, target) for folder, target in self.dirs if target not in resolved
+            ]
+        return self._orders[first]
 
     def _listing(self, folder: Path) -> dict[str, bool] | None:
         """name → whether it is a symbolic link, for what the folder holds; None when it cannot be read
@@ -375,7 +395,7 @@ class Locator:
         if given.is_absolute() or ".." in given.parts:
             raise RegkbError(f"manifest entry {entry.id}: file {entry.file!r} points outside the corpus folders")
         plain = self.listed and len(given.parts) == 1
-        for folder, resolved in self.dirs:
+        for folder, resolved in self._order(entry):
             candidate = folder / given
             names = self._listing(folder) if plain else None
             if names is not None:

@@ -545,8 +545,9 @@ def triage_manifests(
     from .query import connect_readonly
 
     files = []
-    entries = manifest_mod.load_manifest(manifests)
-    locator = manifest_mod.Locator(manifest_mod.corpus_dirs(corpus, manifests))
+    own_folders: dict[str, list[Path]] = {}
+    entries = manifest_mod.load_manifest(manifests, own_folders)
+    locator = manifest_mod.Locator(manifest_mod.corpus_dirs(corpus, manifests), own_folders=own_folders)
     for entry in entries:
         if entry.doc_type == "rule":
             continue

@@ -227,3 +227,35 @@ def test_documents_appended_to_the_manifest_are_parsed_alone(ws, tmp_path, monke
     ws.manifest.write_text(after + 'cite_as = "Edited"\n' + duplicate, encoding="utf-8")
     with pytest.raises(RegkbError, match="duplicate document id"):
         manifest_mod.load_manifest([ws.manifest])
+
+
+def test_a_workspace_file_named_like_a_docket_response_is_the_workspace_s(tmp_path, monkeypatch):
+    """The docket's own folder is among the corpus folders, before the folders a workspace manifest
+    declares: a user's imported file named like a docket response was read from the docket (and the
+    build refused it, its sha256 not the one `regkb import` recorded). An entry's own manifest's
+    folders are searched first."""
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    name = "1Day-Sooner-RFI-2025.txt"  # a response of the real docket, under its own name
+    edited = (DOCKET / name).read_text(
+        encoding="utf-8"
+    ) + "\nWe also ask BIS to rescind the country caps of the AI diffusion rule.\n"
+    (letters / name).write_text(edited, encoding="utf-8")
+    root = tmp_path / "ws"
+    root.mkdir()
+    monkeypatch.setattr(workspace, "_chosen", root)
+    import_folder(letters, root / "manifest.toml")
+    report = build_mod.build([root / "manifest.toml"], embed_letters="engaging")
+    assert report.ok, report.problems
+    own: dict = {}
+    (entry,) = manifest_mod.load_manifest([root / "manifest.toml"], own)
+    assert own[entry.id] == [letters.resolve()]
+    locator = manifest_mod.Locator(manifest_mod.corpus_dirs(None, [root / "manifest.toml"]), own_folders=own)
+    assert locator.locate(entry) == letters.resolve() / name
+    assert manifest_mod.locate(entry, manifest_mod.corpus_dirs(None, [root / "manifest.toml"])) == DOCKET.resolve() / name
+    import sqlite3
+
+    with sqlite3.connect(report.db_path) as conn:
+        texts = [row[0] for row in conn.execute("select text from paragraphs where doc_id = ?", (entry.id,))]
+    assert any("rescind the country caps" in text for text in texts)
+    assert (DOCKET / name).read_text(encoding="utf-8") != edited  # the shared file is untouched
