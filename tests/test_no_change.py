@@ -250,9 +250,9 @@ def test_a_workspace_file_named_like_a_docket_response_is_the_workspace_s(tmp_pa
     own: dict = {}
     (entry,) = manifest_mod.load_manifest([root / "manifest.toml"], own)
     assert own[entry.id] == [letters.resolve()]
-    locator = manifest_mod.Locator(manifest_mod.corpus_dirs(None, [root / "manifest.toml"]), own_folders=own)
-    assert locator.locate(entry) == letters.resolve() / name
-    assert manifest_mod.locate(entry, manifest_mod.corpus_dirs(None, [root / "manifest.toml"])) == DOCKET.resolve() / name
+    dirs = manifest_mod.corpus_dirs(None, [root / "manifest.toml"])
+    assert manifest_mod.Locator(dirs, own_folders=own).locate(entry) == letters.resolve() / name
+    assert manifest_mod.locate(entry, dirs) == DOCKET.resolve() / name  # without its own folders first
     import sqlite3
 
     with sqlite3.connect(report.db_path) as conn:
