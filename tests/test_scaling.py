@@ -121,7 +121,7 @@ def test_superscripts_along_a_long_pdf_line_scale_linearly():
 
     small, large = chars(2_000), chars(4_000)
     # best of 5: in a clean-clone `make test` the large line's best of 3 once took 81 ms against 23 ms
-    # while the browser test's server ran beside it; alone it is 2.0-2.2 × the small one
+    # while the browser test's server ran beside it; otherwise it is about 2.3 × the small one
     once = cpu(lambda: ingest._chars_to_lines(list(small), 1, 60_000), repeats=5)
     twice = cpu(lambda: ingest._chars_to_lines(list(large), 1, 60_000), repeats=5)
     assert twice <= SLACK * max(once, 0.005), (once, twice)
