@@ -72,18 +72,18 @@ def copies_found(texts: dict[str, str], means: dict, signatures: dict, cache_dir
 def relevance_model_memoised(
     documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph], cache_dir: Path
 ):
-    """relevance.relevance_model, memoised by its inputs and the code version: a build that adds a
-    letter outside the letters it samples computes it again for nothing (3-5 s at docket size)."""
+    """relevance.relevance_model, memoised (store.memoised) by its inputs and the code version: a build
+    that adds a letter outside the letters it samples computed it again for nothing (3-5 s at docket size)."""
+
+    def compute(_) -> dict:
+        return {"model": relevance.model_to_json(relevance.relevance_model(documents, definitions, paragraphs))}
+
     key = f"{store.code_version()}:{relevance.model_inputs(documents, definitions, paragraphs)}"
-    known = store.load_memo(cache_dir, "relevance_model", [key]).get(key)
-    if isinstance(known, dict):
-        try:
-            return relevance.model_from_json(known)
-        except (KeyError, TypeError, IndexError, ValueError, re.error):
-            pass  # a damaged memo: computed again
-    model = relevance.relevance_model(documents, definitions, paragraphs)
-    store.save_memo(cache_dir, "relevance_model", {key: relevance.model_to_json(model)})
-    return model
+    stored = store.memoised(cache_dir, "relevance_model", {"model": key}, compute)["model"]
+    try:
+        return relevance.model_from_json(stored)
+    except (KeyError, TypeError, IndexError, ValueError, re.error):
+        return relevance.relevance_model(documents, definitions, paragraphs)  # a damaged memo
 
 
 def link_corpus(
