@@ -47,6 +47,20 @@ def test_the_default_runner_is_onnx_and_its_vectors_are_unit_float32_384_wide(pa
 
 
 @pytest.mark.slow  # the real corpus embedded by both runners
+def test_batches_spread_over_threads_give_each_text_its_own_vector(paragraphs, vectors):
+    """encode hands batches of like lengths to one single-threaded session per core: every text still
+    gets the vector it gets alone on one thread, in its own row."""
+    onnx, _ = vectors
+    runner = embed.model("onnx")
+    one_thread = runner.encode(paragraphs, threads=1)
+    for threads, batch in ((2, embed.BATCH), (3, 7)):
+        spread = runner.encode(paragraphs, batch_size=batch, threads=threads)
+        assert spread.shape == one_thread.shape
+        assert float((spread * one_thread).sum(axis=1).min()) > 0.99999, (threads, batch)
+    assert np.allclose(onnx, one_thread, atol=1e-5)
+
+
+@pytest.mark.slow  # the real corpus embedded by both runners
 def test_onnx_gives_the_references_vectors_and_neighbours(vectors):
     onnx, reference = vectors
     assert (onnx * reference).sum(axis=1).min() > 0.9999  # the cache's vectors stay valid across runners

@@ -17,14 +17,19 @@ from .relevance import relevant_positions
 from .terms import term_usages
 
 
-def vectors_for(texts: list[str], cache_dir: Path):
+def vectors_for(texts: list[str], cache_dir: Path, counts: dict[str, float] | None = None):
     """Unit embedding vectors of texts (a matrix in the same order), computed once per text and
-    cached by text hash across builds."""
+    cached by text hash across builds. counts, when given, gets how long the cache read took and how
+    many texts were encoded."""
     import numpy as np
 
+    mark = time.perf_counter()
     keys = [embed.text_key(text) for text in texts]
     known = store.load_vectors(cache_dir, sorted(set(keys)))
     missing = sorted({key: text for key, text in zip(keys, texts) if key not in known}.items())
+    if counts is not None:
+        counts["embed_cache_read"] = time.perf_counter() - mark
+        counts["embed_encoded_texts"] = float(len(missing))
     if missing:
         fresh = embed.encode([text for _, text in missing])
         new = {key: embed.to_blob(vector) for (key, _), vector in zip(missing, fresh)}
@@ -101,8 +106,9 @@ def link_corpus(
 
     mark = time.perf_counter()
     chosen = embedded_paragraphs(documents, paragraphs, extracted, cache_dir, embed_letters)
+    stages["embed_choose"] = time.perf_counter() - mark
     row_of = {index: row for row, index in enumerate(chosen)}  # paragraph index → row of matrix
-    matrix = vectors_for([paragraphs[i].text for i in chosen], cache_dir)
+    matrix = vectors_for([paragraphs[i].text for i in chosen], cache_dir, stages)
     stages["embed"] = time.perf_counter() - mark
     mark = time.perf_counter()
     extracted["embeddings"] = [

@@ -98,6 +98,6 @@ class EarlyVectors:
                 if self._stop and not self._drain:
                     return  # the rest is the link stage's, on every core
                 batch = chunk[start : start + BATCH]
-                vectors = embed.encode([text for *_, text in batch], batch_size=BATCH, threads=1)
+                vectors = embed.encode([text for *_, text in batch], threads=1)
                 with self._wake:
                     self._done.update((key, embed.to_blob(v)) for (_, _, key, _), v in zip(batch, vectors))
