@@ -585,8 +585,11 @@ def toc_disagreements(conn) -> list[dict]:
         rows = conn.execute(
             "select text, kind, section_path, pin_cite from paragraphs where doc_id = ? order by ordinal", (doc_id,)
         ).fetchall()
+        # SQL's like ignores case: "TABLE OF CONTENTS" in a letter is one too
         start = next(
-            i for i, r in enumerate(rows) if r["kind"] == "heading" and r["text"].startswith("Table of Contents")
+            i
+            for i, r in enumerate(rows)
+            if r["kind"] == "heading" and r["text"].lower().startswith("table of contents")
         )
         entries: list[str] = []
         end = start + 1

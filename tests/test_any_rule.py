@@ -476,6 +476,29 @@ def test_parse_health_checks_a_preambles_contents_against_its_headings(tmp_path)
     }
 
 
+def test_parse_health_reads_a_letters_contents_in_any_case():
+    """DIGITALEUROPE's real response (AI-RFI-2025-1349) heads its contents "Table of contents": SQL's
+    like matched it and the Python that looked for its start did not, so `regkb evaluate` stopped with
+    a StopIteration on any knowledge base holding that letter."""
+    from pipeline.evaluate import toc_disagreements
+
+    path = PROJECT_ROOT.parent / "shared/dockets/ostp-ai-action-plan-rfi-2025/text/AI-RFI-2025-1349.txt"
+    entry = ManifestEntry(
+        id="ai-rfi-2025-1349", title="DIGITALEUROPE", doc_type="comment", author_org="DIGITALEUROPE",
+        date="2025-03-15", language="en", file=path.name,
+    )  # fmt: skip
+    paragraphs = segment(read_document(path), entry)
+    assert any(p.kind == "heading" and p.text == "Table of contents" for p in paragraphs)
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    conn.execute("create table paragraphs (doc_id, ordinal, kind, text, section_path, pin_cite)")
+    conn.executemany(
+        "insert into paragraphs values (?, ?, ?, ?, ?, ?)",
+        [(p.doc_id, p.ordinal, p.kind, p.text, p.section_path, p.pin_cite) for p in paragraphs],
+    )
+    assert all(d["doc_id"] == "ai-rfi-2025-1349" for d in toc_disagreements(conn))
+
+
 def test_regulatory_text_after_a_preamble_without_a_part_heading(tmp_path):
     """SYNTHETIC FIXTURE (written here, in the shape of an FR rule): a preamble, its List of Subjects
     and the sentence that opens the regulatory text, then sections whose section sign is followed
