@@ -11,7 +11,15 @@ import pytest
 from pipeline.cite import Citable, render
 from pipeline.dedupe import Pair, clusters, jaccard, mark_duplicate_positions, near_duplicates, shingles
 from pipeline.extract import extract
-from pipeline.extract.positions import attribution, sentence_spans, short_name, speaker_in, stance_of, topic_of
+from pipeline.extract.positions import (
+    attribution,
+    imperative,
+    sentence_spans,
+    short_name,
+    speaker_in,
+    stance_of,
+    topic_of,
+)
 from pipeline.link import cited_provisions, within
 from pipeline.manifest import load_manifest
 from pipeline.models import ManifestEntry, Paragraph
@@ -85,6 +93,37 @@ def test_sentences_respect_abbreviations_bullets_and_chinese():
 def test_stance_cues(sentence, lang, stance):
     found = stance_of(sentence, lang)
     assert (found[0] if found else None) == stance
+
+
+# sentences of real OSTP RFI responses (SEMI, IAPS, Mistral AI, Rias Reed: annotations/docket/positions.
+# docket-c.jsonl), whose verbs no cue table lists
+@pytest.mark.parametrize(
+    "sentence, verb",
+    [
+        ("Refine export control rules  to focus only on truly sensitive semiconductor technologies.", "Refine"),
+        ("Deny foreign adversary access to advanced computing technology: Maintain America's advantage", "Deny"),
+        ("3: Expand export controls", "Expand"),
+        (
+            "Export Controls – Support balanced export controls that protect national security while maintaining "
+            "global competitiveness as nations vie for AI supremacy.",
+            "Support",
+        ),  # fmt: skip
+        ("Recommendation 3: Expand the list of Tier 1 countries.", "Expand"),
+        # statements that open with a word that is a verb too
+        ("Export controls are an essential tool to protect sensitive U.S. semiconductor technologies.", None),
+        ("Export controls can have unintended consequences.", None),
+        ("Support for the rule is broad.", None),
+        ("Research showed that the controls slowed the diversion of chips.", None),
+        ("See 90 FR 4544 (Jan. 15, 2025).", None),
+        ("Current U.S. export controls focus on cutting off China’s access to top-tier AI chips.", None),
+        ("Key Policy Concerns :", None),
+        ("Due to insufficient earlier export controls, China is advancing rapidly.", None),
+    ],
+)
+def test_an_imperative_opening_is_found_by_the_verb_lexicon(sentence, verb):
+    assert imperative(sentence) == verb
+    if verb:
+        assert stance_of(sentence, "en")[0] == "request_change"
 
 
 @pytest.mark.parametrize(

@@ -235,3 +235,22 @@ def test_a_figure_is_about_a_subject_and_meets_only_figures_on_the_same_one():
         )
     )
     assert chips_act and de_minimis and not chips_act & de_minimis
+
+
+def test_a_real_letters_imperative_recommendations_are_positions():
+    """SEMI's real response to the OSTP RFI (SEMI-AI-RFI-2025: development gold, docket-c) recommends
+    in bare imperatives whose verbs no cue table lists ("Refine export control rules …"): the verb
+    lexicon finds them, and its section headings stay headings."""
+    from pipeline.document import parse_document
+
+    path = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text/SEMI-AI-RFI-2025.txt"
+    entry = ManifestEntry(
+        id="semi-ai-rfi-2025", title="SEMI", doc_type="comment", author_org="SEMI", date="2025-03-15",
+        language="en", file=path.name,
+    )  # fmt: skip
+    _, paragraphs, extracted = parse_document(path, entry)
+    found = {" ".join(row["quote"].split()): row for row in extracted["positions"]}
+    refine = [row for quote, row in found.items() if quote.startswith("Refine export control rules to focus only")]
+    assert [(row["stance"], row["cue"]) for row in refine] == [("request_change", "Refine")]
+    headings = {p.text for p in paragraphs if p.kind == "heading"}
+    assert not any(quote in headings for quote in found if found[quote]["cue"] == quote.split()[0])

@@ -55,6 +55,7 @@ class Cues:
     speech_prefix: re.Pattern
     not_speaker: tuple[re.Pattern, ...]
     anaphora: re.Pattern
+    imperative: dict[str, frozenset[str]]  # not_imperative, finite (see imperative())
 
 
 def _alternation(words: list[str]) -> str:
@@ -67,7 +68,9 @@ def _alternation(words: list[str]) -> str:
 
 @lru_cache(maxsize=1)
 def cues() -> Cues:
-    stances = tuple((row["stance"], row["lang"], re.compile(row["regex"], re.I)) for row in load_patterns("stances"))
+    rows = load_patterns("stances")
+    stances = tuple((row["stance"], row["lang"], re.compile(row["regex"], re.I)) for row in rows if "regex" in row)
+    imperative = {row["table"]: frozenset(row["words"]) for row in rows if "table" in row}
     topics, anchors = [], ()
     for row in load_patterns("topics"):
         if "anchor" in row:
@@ -92,6 +95,7 @@ def cues() -> Cues:
         speech_prefix=re.compile(rf"(?:{_alternation(table['speech_prefixes'])})\s*$", re.I),
         not_speaker=tuple(re.compile(p, re.I) for p in table["not_speaker"]),
         anaphora=re.compile(_alternation(table["anaphora"]), re.I),
+        imperative=imperative,
     )
 
 
@@ -319,8 +323,59 @@ def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, 
     return hits
 
 
-def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
-    """(stance, cue text) of a sentence, or None when it takes no side."""
+@lru_cache(maxsize=1)
+def lexicon() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """English verbs in their base form, nouns and adjectives: WordNet's lemma index as spaCy ships it
+    (spacy-lookups-data, en_lemma_index; 8,700 verbs, 57,500 nouns, 21,000 adjectives)."""
+    import gzip
+    import json
+    from importlib.resources import files
+
+    data = json.loads(gzip.decompress((files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz").read_bytes()))
+    return frozenset(data["verb"]), frozenset(data["noun"]), frozenset(data["adj"])
+
+
+# a sentence's opening word, after a list marker ("3.", "b)", "2:"), or after a label and a dash or
+# colon ("Export Controls – Support …", "Recommendation 3: Expand …")
+MARKER = re.compile(r"^(?:(?:\d{1,2}|[A-Za-z]|[ivxIVX]{1,4})[.):]\s*)?")
+LABEL = re.compile(r"^[A-Z][\w&,’' -]{1,48}?\s?[–—:]\s+")
+OPENING = re.compile(r"(?P<word>[A-Z][a-z]{2,})\b(?P<rest>[^.;:!?–—]*)")
+WORDS = re.compile(r"[A-Za-z][\w'’-]*")
+
+
+def imperative(sentence: str) -> str | None:
+    """The verb an English sentence opens with when it is an imperative ("Refine export control rules
+    to …", "3. Expand export controls", "Export Controls – Support balanced export controls …"): a
+    verb in its base form (the lexicon), not one of the words that open statements ("See", "Let",
+    auxiliaries), and, when the word is a noun too ("Export", "Support", "Control"), not followed
+    within four words by a finite verb that would make it the subject ("Export controls are …",
+    "Research showed …")."""
+    text = sentence[MARKER.match(sentence).end() :]
+    label = LABEL.match(text)
+    for start in ([label.end()] if label else []) + [0]:
+        match = OPENING.match(text, start)
+        if match and _imperative_verb(match.group("word"), match.group("rest")):
+            return match.group("word")
+    return None
+
+
+def _imperative_verb(word: str, rest: str) -> bool:
+    verbs, nouns, adjectives = lexicon()
+    table = cues().imperative
+    low = word.lower()
+    if low not in verbs or low in table["not_imperative"]:
+        return False
+    following = [w.lower() for w in WORDS.findall(rest)[:4]]
+    finite = table["finite"]
+    if following and following[0] in finite:
+        return False  # "Support is broad", "Control will …"
+    past = lambda w: w.endswith("ed") and w not in nouns and w not in adjectives  # noqa: E731
+    return not (low in nouns and any(w in finite or past(w) for w in following))
+
+
+def stance_of(sentence: str, lang: str, imperatives: bool = True) -> tuple[str, str] | None:
+    """(stance, cue text) of a sentence, or None when it takes no side; imperatives: whether an
+    imperative the cue table does not list counts (see imperative())."""
     sentence = squash(sentence)  # text from PDFs spaces words unevenly ("can  mitigate")
     rules = [(s, p) for s, language, p in cues().stances if language == lang or (lang == "zh" and language == "en")]
     if any(s == "courtesy" and p.search(sentence) for s, p in rules):
@@ -333,7 +388,8 @@ def stance_of(sentence: str, lang: str) -> tuple[str, str] | None:
     for stance in STANCE_ORDER:
         if stance in hits:
             return stance, hits[stance]
-    return None
+    verb = imperative(sentence) if lang == "en" and imperatives else None
+    return ("request_change", verb) if verb else None
 
 
 def topic_of(text: str) -> str | None:
@@ -366,7 +422,9 @@ class PositionFinder:
                 continue  # joined to the position before it
             sentence = text_of(doc)[start:end]
             lang = "zh" if CJK.search(sentence) else "en"
-            found = stance_of(sentence, lang)
+            # a heading that opens with a verb ("Limit Adversary Access …") states its section's subject
+            # unless the cue table lists the verb as a recommendation's
+            found = stance_of(sentence, lang, imperatives=not info.get("heading_like"))
             if not found or not (info.get("rule_context") or about_the_rule(sentence)):
                 continue
             if THIRD_PARTY.search(sentence):
