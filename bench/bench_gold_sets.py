@@ -6,7 +6,7 @@ and scored by `regkb evaluate` against that set alone.
     .venv/bin/python bench/bench_gold_sets.py [GOLD.jsonl ...] [--work DIR] [--misses]
 
 Default sets: annotations/heldout/positions.heldout.jsonl (held out: never looked at while tuning,
-so only its figures are printed) and annotations/docket/positions.docket-c.jsonl (development: its
+so only its figures are printed) and annotations/dev/positions.docket-c.jsonl (development: its
 misses and spurious rows are printed with --misses). Figures go to outputs/bench_gold_sets.json."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKET = ROOT.parent / "shared" / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
 DEFAULT_SETS = [
     ROOT / "annotations" / "heldout" / "positions.heldout.jsonl",
-    ROOT / "annotations" / "docket" / "positions.docket-c.jsonl",
+    ROOT / "annotations" / "dev" / "positions.docket-c.jsonl",
 ]
 HELD_OUT = "heldout"
 
