@@ -202,6 +202,29 @@ def test_text_about_something_else_is_not_a_position():
     assert rows["positions"] == []
 
 
+def test_ligatures_are_matched_as_their_letters_and_quoted_as_they_are():
+    """PDF text layers keep ligatures ("diﬀusion", "eﬀective"; real docket texts such as IAPS's): the
+    cues match their letters, the quote keeps the source's characters."""
+    text = "We urge the Department to make the diﬀusion framework work for allies."
+    rows = extract([para(text)], "en", entry(title="Response to an RFI"))
+    assert [row["quote"] for row in rows["positions"]] == [text]
+
+
+def test_contents_entries_are_headings_and_a_bullet_is_never_joined_to_the_sentence_before_it():
+    """A table of contents' entry ("Export controls on AI advanced chips ....... 7", as in
+    DIGITALEUROPE's real response) takes no side; a short recommendation and the next bullet's are
+    two positions (SEMI's "Refine …" and "•Coordinate …" were one)."""
+    contents = para("Export controls on AI advanced chips " + "." * 64 + " 7")
+    bullets = para(
+        "Refine export control rules to focus only on truly sensitive semiconductor technologies.\n"
+        "•Coordinate export control policies with allied nations and avoid unilateral export controls to "
+        "ensure the competitiveness of U.S. companies abroad.",
+        ordinal=2,
+    )
+    rows = extract([contents, bullets], "en", entry())
+    assert [row["cue"] for row in rows["positions"]] == ["Refine", "Coordinate"]
+
+
 # ----------------------------------------------------------------------------- references
 
 

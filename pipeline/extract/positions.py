@@ -40,8 +40,14 @@ ABBREVIATION = re.compile(
 BULLET = re.compile(rf"^[{BULLETS}*–-]\s*")
 
 
+# the ligatures PDF text layers keep ("eﬀective", "diﬀusion", "ﬂexible"): matched as their letters
+LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+
+
 def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
+    """Text as the cues match it (never as it is quoted): runs of white space as one space, ligatures
+    as their letters."""
+    return re.sub(r"\s+", " ", text or "").strip().translate(LIGATURES)
 
 
 @dataclass(frozen=True)
@@ -169,11 +175,14 @@ def speaker_in(sentence: str) -> str | None:
     return None
 
 
+DOT_LEADERS = re.compile(r"(?:\.\s?){5,}")
+
+
 def is_heading(paragraph: Paragraph) -> bool:
     """Headings and titles state a subject, not a position (and hand attribution on). Layout may
     call a short sentence a heading; a sentence's closing punctuation says otherwise."""
-    if paragraph.kind == "table":
-        return True
+    if paragraph.kind == "table" or DOT_LEADERS.search(paragraph.text):
+        return True  # a table, or an entry of a table of contents ("Export controls …… 7")
     if re.search(r"[.。!?！？:：][\"”’」)]*$", paragraph.text):
         return False
     return paragraph.kind == "heading" or len(paragraph.text) < (40 if CJK.search(paragraph.text) else 90)
@@ -341,6 +350,7 @@ MARKER = re.compile(r"^(?:(?:\d{1,2}|[A-Za-z]|[ivxIVX]{1,4})[.):]\s*)?")
 LABEL = re.compile(r"^[A-Z][\w&,’' -]{1,48}?\s?[–—:]\s+")
 OPENING = re.compile(r"(?P<word>[A-Z][a-z]{2,})\b(?P<rest>[^.;:!?–—]*)")
 WORDS = re.compile(r"[A-Za-z][\w'’-]*")
+FULL_STOP = re.compile(r"(?<!\.)[.!?][\"”’)]*\s*$")
 
 
 def imperative(sentence: str) -> str | None:
@@ -354,12 +364,12 @@ def imperative(sentence: str) -> str | None:
     label = LABEL.match(text)
     for start in ([label.end()] if label else []) + [0]:
         match = OPENING.match(text, start)
-        if match and _imperative_verb(match.group("word"), match.group("rest")):
+        if match and _imperative_verb(match.group("word"), match.group("rest"), bool(FULL_STOP.search(sentence))):
             return match.group("word")
     return None
 
 
-def _imperative_verb(word: str, rest: str) -> bool:
+def _imperative_verb(word: str, rest: str, sentence_end: bool) -> bool:
     verbs, nouns, adjectives = lexicon()
     table = cues().imperative
     low = word.lower()
@@ -369,8 +379,12 @@ def _imperative_verb(word: str, rest: str) -> bool:
     finite = table["finite"]
     if following and following[0] in finite:
         return False  # "Support is broad", "Control will …"
+    if low not in nouns:
+        return True
+    # a noun too: a title ("Export controls on AI advanced chips") is no sentence; nor is a subject
+    # followed by its verb ("Export controls are …", "Research showed …")
     past = lambda w: w.endswith("ed") and w not in nouns and w not in adjectives  # noqa: E731
-    return not (low in nouns and any(w in finite or past(w) for w in following))
+    return sentence_end and not any(w in finite or past(w) for w in following)
 
 
 def stance_of(sentence: str, lang: str, imperatives: bool = True) -> tuple[str, str] | None:
@@ -438,11 +452,15 @@ class PositionFinder:
                 continue  # the reporter's own framing, not the words of the organisation last quoted
             own_topic = topic_of(sentence)
             following = spans[index + 1] if index + 1 < len(spans) else None
+            next_text = text_of(doc)[following[0] : following[1]] if following else ""
+            # a bullet starts a point of its own: a sentence is never joined to the next bullet's
+            bulleted = bool(following) and bool(re.search(f"[{BULLETS}]", text_of(doc)[end : following[0]]))
             if (
                 own_topic is None
                 and following
+                and not bulleted
                 and len(sentence) < (40 if lang == "zh" else 120)
-                and topic_of(text_of(doc)[following[0] : following[1]])
+                and topic_of(next_text)
             ):
                 # a short verdict ("The problems are many.", "It will be important to strike the right
                 # balance.") and the sentence that gives its substance are one position

@@ -230,7 +230,9 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
 
 
 def squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text or "").strip()
+    from ..extract.positions import squash as for_matching
+
+    return for_matching(text)
 
 
 def previous_sentence(text: str, start: int) -> str:
