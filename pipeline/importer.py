@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .lexicon import mend_split_words
 from .manifest import ID_PATTERN, _toml_string, entries_from_text, replace_manifest, validate_fields
 from .models import RegkbError
 
@@ -85,10 +86,11 @@ class ImportReport:
 
 
 def _fix_split(value: str) -> str:
-    """PyPDF2's "Inform ation Technology" → "Information Technology" (a space after m inside a word)."""
+    """PyPDF2's "Inform ation Technology" → "Information Technology" (a space after m inside a word),
+    and any other word it split where the lexicon knows the whole ("Am erican Chamber of Comm erce")."""
     value = re.sub(r"(?<=[a-z])m (?=[a-z])", "m", value)
     value = re.sub(r"(?<=[A-Za-z][a-z]) m\b", "m", value)  # "Si m" → "Sim"
-    value = " ".join(value.split()).strip(" .,;:")
+    value = mend_split_words(" ".join(value.split())).strip(" .,;:")
     return "Anonymous" if value.lower() == "anonymous anonymous" else value
 
 
@@ -111,10 +113,36 @@ def _slash_date(match: re.Match | None) -> str:
         return ""
 
 
-def name_from_file(stem: str) -> str:
-    """ "SIA-AI-RFI-2025" → "SIA", "Jane-Doe-RFI-2025" → "Jane Doe"."""
+def name_from_file(stem: str, head: str = "") -> str:
+    """ "SIA-AI-RFI-2025" → "SIA", "Jane-Doe-RFI-2025" → "Jane Doe"; a name the file runs together
+    ("AidanOGara", "MistralAI") as the document's opening writes it ("Aidan O'Gara", "Mistral AI")."""
     bare = NAME_SUFFIX.sub("", stem) or stem
-    return " ".join(re.split(r"[-_]+", bare)).strip() or stem
+    name = " ".join(re.split(r"[-_]+", bare)).strip() or stem
+    return written_form(name, head) or name
+
+
+CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
+
+
+def written_form(name: str, head: str) -> str:
+    """How the document's opening writes a name that a file name ran together: its parts (split at
+    case changes) separated by spaces or punctuation, in any case; "" when it does not."""
+    parts = [part for word in name.split() for part in CAMEL_PART.findall(word)]
+    if len(parts) < 2 or len(parts) == len(name.split()):
+        return ""
+    found = re.search(
+        r"(?<![A-Za-z])"
+        + "".join(("([\\s'’.-]{0,2})" if i else "") + re.escape(part) for i, part in enumerate(parts))
+        + r"(?![a-z])",
+        head[:HEAD_BYTES],
+        re.I,
+    )
+    if not found:
+        return ""
+    written = found.group(0)
+    if written.isupper() or written.islower():  # a letterhead's capitals: the file's letters, the text's spaces
+        written = parts[0] + "".join(sep + part for sep, part in zip(found.groups(), parts[1:]))
+    return " ".join(written.split())
 
 
 def fields_from_head(head: str, stem: str) -> dict[str, str]:
@@ -347,7 +375,7 @@ def import_folder(
                     row = by_key.get(f"#{int(number.group(1))}")
                 if row:
                     found.update(_from_metadata(row))
-                org = found.get("org") or (f"unnamed submitter ({stem})" if number else name_from_file(stem))
+                org = found.get("org") or (f"unnamed submitter ({stem})" if number else name_from_file(stem, head))
                 doc_id = make_id(stem, taken)
                 taken.add(doc_id)
                 values = {

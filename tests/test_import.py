@@ -167,3 +167,27 @@ def test_the_whole_docket_is_listed_in_seconds(tmp_path):
     # the submitter is named for nearly every response (cover sheet, header, letterhead or file name)
     unnamed = [e for e in listed.values() if e["author_org"].startswith("unnamed submitter")]
     assert len(unnamed) < 50
+
+
+def test_split_words_and_run_together_names_are_written_as_the_documents_write_them(tmp_path):
+    """PyPDF2 split words on the cover sheets ("Am erican College of Cardiology", "Telecomm unications
+    Industry Association") are mended where the lexicon knows the whole word; a file name that runs a
+    name together ("RowynMcDonald", "MistralAI") takes the form the document's opening writes."""
+    folder = tmp_path / "docket"
+    folder.mkdir()
+    files = {
+        "AI-RFI-2025-1420.txt": "American College of Cardiology",
+        "AI-RFI-2025-1387.txt": "Telecommunications Industry Association (TIA)",
+        "AI-RFI-2025-3147.txt": "Information Technology Industry Council",
+        "RowynMcDonald-AI-RFI-2025.txt": "Rowyn McDonald",
+        "MistralAI-AI-RFI-2025.txt": "Mistral AI",
+        "OxfordMartin-AI-RFI-2025.txt": "Oxford Martin",  # its letterhead's capitals, the file's letters
+    }
+    for name in files:
+        shutil.copyfile(DOCKET / name, folder / name)
+    import_folder(folder, tmp_path / "ws" / "manifest.toml")
+    listed = entries(tmp_path / "ws" / "manifest.toml")
+    assert {name: listed[name]["author_org"] for name in files} == files
+    from pipeline.lexicon import mend_split_words
+
+    assert mend_split_words("Air Force Research Laboratory") == "Air Force Research Laboratory"  # two words stay

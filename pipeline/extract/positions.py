@@ -18,6 +18,7 @@ from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..lexicon import index as word_index
 from ..models import Paragraph
 from ..paths import CJK
 from .common import add_span, load_patterns, span_scorer, text_of
@@ -332,16 +333,10 @@ def _stance_hits(clause: str, rules: list[tuple[str, re.Pattern]]) -> dict[str, 
     return hits
 
 
-@lru_cache(maxsize=1)
 def lexicon() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """English verbs in their base form, nouns and adjectives: WordNet's lemma index as spaCy ships it
-    (spacy-lookups-data, en_lemma_index; 8,700 verbs, 57,500 nouns, 21,000 adjectives)."""
-    import gzip
-    import json
-    from importlib.resources import files
-
-    data = json.loads(gzip.decompress((files("spacy_lookups_data") / "data" / "en_lemma_index.json.gz").read_bytes()))
-    return frozenset(data["verb"]), frozenset(data["noun"]), frozenset(data["adj"])
+    """English verbs in their base form, nouns and adjectives (pipeline.lexicon: WordNet's index)."""
+    index = word_index()
+    return index["verb"], index["noun"], index["adj"]
 
 
 # a sentence's opening word, after a list marker ("3.", "b)", "2:"), or after a label and a dash or
