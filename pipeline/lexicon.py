@@ -27,10 +27,23 @@ def words() -> frozenset[str]:
 
 
 def is_word(token: str) -> bool:
-    """A word of the lexicon, as written or lower case, or its plural ("associations")."""
+    """A word of the lexicon, or an inflection of one ("associations", "coordinated", "exporting")."""
     low = token.lower()
     known = words()
-    return low in known or (low.endswith("s") and low[:-1] in known) or (low.endswith("es") and low[:-2] in known)
+    if low in known:
+        return True
+    for ending, back in (("s", ""), ("es", ""), ("ies", "y"), ("ed", ""), ("ed", "e"), ("ing", ""), ("ing", "e")):
+        if low.endswith(ending) and len(low) > len(ending) + 2 and low[: -len(ending)] + back in known:
+            return True
+    return False
+
+
+# words the lexicon leaves out (it lists content words) that a split word's piece must not be
+FUNCTION_WORDS = frozenset(
+    "a an the of to in on at by for and or nor as is it be we us our no not so do go up me my he she his her "
+    "its if i you your they them their this that these those with from into than then there here are was were "
+    "has have had can may will".split()
+)
 
 
 PIECE = re.compile(r"[A-Za-z]+")
@@ -46,7 +59,13 @@ def mend_split_words(text: str) -> str:
         if out and PIECE.fullmatch(out[-1] or "-") and PIECE.fullmatch(token or "-"):
             before = out[-1]
             joined = before + token
-            if token[:1].islower() and is_word(joined) and not (is_word(before) and is_word(token)):
+            if (
+                token[:1].islower()
+                and before.lower() not in FUNCTION_WORDS
+                and token not in FUNCTION_WORDS
+                and is_word(joined)
+                and not (is_word(before) and is_word(token))
+            ):
                 out[-1] = joined
                 continue
         out.append(token)

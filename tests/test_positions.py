@@ -210,6 +210,17 @@ def test_ligatures_are_matched_as_their_letters_and_quoted_as_they_are():
     assert [row["quote"] for row in rows["positions"]] == [text]
 
 
+def test_words_a_pdf_text_layer_split_are_matched_whole_and_quoted_as_they_are():
+    """IAPS's real response reads "expor t contr ols" and "r apidly" (PyPDF2): the anchors and cues
+    match the mended words (the lexicon knows "export", "controls"), the quote keeps the source's."""
+    text = "The administration should strengthen expor t contr ols on chips to allies of China."
+    rows = extract([para(text)], "en", entry(title="Response to an RFI"))
+    assert [row["quote"] for row in rows["positions"]] == [text]
+    from pipeline.lexicon import mend_split_words
+
+    assert mend_split_words("a round of talks, to day") == "a round of talks, to day"  # function words stay
+
+
 def test_contents_entries_are_headings_and_a_bullet_is_never_joined_to_the_sentence_before_it():
     """A table of contents' entry ("Export controls on AI advanced chips ....... 7", as in
     DIGITALEUROPE's real response) takes no side; a short recommendation and the next bullet's are

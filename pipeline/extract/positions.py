@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..lexicon import index as word_index
+from ..lexicon import mend_split_words
 from ..models import Paragraph
 from ..paths import CJK
 from .common import add_span, load_patterns, span_scorer, text_of
@@ -45,10 +46,11 @@ BULLET = re.compile(rf"^[{BULLETS}*–-]\s*")
 LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
 
+@lru_cache(maxsize=8192)
 def squash(text: str) -> str:
     """Text as the cues match it (never as it is quoted): runs of white space as one space, ligatures
-    as their letters."""
-    return re.sub(r"\s+", " ", text or "").strip().translate(LIGATURES)
+    as their letters, words a PDF text layer split mended ("expor t contr ols": lexicon)."""
+    return mend_split_words(re.sub(r"\s+", " ", text or "").strip().translate(LIGATURES))
 
 
 @dataclass(frozen=True)
