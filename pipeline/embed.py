@@ -29,10 +29,13 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
-# A paragraph's first 64 word pieces say what it is about; encoding cost grows faster than length.
-# Measured on the real corpus with the synthetic letters: 128 → 64 cuts encoding from 33 s to 20 s
-# and leaves retrieval as good or better (links top-3 .71/.75 at 128, .72/.77 at 64; positions unchanged).
-MAX_TOKENS = 64
+# A paragraph's first 40 word pieces say what it is about; encoding cost grows faster than length.
+# Measured on the real corpus with the synthetic letters: 128 → 64 cut encoding from 33 s to 20 s and
+# left retrieval as good or better (links top-3 .71/.75 at 128, .72/.77 at 64; positions unchanged).
+# On today's corpus and gold (regkb evaluate, 45 gold links; 2026-12-07), links top-1 / top-3 first /
+# top-3 any: 64 .756/.756/.844, 48 .756/.778/.867, 40 .756/.778/.889, 32 .778/.778/.889; the cold
+# corpus build (bench_build, median of 3) 16.9 s at 64, 15.4 s at 48, 15.0 s at 40.
+MAX_TOKENS = 40
 ONNX_OPSET = 17
 # texts per batch: at 64 word pieces at most, batches of 16 ran faster than 64 or 128 (the attention's
 # working set stays in cache) and as fast as 8 (bench/bench_embed.py --runners)
