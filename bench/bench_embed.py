@@ -91,7 +91,8 @@ WORKER = textwrap.dedent("""
 
 class Runner:
     """pipeline.embed's runners as the build and the query use them: the torch reference
-    (sentence-transformers, 64 word pieces, batches of 64) or the ONNX graph in onnxruntime."""
+    (sentence-transformers, embed.MAX_TOKENS word pieces, batches of embed.BATCH) or the ONNX graph in
+    onnxruntime."""
 
     def __init__(self, kind: str, path: str):
         from pipeline import embed
