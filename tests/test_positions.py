@@ -85,6 +85,14 @@ def test_sentences_respect_abbreviations_bullets_and_chinese():
         ("We do not support the country caps.", "en", "oppose"),
         ("ITI appreciates the Administration's goals, but the rule will cede markets to China.", "en", "oppose"),
         ("Data centers in Tier 1 countries host most of the world's compute.", "en", None),
+        # what a policy's working takes (Google's and IAPS's real responses), not what a rule requires
+        (
+            "Effective enforcement requires robust international engagement to maximize global compliance.",
+            "en",
+            "request_change",
+        ),
+        ("Eﬀective implementation of export contr ols requires addressing smuggling.", "en", "request_change"),
+        ("The rule requires data center operators to obtain a license.", "en", None),
         ("该组织要求将任何此类控制措施作为拟议的规则制定而不是规则来发布。", "zh", "request_change"),
         ("匆忙制定一项重大而复杂的规则可能会产生严重的不利后果。", "zh", "oppose"),
         ("这将对支持大型语言模型开发的芯片产生影响。", "zh", None),
