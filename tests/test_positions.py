@@ -93,6 +93,13 @@ def test_sentences_respect_abbreviations_bullets_and_chinese():
         ),
         ("Eﬀective implementation of export contr ols requires addressing smuggling.", "en", "request_change"),
         ("The rule requires data center operators to obtain a license.", "en", None),
+        # a proposal put as what a strategy could do (OpenAI's real response)
+        (
+            "The strategy could also expand established controls to include advanced inference chips.",
+            "en",
+            "request_change",
+        ),
+        ("Under the rule, exporters could ship up to 1,700 chips without a license.", "en", None),
         ("该组织要求将任何此类控制措施作为拟议的规则制定而不是规则来发布。", "zh", "request_change"),
         ("匆忙制定一项重大而复杂的规则可能会产生严重的不利后果。", "zh", "oppose"),
         ("这将对支持大型语言模型开发的芯片产生影响。", "zh", None),
