@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -121,3 +122,26 @@ def test_triage_of_a_missing_knowledge_base_is_a_clear_error(tmp_path):
         main, ["triage", "--db", str(tmp_path / "none.db"), "--manifest", str(tmp_path / "m.toml")]
     )
     assert result.exit_code == 1 and "none.db" in result.output or "m.toml" in result.output
+
+
+def test_the_rules_vocabulary_is_the_same_in_every_process():
+    """assess_all's memo is keyed by the vocabulary's patterns: a rule with two citations (90 FR 4544 and
+    FR Doc. 2025-00636) listed them in a set's order, which the hash seed changes from process to process,
+    so a build that added one letter to the whole docket assessed all 10,000 again about one time in two."""
+    import subprocess
+    import sys
+
+    probe = (
+        "from pipeline.triage import vocabulary_from\n"
+        "v = vocabulary_from([('bis-2025-00636-pi', 'Framework for Artificial Intelligence Diffusion (FR Doc. "
+        "2025-00636)', '90 FR 4544')], ['§ 740.27(a)', '§ 742.6(b)(10)'])\n"
+        "print(repr([(label, p.pattern) for label, p in [*v.names, *v.provisions]]))\n"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)}, cwd=Path(__file__).resolve().parents[1],
+        ).stdout
+        for seed in range(6)
+    }  # fmt: skip
+    assert len(seen) == 1, seen
