@@ -2,8 +2,9 @@
 package, en_lemma_index: 8,700 verbs, 57,500 nouns, 21,000 adjectives, 3,800 adverbs, base forms,
 lower case). Read once per process, in about 20 ms; no spaCy import.
 
-Used to find imperatives (a sentence opening with a verb in its base form: extract.positions) and to
-mend words a PDF text layer split ("Am erican Chamber of Comm erce": mend_split_words)."""
+Used to find imperatives (a sentence opening with a verb in its base form: extract.positions), to
+mend words a PDF text layer split ("Am erican Chamber of Comm erce": mend_split_words), and so for
+the text the positions' cues and the relevance stage match (for_matching)."""
 
 from __future__ import annotations
 
@@ -70,3 +71,14 @@ def mend_split_words(text: str) -> str:
                 continue
         out.append(token)
     return " ".join(out)
+
+
+# the ligatures PDF text layers keep ("eﬀective", "diﬀusion", "ﬂexible"): matched as their letters
+LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
+
+
+@lru_cache(maxsize=8192)
+def for_matching(text: str) -> str:
+    """Text as cues match it (never as it is quoted): runs of white space as one space, ligatures as
+    their letters, words a PDF text layer split mended ("expor t contr ols")."""
+    return mend_split_words(re.sub(r"\s+", " ", text or "").strip().translate(LIGATURES))

@@ -18,8 +18,8 @@ from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch 
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from ..lexicon import for_matching
 from ..lexicon import index as word_index
-from ..lexicon import mend_split_words
 from ..models import Paragraph
 from ..paths import CJK
 from .common import add_span, load_patterns, span_scorer, text_of
@@ -42,15 +42,7 @@ ABBREVIATION = re.compile(
 BULLET = re.compile(rf"^[{BULLETS}*–-]\s*")
 
 
-# the ligatures PDF text layers keep ("eﬀective", "diﬀusion", "ﬂexible"): matched as their letters
-LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
-
-
-@lru_cache(maxsize=8192)
-def squash(text: str) -> str:
-    """Text as the cues match it (never as it is quoted): runs of white space as one space, ligatures
-    as their letters, words a PDF text layer split mended ("expor t contr ols": lexicon)."""
-    return mend_split_words(re.sub(r"\s+", " ", text or "").strip().translate(LIGATURES))
+squash = for_matching  # the text the cues match (lexicon.for_matching), never the text quoted
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..lexicon import for_matching
 from ..models import Paragraph
 from ..paths import CJK
 from ..patterns import load_patterns
@@ -229,10 +230,7 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
     return SubjectMatter(on=on, off=off)
 
 
-def squash(text: str) -> str:
-    from ..extract.positions import squash as for_matching
-
-    return for_matching(text)
+squash = for_matching  # the text the positions' cues match, so both stages read the same words
 
 
 def previous_sentence(text: str, start: int) -> str:
