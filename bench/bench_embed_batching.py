@@ -36,15 +36,7 @@ def intra_op(runner, texts: list[str], batch: int, cores: int) -> np.ndarray:
     out = np.zeros((len(texts), embed.DIMENSIONS), dtype=np.float32)
     for start in range(0, len(order), batch):
         chunk = order[start : start + batch]
-        width = max(len(encodings[i].ids) for i in chunk)
-        ids = np.zeros((len(chunk), width), dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, i in enumerate(chunk):
-            ids[row, : len(encodings[i].ids)] = encodings[i].ids
-            mask[row, : len(encodings[i].ids)] = 1
-        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
-        pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-        out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        out[chunk] = runner.embed_batch(session, [encodings[i] for i in chunk])
     return out
 
 

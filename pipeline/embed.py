@@ -37,8 +37,8 @@ DIMENSIONS = 384
 # corpus build (bench_build, median of 3) 16.9 s at 64, 15.4 s at 48, 15.0 s at 40.
 MAX_TOKENS = 40
 ONNX_OPSET = 17
-# texts per batch: at 64 word pieces at most, batches of 16 ran faster than 64 or 128 (the attention's
-# working set stays in cache) and as fast as 8 (bench/bench_embed.py --runners)
+# texts per batch: measured at 64 word pieces at most, batches of 16 ran faster than 8 or 64 and no
+# slower than 32 (bench/bench_embed_batching.py)
 BATCH = 16
 
 
@@ -183,11 +183,24 @@ class OnnxRunner:
                 )
             return self._sessions[threads]
 
+    def embed_batch(self, session, encodings: list) -> np.ndarray:
+        """Unit vectors of one batch of tokenised texts: padded to the longest, run, mean-pooled over
+        the real tokens."""
+        width = max(len(encoding.ids) for encoding in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        hidden = session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
     def encode(self, texts: list[str], batch_size: int = BATCH, threads: int | None = None) -> np.ndarray:
         """threads: the cores to use (default: one for a query, every core for more). Batches of like
         lengths go to one single-threaded session each, `threads` batches at a time: on two cores that
         embeds the rule's 1,600 paragraphs in 6.4 s where one two-threaded session took 9.5 s with
-        batches of 64 and 7.1 s with batches of 16 (bench/bench_embed.py --runners)."""
+        batches of 64 and 7.1 s with batches of 16 (bench/bench_embed_batching.py)."""
         threads = threads or (1 if len(texts) <= 8 else max(1, os.cpu_count() or 1))
         session = self.session(1)
         encodings = self.tokenizer.encode_batch(texts)
@@ -195,17 +208,7 @@ class OnnxRunner:
         out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
 
         def run(chunk: list[int]) -> None:
-            width = max(len(encodings[i].ids) for i in chunk)
-            ids = np.zeros((len(chunk), width), dtype=np.int64)
-            mask = np.zeros_like(ids)
-            for row, i in enumerate(chunk):
-                ids[row, : len(encodings[i].ids)] = encodings[i].ids
-                mask[row, : len(encodings[i].ids)] = 1
-            hidden = session.run(
-                None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            )[0]
-            pooled = (hidden * mask[:, :, None]).sum(axis=1) / np.maximum(mask.sum(axis=1, keepdims=True), 1)
-            out[chunk] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+            out[chunk] = self.embed_batch(session, [encodings[i] for i in chunk])
 
         chunks = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
         if threads == 1 or len(chunks) == 1:
