@@ -81,6 +81,30 @@ def test_long_texts_are_cut_at_the_models_word_piece_limit_as_the_reference_cuts
     assert float(onnx[0] @ reference[0]) > 0.9999
 
 
+@pytest.mark.slow  # the real corpus embedded by both runners
+def test_texts_alike_up_to_the_cut_are_run_once_and_get_the_vector_each_gets_alone(paragraphs, vectors, monkeypatch):
+    """The model lowercases, drops spacing and reads MAX_TOKENS word pieces: texts that agree that far
+    (the rule's two versions of a provision, a heading and its paragraph) are run once."""
+    onnx, _ = vectors
+    runner = embed.model("onnx")
+    long_text = next(text for text in paragraphs if len(text.split()) > 80)
+    variants = [long_text, "  " + long_text.upper(), long_text + " And a different end."]
+    rows = []
+    real = runner.embed_batch
+
+    def counted(session, encodings):
+        rows.append(len(encodings))
+        return real(session, encodings)
+
+    monkeypatch.setattr(runner, "embed_batch", counted)
+    together = runner.encode(variants + paragraphs[:30], threads=1)
+    others = {tuple(e.ids) for e in runner.tokenizer.encode_batch(paragraphs[:30])}
+    assert sum(rows) == 1 + len(others - {tuple(runner.tokenizer.encode(long_text).ids)})
+    for row, text in enumerate(variants):
+        assert float(together[row] @ real(runner.session(1), [runner.tokenizer.encode(text)])[0]) > 0.99999
+    assert np.allclose(together[3:], onnx[:30], atol=1e-5)
+
+
 def test_a_query_embeds_without_importing_torch():
     code = (
         "import sys; from pipeline import embed; v = embed.encode(['license exception for data centers']); "
