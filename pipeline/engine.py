@@ -132,7 +132,10 @@ def _on_local(
         ranges: dict[object, tuple[ManifestEntry, Path, int]] = {}
         for entry, path in big:
             for index, (first, last) in enumerate(page_ranges(long[entry.id], workers)):
-                ranges[pool.submit(read_page_range, str(path), first, last)] = (entry, path, index)
+                # the first range is read here while the forkserver imports spaCy and forks the
+                # workers (about a second in which this process would only wait)
+                executor = assemble if (entry, path) == big[0] and index == 0 else pool
+                ranges[executor.submit(read_page_range, str(path), first, last)] = (entry, path, index)
         tasks = {pool.submit(parse_one, entry, path): entry for entry, path in rest}
         parts: dict[str, dict[int, list]] = {entry.id: {} for entry, _ in big}
         waiting = Counter(entry.id for entry, _, _ in ranges.values())
