@@ -29,13 +29,15 @@ import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
-# A paragraph's first 40 word pieces say what it is about; encoding cost grows faster than length.
+# A paragraph's first 32 word pieces say what it is about; encoding cost grows faster than length.
 # Measured on the real corpus with the synthetic letters: 128 → 64 cut encoding from 33 s to 20 s and
 # left retrieval as good or better (links top-3 .71/.75 at 128, .72/.77 at 64; positions unchanged).
 # On today's corpus and gold (regkb evaluate, 45 gold links; 2026-12-07), links top-1 / top-3 first /
 # top-3 any: 64 .756/.756/.844, 48 .756/.778/.867, 40 .756/.778/.889, 32 .778/.778/.889; the cold
-# corpus build (bench_build, median of 3) 16.9 s at 64, 15.4 s at 48, 15.0 s at 40.
-MAX_TOKENS = 40
+# corpus build (bench_build, median of 3) 16.9 s at 64, 15.4 s at 48, 15.0 s at 40. 32 took (2026-12-07):
+# 14 % fewer word pieces to run, links as good or better, positions on every gold set (corpus, docket,
+# docket-c, held-out) unchanged, the whole docket's campaigns 156 clusters of 2,699 letters (2,701 at 40).
+MAX_TOKENS = 32
 ONNX_OPSET = 17
 # texts per batch: measured at 64 word pieces at most, batches of 16 ran faster than 8 or 64 and no
 # slower than 32 (bench/bench_embed_batching.py)
@@ -206,7 +208,7 @@ class OnnxRunner:
         encodings = self.tokenizer.encode_batch(texts)
         # texts whose first MAX_TOKENS word pieces are the same (the model lowercases and drops spacing;
         # two versions of one provision often differ only after the cut) have the same vector: each is
-        # run once (on the corpus, 1,711 runs for 1,819 texts)
+        # run once (on the corpus at 32 word pieces, 1,703 runs for 1,819 texts)
         first: dict[tuple[int, ...], int] = {}
         same = [first.setdefault(tuple(encoding.ids), i) for i, encoding in enumerate(encodings)]
         order = sorted(set(same), key=lambda i: len(encodings[i].ids))  # batches of like lengths
