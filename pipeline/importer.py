@@ -70,8 +70,23 @@ ORG_WORDS = re.compile(
     r"Coalition|Society|Alliance|University|College|Company|Group|Federation|Chamber|Network|"
     r"Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|Committee)\b"
 )
-# the docket's own suffixes on file names: "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2"
-NAME_SUFFIX = re.compile(r"(?:[-_ ]+AI)?[-_ ]*RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)  # "OpenAI-RFI-2025": OpenAI
+# the docket's own suffixes on file names: "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2", "OpenAI-RFI-2025"
+# (OpenAI), "Jane-Doe-4-AI-RFI-2025" (a fourth submission of Jane Doe's)
+NAME_SUFFIX = re.compile(r"(?:[-_ ]+\d{1,2})?(?:[-_ ]+AI)?[-_ ]*RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)
+# a cover sheet's next field on the same line as the one read: "Name: Amari Harkness   Email: …"
+NEXT_FIELD = re.compile(
+    r"\s+(?:E-?mail|Address|Organi[sz]ation|Phone|City|State|Country|Category|Submitter|Title|Tracking)\s*:.*$", re.I
+)
+# a label before the name on a line of the letter's own ("Submitter: Paul E. Roege, …")
+FIELD_LABEL = re.compile(r"^(?:Submitter|Submitted by|From|Author|Name|By)\s*:[\s:]*", re.I)
+ON_BEHALF = re.compile(r"\bon behalf of (?:the )?(?=[A-Z])", re.I)  # "Peter Berkery on behalf of the Association …"
+# words a full name ends with that a file name often leaves out ("Mount-Sinai-Health": "… Health System");
+# not a legal form ("Palantir" is Palantir Technologies Inc. already: the name is whole without it)
+NAME_ENDS = (
+    "Association|Council|Institute|Foundation|Center|Centre|Coalition|Society|Alliance|University|College|"
+    "Group|Federation|Chamber|Network|Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|"
+    "Committee|System|Systems|Organi[sz]ation|Agency|Services|Trust|Hospital"
+)
 DOCKET_NUMBER_NAME = re.compile(r"^AI-RFI-2025-(\d+)$", re.I)
 
 
@@ -87,7 +102,9 @@ class ImportReport:
 
 def _fix_split(value: str) -> str:
     """PyPDF2's "Inform ation Technology" → "Information Technology" (a space after m inside a word),
-    and any other word it split where the lexicon knows the whole ("Am erican Chamber of Comm erce")."""
+    and any other word it split where the lexicon knows the whole ("Am erican Chamber of Comm erce");
+    a cover sheet's next field on the same line is not part of the value."""
+    value = NEXT_FIELD.sub("", value)
     value = re.sub(r"(?<=[a-z])m (?=[a-z])", "m", value)
     value = re.sub(r"(?<=[A-Za-z][a-z]) m\b", "m", value)  # "Si m" → "Sim"
     value = mend_split_words(" ".join(value.split())).strip(" .,;:")
@@ -118,7 +135,24 @@ def name_from_file(stem: str, head: str = "") -> str:
     ("AidanOGara", "MistralAI") as the document's opening writes it ("Aidan O'Gara", "Mistral AI")."""
     bare = NAME_SUFFIX.sub("", stem) or stem
     name = " ".join(re.split(r"[-_]+", bare)).strip() or stem
-    return written_form(name, head) or name
+    name = written_form(name, head) or name
+    return whole_name(name, head) or name
+
+
+def whole_name(name: str, head: str) -> str:
+    """The document's fuller form of a name its file name shortened: the same words followed by up to
+    three capitalised words ending in an organisation's word, on one line ("Mount Sinai Health" →
+    "Mount Sinai Health System"); "" when the opening has none."""
+    words = name.split()
+    if not words or not head:
+        return ""
+    found = re.search(
+        r"(?<![\w-])"
+        + r"[ \t]+".join(re.escape(word) for word in words)
+        + rf"((?:[ \t]+(?:of|for|and|&|(?!The\b)[A-Z][\w&'’-]*)){{0,2}}[ \t]+(?:{NAME_ENDS}))(?![\w-])",
+        head[:HEAD_BYTES],
+    )
+    return " ".join(found.group(0).split()) if found else ""
 
 
 CAMEL_PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|\d+")
@@ -204,7 +238,9 @@ def _letterhead(head: str, stem: str) -> str:
             and not re.search(r"\b(Dear|Re:|RE:)", line)
             and not re.search(r"Office of Science|National Science Foundation", line, re.I)
         ):
-            return re.split(r"(?<=[a-z])\. ", " ".join(line.split()))[-1].strip(" ,.")  # after a sentence's end
+            line = FIELD_LABEL.sub("", " ".join(line.split()))
+            line = ON_BEHALF.split(line)[-1]  # the organisation a person writes for is the author
+            return re.split(r"(?<=[a-z])\. ", line)[-1].strip(" ,.")  # after a sentence's end
     return ""
 
 
