@@ -254,3 +254,53 @@ def test_a_real_letters_imperative_recommendations_are_positions():
     assert [(row["stance"], row["cue"]) for row in refine] == [("request_change", "Refine")]
     headings = {p.text for p in paragraphs if p.kind == "heading"}
     assert not any(quote in headings for quote in found if found[quote]["cue"] == quote.split()[0])
+
+
+def test_a_sentence_on_another_regime_is_not_a_position_on_the_rule(real_corpus):
+    """Meta's and Mistral AI's real responses (development gold, docket-c) criticise the EU's AI Act
+    and GDPR and a patchwork of US state laws beside export controls: those sentences take a side, but
+    on another regime (patterns/regimes.jsonl), so relevance leaves them out; their sentences on export
+    controls stay."""
+    from pipeline.document import parse_document
+    from pipeline.link.relevance import relevant_positions
+    from pipeline.manifest import load_manifest, locate
+
+    rule = next(entry for entry in load_manifest() if entry.id == "bis-2025-00636-regtext")
+    _, paragraphs, rule_rows = parse_document(locate(rule, [real_corpus]), rule)
+    documents = [{"id": rule.id, "doc_type": "rule", "title": rule.title, "cite_as": rule.cite_as}]
+    positions = []
+    docket = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text"
+    for doc_id, org in (("meta-ai-rfi-2025", "Meta"), ("mistralai-ai-rfi-2025", "Mistral AI")):
+        path = docket / {"meta-ai-rfi-2025": "Meta-AI-RFI-2025.txt"}.get(doc_id, "MistralAI-AI-RFI-2025.txt")
+        entry = ManifestEntry(
+            id=doc_id, title=org, doc_type="comment", author_org=org, date="2025-03-15", language="en",
+            file=path.name,
+        )  # fmt: skip
+        _, letter_paragraphs, rows = parse_document(path, entry)
+        paragraphs += letter_paragraphs
+        positions += rows["positions"]
+        documents.append({"id": doc_id, "doc_type": "comment", "title": org})
+    kept = relevant_positions(positions, paragraphs, None, documents, rule_rows["definitions"], None)
+    verdict = {" ".join(row["quote"].split())[:40]: keep for row, keep in zip(positions, kept)}
+    for other in ("Fines in the AI Act are even more arbitr", "Specifically, a patchwork of state-level"):
+        assert verdict.get(other) is False, (other, verdict.get(other))  # a candidate, left out
+    assert verdict.get("Export controls on open source models wo") is True
+
+
+@pytest.mark.parametrize(
+    "sentence, regime",
+    [
+        ("Fines in the AI Act are even more arbitrary and punitive.", "EU law"),  # Meta
+        ("This emulates the approach of its privacy regime, the General Data Protection Regulation.", "EU law"),
+        ("A patchwork of state-level approaches can lead to high compliance costs.", "US states"),  # Mistral AI
+        ("If China imposes retaliatory export controls on these essential parts, it could slow us down.",
+         "other governments' measures"),  # Rias Reed
+        ("BIS should raise the LPP threshold to 50,000 TPP.", ""),
+        ("The export control measures treat EU Member States unequally.", ""),  # DIGITALEUROPE: on the rule
+        ("Controls on China's access to chips should be strengthened.", ""),
+    ],
+)  # fmt: skip
+def test_other_regimes_family_by_family(sentence, regime):
+    from pipeline.link.relevance import other_regime
+
+    assert other_regime(sentence) == regime

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..lexicon import for_matching
 from ..models import Paragraph
@@ -240,6 +241,17 @@ def previous_sentence(text: str, start: int) -> str:
     return before[-1] if before else ""
 
 
+def other_regime(text: str) -> str:
+    """The other regime a sentence names (patterns/regimes.jsonl), or ""."""
+    squashed = squash(text)
+    return next((name for name, pattern in _regimes() if pattern.search(squashed)), "")
+
+
+@lru_cache(maxsize=1)
+def _regimes() -> tuple[tuple[str, re.Pattern], ...]:
+    return tuple((row["regime"], re.compile(row["regex"], re.I)) for row in load_patterns("regimes"))
+
+
 def relevance_model(
     documents: list[dict], definitions: list[dict], paragraphs: list[Paragraph]
 ) -> tuple[re.Pattern | None, SubjectMatter]:
@@ -300,7 +312,8 @@ def relevant_positions(
 ) -> list[bool]:
     """Per position, whether it is about a rule in the knowledge base: it names a rule or one of its
     provisions; or it speaks of what a rule regulates (its distinctive words, see SubjectMatter) and
-    not mostly of another policy area; or, naming nothing itself ("Such an approach should …"), it
+    not mostly of another policy area, and names no other regime (patterns/regimes.jsonl: the AI Act,
+    state laws, China's own controls); or, naming nothing itself ("Such an approach should …"), it
     follows a sentence of its paragraph that does. A section heading that names export controls does
     not make a sentence on energy permitting or standards bodies inside it a position on the rule.
     matrix, quote_vectors: unused (embedding similarity barely separates positions on the rule
@@ -330,6 +343,9 @@ def relevant_positions(
             continue
         if CJK.search(quote) or names_a_rule(quote, lexicon):
             keep.append(True)  # Chinese: the extractor's own anchors decided (the model reads English only)
+            continue
+        if other_regime(quote):
+            keep.append(False)  # on another regime ("the AI Act", "state-level approaches"), not a rule here
             continue
         if subject.about(quote):
             keep.append(True)
