@@ -367,3 +367,33 @@ def test_a_marker_printed_with_a_space_inside_its_parentheses_opens_its_level():
     assert all(p.section_path.endswith(f"({p.text[2]})") for p in spaced), [
         (p.text[:20], p.section_path) for p in spaced
     ]
+
+
+@pytest.mark.parametrize(
+    "file, headings, under",
+    [
+        # DIGITALEUROPE (development gold, docket-c): hard-wrapped text, no blank line before a heading
+        (
+            "AI-RFI-2025-1349.txt",
+            {"EU-US collaboration", "G7 for global AI alignment", "Export controls on AI advanced chips"},
+            ("The export control measures on advanced AI chips", "Export controls on AI advanced chips"),
+        ),
+        ("CSET-AI-RFI-2025.txt", {"Competing with China"}, None),
+    ],
+)
+def test_a_letters_table_of_contents_names_its_headings(file, headings, under):
+    """Real responses list their sections with dot leaders ("•EU-US collaboration ..... 2"): where the
+    text comes to an entry's title alone on its line, a section starts, though no blank line or font
+    sets it apart."""
+    docket = REAL_CORPUS.parent / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
+    entry = ManifestEntry(
+        id=file.lower()[:-4], title=file, doc_type="comment", author_org="X", date="2025-03-15", language="en",
+        file=file,
+    )  # fmt: skip
+    paragraphs = segment(read_document(docket / file), entry)
+    found = {" ".join(p.text.split()) for p in paragraphs if p.kind == "heading"}
+    assert headings <= found, headings - found
+    if under:
+        opening, section = under
+        held = [p for p in paragraphs if " ".join(p.text.split()).startswith(opening)]
+        assert held and all(" ".join(p.section_path.split()).endswith(section) for p in held)

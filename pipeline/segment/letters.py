@@ -5,7 +5,9 @@ lines, bylines, runs of short lines)."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
+from ..models import Line
 from .blocks import Block
 
 # the furniture of a letter, which is never a heading: "Dear …:", "Sincerely,", address lines
@@ -83,3 +85,36 @@ def letter_furniture(blocks: list[Block]) -> set[int]:
             runs.append([index])
     furniture.update(index for run in runs if len(run) >= 2 for index in run)
     return furniture
+
+
+# a table of contents' entry: its title, a run of dot leaders, the page ("•EU-US collaboration ..... 2")
+CONTENTS_ENTRY = re.compile(
+    r"^\s*(?:[•●▪◦\-–*]\s*|(?:\d{1,2}|[IVX]{1,4}|[A-Z])[.)]\s+)?(?P<title>\S.*?)\s*(?:\.\s?){5,}\s*\d{1,3}\s*$"
+)
+
+
+def _title_key(text: str) -> str:
+    return re.sub(r"[^\w]+", " ", text).strip().lower()
+
+
+def mark_contents_titles(lines: list[Line]) -> list[Line]:
+    """A letter that lists its sections in a table of contents names its headings: a later line
+    whose text is an entry's title, alone on its line, starts a block of its own and so does the line
+    after it (text hard-wrapped with no blank line ran "EU-US collaboration" into the paragraph it
+    heads, and everything after "Table of contents" fell under that heading). The lines as given,
+    those two marked anew."""
+    titles: set[str] = set()
+    entries: set[int] = set()
+    for index, line in enumerate(lines):
+        found = CONTENTS_ENTRY.match(line.text)
+        if found and len(found.group("title")) <= 100:
+            titles.add(_title_key(found.group("title")))
+            entries.add(index)
+    if len(titles) < 3:
+        return lines  # two dotted lines are not a table of contents
+    out = list(lines)
+    for index in range(min(entries), len(lines)):
+        if index not in entries and _title_key(lines[index].text) in titles and len(lines[index].text) <= 100:
+            for marked in range(index, min(index + 2, len(lines))):
+                out[marked] = replace(out[marked], starts_block=True)
+    return out

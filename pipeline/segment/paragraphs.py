@@ -7,7 +7,7 @@ import re
 
 from ..models import ManifestEntry, Paragraph, RawDocument
 from .blocks import Block, make_blocks, merge_section_titles, split_bold_heads
-from .letters import letter_furniture
+from .letters import letter_furniture, mark_contents_titles
 from .patterns import LEADING_MARKERS, PARA_MARKER
 from .pins import paragraph_id, pin_of
 from .structure import Structure, classify
@@ -24,6 +24,8 @@ def segment(raw: RawDocument, entry: ManifestEntry) -> list[Paragraph]:
     lines = [line for page in raw.pages for line in page.lines]
     labels = {page.number: page.label for page in raw.pages}
     rule = is_rule_document(raw, entry)
+    if not rule:
+        lines = mark_contents_titles(lines)
     blocks = merge_section_titles(make_blocks(lines))
     if rule:
         blocks = split_bold_heads(blocks)
