@@ -304,3 +304,29 @@ def test_other_regimes_family_by_family(sentence, regime):
     from pipeline.link.relevance import other_regime
 
     assert other_regime(sentence) == regime
+
+
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        # real sentences of development-gold letters (docket-c) that no cue took a side in
+        ("Export controls are an essential tool to protect sensitive U.S. semiconductor technologies.", "support"),
+        ("The impacts of effective semiconductor export controls will compound over time.", "support"),
+        ("Export controls can have unintended consequences.", "oppose"),
+        ("Current U.S. export controls focus on cutting off China’s access to top-tier AI chips, but this strategy "
+         "has shortcomings.", "oppose"),
+        ("The export control measures on advanced AI chips introduced by the previous US administration treat EU "
+         "Member States unequally, and have created tensions.", "oppose"),
+        ("The rule is a welcome step.", "support"),
+        # the rule is not the subject, or nothing is said of it
+        ("AI chips are critical for the economy.", None),
+        ("China has aggressively sought to evade export controls.", None),
+        ("Export controls are a topic of this letter.", None),
+        ("Our members have shortcomings in their own compliance programmes, which export controls expose.", None),
+        # a recommendation stays one, whatever it says of the controls
+        ("Maintain export controls, which are vital to national security.", "request_change"),
+    ],
+)  # fmt: skip
+def test_an_appraisal_of_the_rule_as_its_subject_takes_a_side(sentence, stance):
+    found = stance_of(sentence, "en")
+    assert (found[0] if found else None) == stance, found

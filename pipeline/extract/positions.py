@@ -50,6 +50,8 @@ class Cues:
     stances: tuple[tuple[str, str, re.Pattern], ...]  # (stance, lang, regex)
     topics: tuple[tuple[str, tuple[re.Pattern, ...]], ...]
     anchors: tuple[re.Pattern, ...]
+    appraisals: tuple[tuple[str, re.Pattern], ...]  # (stance, predicate) said of the rule as subject
+    appraisal_subjects: tuple[re.Pattern, ...]  # what counts as the rule in a sentence's subject
     orgs: tuple[tuple[str, str], ...]  # (name, short), longest name first
     name_pattern: re.Pattern
     speech_verb: re.Pattern
@@ -71,6 +73,8 @@ def _alternation(words: list[str]) -> str:
 def cues() -> Cues:
     rows = load_patterns("stances")
     stances = tuple((row["stance"], row["lang"], re.compile(row["regex"], re.I)) for row in rows if "regex" in row)
+    appraisals = tuple((row["stance"], re.compile(row["appraisal"], re.I)) for row in rows if "appraisal" in row)
+    subjects = next((row["appraisal_subject"] for row in rows if "appraisal_subject" in row), [])
     imperative = {row["table"]: frozenset(row["words"]) for row in rows if "table" in row}
     topics, anchors = [], ()
     for row in load_patterns("topics"):
@@ -90,6 +94,8 @@ def cues() -> Cues:
         stances=stances,
         topics=tuple(topics),
         anchors=anchors,
+        appraisals=appraisals,
+        appraisal_subjects=tuple(re.compile(p, re.I) for p in subjects),
         orgs=tuple(orgs),
         name_pattern=re.compile(_alternation([name for name, _ in orgs])),
         speech_verb=re.compile(_alternation(table["speech_verbs"]), re.I),
@@ -392,7 +398,36 @@ def stance_of(sentence: str, lang: str, imperatives: bool = True) -> tuple[str, 
         if stance in hits:
             return stance, hits[stance]
     verb = imperative(sentence) if lang == "en" and imperatives else None
-    return ("request_change", verb) if verb else None
+    if verb:
+        return "request_change", verb  # "Maintain export controls, which are vital …": a recommendation
+    return appraisal(sentence) if lang == "en" else None
+
+
+SUBJECT_REACH = 60  # characters from the sentence's start (after a list marker) to the rule as its subject
+PREDICATE_REACH = 90  # characters from the subject's end to the predicate, in the same clause
+
+
+def appraisal(sentence: str) -> tuple[str, str] | None:
+    """(stance, predicate) when the sentence says what the rule is or does (patterns/stances.jsonl,
+    "appraisal"): "Export controls are an essential tool …" (support), "Current U.S. export controls
+    focus on …, but this strategy has shortcomings" (oppose). The rule must be its subject: named among
+    its first words, the predicate following in the same clause."""
+    text = squash(sentence)
+    opening = MARKER.sub("", text, count=1)
+    offset = len(text) - len(opening)
+    subjects = [m for p in cues().appraisal_subjects for m in p.finditer(opening) if m.start() <= SUBJECT_REACH]
+    if not subjects:
+        return None
+    subject = min(subjects, key=lambda m: m.start())
+    clause_end = re.search(r"[;:]|(?<!\w\.\w)\.(?:\s|$)", opening[subject.end() :])
+    rest = opening[subject.end() : subject.end() + (clause_end.start() if clause_end else len(opening))]
+    for stance, predicate in cues().appraisals:
+        found = predicate.search(rest)
+        # far from its subject only after a contrast ("…, but this strategy has shortcomings")
+        if found and (found.start() <= PREDICATE_REACH or re.search(r"\b(?:but|however)\b", rest[: found.start()])):
+            start = offset + subject.end() + found.start()
+            return stance, text[start : start + len(found.group(0))]
+    return None
 
 
 def topic_of(text: str) -> str | None:
