@@ -65,11 +65,14 @@ DOCUMENT_NUMBER = re.compile(r"Docum\s?ent:\s*(NSF_FRDOC_\S+)", re.I)
 # the FDMS header of the short responses: "3/13/2025  via FDMS" then "Nabeel Bacchus, no email"
 FDMS = re.compile(r"\A\s*\d{1,2}/\d{1,2}/\d{4}\s+via FDMS\s*\n\s*([^\n,]+)", re.I)
 RE_LINE = re.compile(r"^\s*(?:Re|RE|Subject)\s*:\s*(\S[^\n]{5,200})$", re.M)
-ORG_WORDS = re.compile(
-    r"\b(Association|Council|Institute|Foundation|Corporation|Corp\.?|Inc\.?|LLC|Center|Centre|"
-    r"Coalition|Society|Alliance|University|College|Company|Group|Federation|Chamber|Network|"
-    r"Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|Committee)\b"
+# the words an organisation's name ends with: the kind of body it is, or its legal form
+ORG_NOUNS = (
+    "Association|Council|Institute|Foundation|Center|Centre|Coalition|Society|Alliance|University|College|"
+    "Group|Federation|Chamber|Network|Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|"
+    "Committee"
 )
+LEGAL_FORMS = r"Corporation|Corp\.?|Inc\.?|LLC|Company"
+ORG_WORDS = re.compile(rf"\b({ORG_NOUNS}|{LEGAL_FORMS})\b")
 # the docket's own suffixes on file names: "SIA-AI-RFI-2025", "Jane-Doe-RFI-2025-2", "OpenAI-RFI-2025"
 # (OpenAI), "Jane-Doe-4-AI-RFI-2025" (a fourth submission of Jane Doe's)
 NAME_SUFFIX = re.compile(r"(?:[-_ ]+\d{1,2})?(?:[-_ ]+AI)?[-_ ]*RFI[-_ ]*2025(?:[-_ ]*\(?\d+\)?)?$", re.I)
@@ -82,11 +85,7 @@ FIELD_LABEL = re.compile(r"^(?:Submitter|Submitted by|From|Author|Name|By)\s*:[\
 ON_BEHALF = re.compile(r"\bon behalf of (?:the )?(?=[A-Z])", re.I)  # "Peter Berkery on behalf of the Association …"
 # words a full name ends with that a file name often leaves out ("Mount-Sinai-Health": "… Health System");
 # not a legal form ("Palantir" is Palantir Technologies Inc. already: the name is whole without it)
-NAME_ENDS = (
-    "Association|Council|Institute|Foundation|Center|Centre|Coalition|Society|Alliance|University|College|"
-    "Group|Federation|Chamber|Network|Union|Academy|Laboratory|Partnership|Consortium|Project|Initiative|"
-    "Committee|System|Systems|Organi[sz]ation|Agency|Services|Trust|Hospital"
-)
+NAME_ENDS = ORG_NOUNS + "|System|Systems|Organi[sz]ation|Agency|Services|Trust|Hospital"
 DOCKET_NUMBER_NAME = re.compile(r"^AI-RFI-2025-(\d+)$", re.I)
 
 
