@@ -170,12 +170,21 @@ def test_the_whole_docket_is_listed_in_seconds(tmp_path):
     assert len(unnamed) < 50
 
 
+def imported_orgs(tmp_path: Path, names) -> dict[str, str]:
+    """The organisation `regkb import` lists for each of these real docket files, imported alone."""
+    folder = tmp_path / "docket"
+    folder.mkdir()
+    for name in names:
+        shutil.copyfile(DOCKET / name, folder / name)
+    import_folder(folder, tmp_path / "ws" / "manifest.toml")
+    listed = entries(tmp_path / "ws" / "manifest.toml")
+    return {name: listed[name]["author_org"] for name in names}
+
+
 def test_split_words_and_run_together_names_are_written_as_the_documents_write_them(tmp_path):
     """PyPDF2 split words on the cover sheets ("Am erican College of Cardiology", "Telecomm unications
     Industry Association") are mended where the lexicon knows the whole word; a file name that runs a
     name together ("RowynMcDonald", "MistralAI") takes the form the document's opening writes."""
-    folder = tmp_path / "docket"
-    folder.mkdir()
     files = {
         "AI-RFI-2025-1420.txt": "American College of Cardiology",
         "AI-RFI-2025-1387.txt": "Telecommunications Industry Association (TIA)",
@@ -186,11 +195,7 @@ def test_split_words_and_run_together_names_are_written_as_the_documents_write_t
         # Initiative (AIGi) welcomes …"
         "OxfordMartin-AI-RFI-2025.txt": "Oxford Martin AI Governance Initiative",
     }
-    for name in files:
-        shutil.copyfile(DOCKET / name, folder / name)
-    import_folder(folder, tmp_path / "ws" / "manifest.toml")
-    listed = entries(tmp_path / "ws" / "manifest.toml")
-    assert {name: listed[name]["author_org"] for name in files} == files
+    assert imported_orgs(tmp_path, files) == files
     from pipeline.lexicon import mend_split_words
 
     assert mend_split_words("Air Force Research Laboratory") == "Air Force Research Laboratory"  # two words stay
@@ -201,8 +206,6 @@ def test_the_author_is_named_as_the_document_names_it_not_as_its_file_or_field_l
     on one line; a file name that shortens the name its opening spells out ("… on behalf of the Mount
     Sinai Health System"); the docket's number for a fourth submission; a letter's own "Submitter:"
     label."""
-    folder = tmp_path / "docket"
-    folder.mkdir()
     files = {
         "AI-RFI-2025-7769.txt": "Amari Harkness",
         "Mount-Sinai-Health-AI-RFI-2025.txt": "Mount Sinai Health System",
@@ -211,11 +214,7 @@ def test_the_author_is_named_as_the_document_names_it_not_as_its_file_or_field_l
         "Paul-Roege-AI-RFI-2025.txt": "Paul E. Roege, Creative Erg, LLC",
         "SIA-AI-RFI-2025.txt": "Security Industry Association (SIA)",  # unchanged: "The … (SIA) appreciates"
     }
-    for name in files:
-        shutil.copyfile(DOCKET / name, folder / name)
-    import_folder(folder, tmp_path / "ws" / "manifest.toml")
-    listed = entries(tmp_path / "ws" / "manifest.toml")
-    assert {name: listed[name]["author_org"] for name in files} == files
+    assert imported_orgs(tmp_path, files) == files
 
 
 def test_the_importer_names_the_authors_a_reader_marked_in_sixty_real_responses(tmp_path):
@@ -231,15 +230,10 @@ def test_the_importer_names_the_authors_a_reader_marked_in_sixty_real_responses(
         if '"org"' in line
     ]
     assert len(gold) == 60
-    folder = tmp_path / "docket"
-    folder.mkdir()
-    for row in gold:
-        shutil.copyfile(DOCKET / row["file"], folder / row["file"])
-    import_folder(folder, tmp_path / "ws" / "manifest.toml")
-    listed = entries(tmp_path / "ws" / "manifest.toml")
+    orgs = imported_orgs(tmp_path, [row["file"] for row in gold])
     wrong = [
-        (row["file"], listed[row["file"]]["author_org"], row["org"])
+        (row["file"], orgs[row["file"]], row["org"])
         for row in gold
-        if not any(_same_org(listed[row["file"]]["author_org"], name) for name in [row["org"], *row["also"]])
+        if not any(_same_org(orgs[row["file"]], name) for name in [row["org"], *row["also"]])
     ]
     assert len(wrong) <= 0.05 * len(gold), wrong
