@@ -59,7 +59,8 @@ def main() -> None:
         raise SystemExit(built.stderr)
     results = {}
     for gold in args.gold:
-        name = gold.parent.name if gold.parent.name == HELD_OUT else gold.stem.split(".")[-1]
+        name = gold.stem.split(".")[-1]  # "heldout", "heldout-2", "docket-c"
+        held_out = gold.parent.name == HELD_OUT
         folder = work / "annotations" / name
         shutil.rmtree(folder, ignore_errors=True)
         (folder / "docket").mkdir(parents=True)
@@ -83,7 +84,7 @@ def main() -> None:
             f"org {notes.get('org_accuracy')}, gold outside the KB {notes.get('gold_for_documents_not_in_kb')})",
             flush=True,
         )
-        if args.misses and name != HELD_OUT:
+        if args.misses and not held_out:
             for kind in ("misses", "spurious"):
                 for row in score[kind]:
                     print(f"  {kind[:4]} {row['doc']:<26} {row.get('stance', ''):<14} {row['quote'][:150]}")

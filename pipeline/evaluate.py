@@ -290,16 +290,27 @@ def _overlap(a: tuple[int, int], b: tuple[int, int]) -> float:
 LEGAL_SUFFIX = re.compile(r"[,\s]+(?:Inc|Incorporated|Corporation|Corp|Co|LLC|Ltd|L\.P|LP|PLC)\.?$", re.I)
 
 
+APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'", "“": '"', "”": '"'})
+# a cover sheet's "Organization:" field often gives the name and then its short form after a dash:
+# "American Chamber of Commerce in Portugal - Am Cham Portugal"
+ALIAS_DASH = re.compile(r"\s+[-–—]\s+")
+
+
 def _org_names(org: str) -> set[str]:
     """The names one organisation goes by in a string: as given, without a legal suffix, without
-    and as its parenthesised acronym ("Center for a New American Security (CNAS)" → also "CNAS")."""
-    name = (org or "").strip()
+    and as its parenthesised acronym ("Center for a New American Security (CNAS)" → also "CNAS"),
+    each side of a " - " alias; compared in lower case with typographic apostrophes made plain and
+    without spaces ("Am Cham Portugal" is "AmCham Portugal", "O’Gara" is "O'Gara")."""
+    name = (org or "").translate(APOSTROPHES).strip()
     names = {name}
     bracketed = re.match(r"^(.*?)\s*\(([^()]{2,20})\)$", name)
     if bracketed:
         names |= {bracketed.group(1), bracketed.group(2)}
+    aliases = ALIAS_DASH.split(name)
+    if len(aliases) == 2 and all(len(a) >= 2 for a in aliases):
+        names |= set(aliases)
     names |= {LEGAL_SUFFIX.sub("", n) for n in list(names)}
-    return {re.sub(r"\s+", " ", n).strip().lower() for n in names if n}
+    return {re.sub(r"\s+", "", n).lower() for n in names if n.strip()}
 
 
 def _initials(name: str) -> str:

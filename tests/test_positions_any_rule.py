@@ -33,6 +33,12 @@ def test_the_evaluation_compares_one_organisations_names_as_one():
     assert _same_org("SambaNova Systems, Inc.", "SambaNova Systems")
     assert _same_org("Intel Corporation", "Intel")
     assert not _same_org("ITI", "ITIF") and not _same_org("Acme Policy Institute (TEST)", "TEST Labs")
+    # as the importer keeps them from real cover sheets and files (held-out set: 12 of 31 found positions
+    # were scored wrongly attributed on these two names alone)
+    assert _same_org("Aidan O’Gara", "Aidan O'Gara")
+    assert _same_org("American Chamber of Commerce in Portugal - Am Cham Portugal", "AmCham Portugal")
+    assert _same_org("American Chamber of Commerce in Portugal - Am Cham Portugal", "American Chamber of Commerce in Portugal")
+    assert not _same_org("Friends of Europe - Brussels", "Friends of the Earth")
 
 
 def test_a_gold_quote_is_found_in_its_paragraph_whatever_its_white_space():
@@ -58,6 +64,51 @@ def test_a_gold_quote_is_found_in_its_paragraph_whatever_its_white_space():
 def test_stance_from_how_comment_letters_argue(sentence, stance):
     found = stance_of(sentence, "en")
     assert (found[0] if found else None) == stance
+
+
+# real sentences of development-gold letters (docket-c, docket-d) that no cue took a side in: the writer
+# as the subject of an advocacy verb, a prescription it offers, a proposal and its worth, a means to an
+# end, a policy called wrong; and sentences of the same shapes that argue nothing
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        ("ACM encourages the Administration to review t hese national security issue s carefully.", "request_change"),
+        ("Additionally, we suggest Congressional preemption of state laws and federal regulation.", "request_change"),
+        ("We would also encourage BIS to publish guidance.", "request_change"),
+        ("The final policy prescription we offer is an end to Biden’s export controls on frontier AI systems.",
+         "request_change"),
+        ("Relaxing country GPU caps on some Tier 2 countries may also be a potent diplomatic tool.", "request_change"),
+        ("While the FAID succeeds at setting clear standards for acquiring licenses, a case -by-case approach "
+         "towards middle -tier countries may prove to be beneficial.", "request_change"),
+        ("To facilitate this integration, introducing gradations in the middle -tier of the FAID based on inter "
+         "-governmental ties and agreements can be useful.", "request_change"),
+        ("One promising implementation is to restrict the export of any AI chips designed for use in a data center.",
+         "request_change"),
+        ("By slightly adjusting the Framework, the U.S. can tie national-level chip export controls to basic KYC "
+         "implementation.", "request_change"),
+        ("Conditional export controls offer a more effective approach within the Bureau of Industry and Security’s "
+         "existing authorities.", "request_change"),
+        ("Through bilateral engagement, the administration has an opportunity to tailor partnerships.", "request_change"),
+        ("Strengthening the Bureau of Industry and Security’s enforcement capacity has thus never been more urgent.",
+         "request_change"),
+        ("Restricting global access to our products is the wrong policy to continue at this time.", "oppose"),
+        ("As the recent Deep Seek demonstration has shown, they did not work .", "oppose"),
+        ("Moreover, these regulations are onerous, requiring data centers in other countries to meet FedRamp High.",
+         "oppose"),
+        # the same shapes, arguing nothing
+        ("Research suggests that the controls slowed diversion.", None),
+        ("Studies suggest that chips are diverted.", None),
+        ("Training large models can be expensive.", None),
+        ("In the short term, including chips in the list will be effective.", None),
+        ("By 2027, the U.S. will have more data centers.", None),
+        ("Operating a data center is the main cost.", None),
+        ("A license is required for exports to Tier 2 countries.", None),
+        ("Processing licence applications takes the agency 60 days.", None),
+    ],
+)  # fmt: skip
+def test_proposals_prescriptions_and_verdicts_family_by_family(sentence, stance):
+    found = stance_of(sentence, "en")
+    assert (found[0] if found else None) == stance, found
 
 
 def _paragraphs(doc_id: str, texts: list[str]) -> list[Paragraph]:
