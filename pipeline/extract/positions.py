@@ -8,7 +8,7 @@ per sentence. Cue tables live in patterns/stances.jsonl, topics.jsonl and orgs.j
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .nlp import spacy  # noqa: F401 - first, so that spaCy loads without torch (see nlp)
@@ -59,6 +59,9 @@ class Cues:
     not_speaker: tuple[re.Pattern, ...]
     anaphora: re.Pattern
     imperative: dict[str, frozenset[str]]  # not_imperative, finite (see imperative())
+    # a topic whose cues name a subject wider than the rule's ("open-source models", "frontier models":
+    # argued for security, openness, safety) is evidence that a sentence is on the rule only with these
+    topic_needs: dict[str, re.Pattern] = field(default_factory=dict)
 
 
 def _alternation(words: list[str]) -> str:
@@ -76,12 +79,14 @@ def cues() -> Cues:
     appraisals = tuple((row["stance"], re.compile(row["appraisal"], re.I)) for row in rows if "appraisal" in row)
     subjects = next((row["appraisal_subject"] for row in rows if "appraisal_subject" in row), [])
     imperative = {row["table"]: frozenset(row["words"]) for row in rows if "table" in row}
-    topics, anchors = [], ()
+    topics, anchors, needs = [], (), {}
     for row in load_patterns("topics"):
         if "anchor" in row:
             anchors = tuple(re.compile(p, re.I) for p in row["anchor"])
         else:
             topics.append((row["topic"], tuple(re.compile(p, re.I) for p in row["cues"])))
+            if row.get("evidence_needs"):
+                needs[row["topic"]] = re.compile(row["evidence_needs"], re.I)
     orgs: list[tuple[str, str]] = []
     table: dict[str, list[str]] = {}
     for row in load_patterns("orgs"):
@@ -103,6 +108,7 @@ def cues() -> Cues:
         not_speaker=tuple(re.compile(p, re.I) for p in table["not_speaker"]),
         anaphora=re.compile(_alternation(table["anaphora"]), re.I),
         imperative=imperative,
+        topic_needs=needs,
     )
 
 
@@ -430,11 +436,15 @@ def appraisal(sentence: str) -> tuple[str, str] | None:
     return None
 
 
-def topic_of(text: str) -> str | None:
-    """The topic with most cue hits; on a tie, the one named first in the sentence (its subject)."""
+def topic_of(text: str, evidence: bool = False) -> str | None:
+    """The topic with most cue hits; on a tie, the one named first in the sentence (its subject).
+    evidence: only a topic that shows the text is on the rule (its "evidence_needs" met, if it has one)."""
     text = squash(text)
     best: tuple[int, int, str] | None = None
+    needs = cues().topic_needs if evidence else {}
     for topic, patterns in cues().topics:
+        if topic in needs and not needs[topic].search(text):
+            continue
         starts = [m.start() for p in patterns for m in p.finditer(text)]
         if starts and (best is None or (len(starts), -min(starts)) > best[:2]):
             best = (len(starts), -min(starts), topic)
@@ -474,23 +484,23 @@ class PositionFinder:
                 continue  # a heading states a subject, unless it is itself a recommendation ("C. Avoid …")
             if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
                 continue  # the reporter's own framing, not the words of the organisation last quoted
-            own_topic = topic_of(sentence)
+            own_topic = topic_of(sentence, evidence=True)  # a topic that shows the sentence is on the rule
             following = spans[index + 1] if index + 1 < len(spans) else None
             next_text = text_of(doc)[following[0] : following[1]] if following else ""
             # a bullet starts a point of its own: a sentence is never joined to the next bullet's
             bulleted = bool(following) and bool(re.search(f"[{BULLETS}]", text_of(doc)[end : following[0]]))
             if (
-                own_topic is None
+                topic_of(sentence) is None  # a verdict that names no topic at all
                 and following
                 and not bulleted
                 and len(sentence) < (40 if lang == "zh" else 120)
-                and topic_of(next_text)
+                and topic_of(next_text, evidence=True)
             ):
                 # a short verdict ("The problems are many.", "It will be important to strike the right
                 # balance.") and the sentence that gives its substance are one position
                 end = following[1]
                 sentence = text_of(doc)[start:end]
-                own_topic = topic_of(sentence)
+                own_topic = topic_of(sentence, evidence=True)
                 taken_until = end
             if (
                 own_topic is None
@@ -499,7 +509,7 @@ class PositionFinder:
             ):
                 continue  # in a letter on a rule, or a section headed by it, a request or objection needs no topic cue
             # a sentence that names no topic ("The problems are many.") is about its paragraph's
-            topic = own_topic or topic_of(text_of(doc)) or "other"
+            topic = topic_of(sentence) or topic_of(text_of(doc)) or "other"
             add_span(
                 doc,
                 GROUP,
