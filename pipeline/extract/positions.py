@@ -286,6 +286,8 @@ def attribution(paragraphs: list[Paragraph], doc_type: str, author_org: str, tit
                 "handover": kind,
                 "off_subject": off,
                 "section_relevant": opening_relevant or headings[heading] and whole_heading(heading),
+                # the whole document is on the rule (its title, or a comment's opening, names it)
+                "document_relevant": title_relevant or opening_relevant,
                 "rule_context": not off
                 and (title_relevant or opening_relevant or headings[heading] or about_the_rule(paragraph.text)),
             }
@@ -484,7 +486,9 @@ class PositionFinder:
                 continue  # a heading states a subject, unless it is itself a recommendation ("C. Avoid …")
             if info.get("handover") == "narration" and not (QUOTE_MARK.search(sentence) or speaker_in(sentence)):
                 continue  # the reporter's own framing, not the words of the organisation last quoted
-            own_topic = topic_of(sentence, evidence=True)  # a topic that shows the sentence is on the rule
+            # a topic that shows the sentence is on the rule; in a document on the rule, any topic does
+            evidence = not info.get("document_relevant")
+            own_topic = topic_of(sentence, evidence=evidence)
             following = spans[index + 1] if index + 1 < len(spans) else None
             next_text = text_of(doc)[following[0] : following[1]] if following else ""
             # a bullet starts a point of its own: a sentence is never joined to the next bullet's
@@ -494,13 +498,13 @@ class PositionFinder:
                 and following
                 and not bulleted
                 and len(sentence) < (40 if lang == "zh" else 120)
-                and topic_of(next_text, evidence=True)
+                and topic_of(next_text, evidence=evidence)
             ):
                 # a short verdict ("The problems are many.", "It will be important to strike the right
                 # balance.") and the sentence that gives its substance are one position
                 end = following[1]
                 sentence = text_of(doc)[start:end]
-                own_topic = topic_of(sentence, evidence=True)
+                own_topic = topic_of(sentence, evidence=evidence)
                 taken_until = end
             if (
                 own_topic is None
