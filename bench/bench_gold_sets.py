@@ -76,12 +76,16 @@ def main() -> None:
         results[name] = {
             "documents": len(covered(gold)),
             **{k: score[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
-            **{k: notes.get(k) for k in ("stance_accuracy", "org_accuracy", "gold_for_documents_not_in_kb")},
+            **{
+                k: notes.get(k)
+                for k in ("stance_accuracy", "org_accuracy", "topic_accuracy", "gold_for_documents_not_in_kb")
+            },
         }
         print(
             f"{name:<10} P {score['precision']:.3f}  R {score['recall']:.3f}  F1 {score['f1']:.3f}  "
             f"(tp {score['tp']}, fp {score['fp']}, fn {score['fn']}; stance {notes.get('stance_accuracy')}, "
-            f"org {notes.get('org_accuracy')}, gold outside the KB {notes.get('gold_for_documents_not_in_kb')})",
+            f"org {notes.get('org_accuracy')}, topic {notes.get('topic_accuracy')}, "
+            f"gold outside the KB {notes.get('gold_for_documents_not_in_kb')})",
             flush=True,
         )
         if args.misses and not held_out:

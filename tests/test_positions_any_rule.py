@@ -437,3 +437,26 @@ def test_a_wider_topic_needs_a_word_of_control_only_outside_a_document_on_the_ru
     ]
     general = extract(section, "en", entry(title="Response to the AI Action Plan RFI"))
     assert [r["quote"] for r in general["positions"]] == ["We support export controls on chips."]
+
+
+@pytest.mark.parametrize(
+    "sentence, topic, ground",
+    [
+        # China is the adversary of most arguments about the rule, whatever they are about: it puts a
+        # sentence on competitiveness's ground (the gate) without making that its topic (gold: "other")
+        ("BIS should fund enforcement against smuggling networks that supply Chinese firms.", None,
+         "competitiveness"),
+        ("The PRC has built large clusters with diverted hardware.", None, "competitiveness"),
+        # competition, markets and leadership are the topic
+        ("The caps cede the global market to Chinese vendors.", "competitiveness", "competitiveness"),
+        ("American leadership in AI depends on selling abroad.", "competitiveness", "competitiveness"),
+        ("中国企业将填补市场空白。", "competitiveness", "competitiveness"),
+        ("Please remove the per-country limits on computing power for China's neighbours.", "country_caps",
+         "country_caps"),
+    ],
+)  # fmt: skip
+def test_china_is_ground_for_the_gate_not_the_topic(sentence, topic, ground):
+    from pipeline.extract.positions import topic_of
+
+    assert topic_of(sentence) == topic
+    assert topic_of(sentence, gate=True) == ground

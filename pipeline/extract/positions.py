@@ -62,6 +62,9 @@ class Cues:
     # a topic whose cues name a subject wider than the rule's ("open-source models", "frontier models":
     # argued for security, openness, safety) is evidence that a sentence is on the rule only with these
     topic_needs: dict[str, re.Pattern] = field(default_factory=dict)
+    # cues that put a sentence on a topic's ground without making it the sentence's topic ("China":
+    # the adversary of most arguments about the rule, whatever they are about): for the gate only
+    gate_cues: dict[str, tuple[re.Pattern, ...]] = field(default_factory=dict)
 
 
 def _alternation(words: list[str]) -> str:
@@ -79,12 +82,14 @@ def cues() -> Cues:
     appraisals = tuple((row["stance"], re.compile(row["appraisal"], re.I)) for row in rows if "appraisal" in row)
     subjects = next((row["appraisal_subject"] for row in rows if "appraisal_subject" in row), [])
     imperative = {row["table"]: frozenset(row["words"]) for row in rows if "table" in row}
-    topics, anchors, needs = [], (), {}
+    topics, anchors, needs, gate = [], (), {}, {}
     for row in load_patterns("topics"):
         if "anchor" in row:
             anchors = tuple(re.compile(p, re.I) for p in row["anchor"])
         else:
             topics.append((row["topic"], tuple(re.compile(p, re.I) for p in row["cues"])))
+            if row.get("gate_cues"):
+                gate[row["topic"]] = tuple(re.compile(p, re.I) for p in row["gate_cues"])
             if row.get("evidence_needs"):
                 needs[row["topic"]] = re.compile(row["evidence_needs"], re.I)
     orgs: list[tuple[str, str]] = []
@@ -109,6 +114,7 @@ def cues() -> Cues:
         anaphora=re.compile(_alternation(table["anaphora"]), re.I),
         imperative=imperative,
         topic_needs=needs,
+        gate_cues=gate,
     )
 
 
@@ -438,15 +444,18 @@ def appraisal(sentence: str) -> tuple[str, str] | None:
     return None
 
 
-def topic_of(text: str, evidence: bool = False) -> str | None:
+def topic_of(text: str, evidence: bool = False, gate: bool = False) -> str | None:
     """The topic with most cue hits; on a tie, the one named first in the sentence (its subject).
-    evidence: only a topic that shows the text is on the rule (its "evidence_needs" met, if it has one)."""
+    evidence: only a topic that shows the text is on the rule (its "evidence_needs" met, if it has one);
+    gate: whether the text is on a topic's ground at all (its "gate_cues" count too)."""
     text = squash(text)
     best: tuple[int, int, str] | None = None
     needs = cues().topic_needs if evidence else {}
+    ground = cues().gate_cues if gate else {}
     for topic, patterns in cues().topics:
         if topic in needs and not needs[topic].search(text):
             continue
+        patterns = patterns + ground.get(topic, ())
         starts = [m.start() for p in patterns for m in p.finditer(text)]
         if starts and (best is None or (len(starts), -min(starts)) > best[:2]):
             best = (len(starts), -min(starts), topic)
@@ -488,23 +497,23 @@ class PositionFinder:
                 continue  # the reporter's own framing, not the words of the organisation last quoted
             # a topic that shows the sentence is on the rule; in a document on the rule, any topic does
             evidence = not info.get("document_relevant")
-            own_topic = topic_of(sentence, evidence=evidence)
+            own_topic = topic_of(sentence, evidence=evidence, gate=True)
             following = spans[index + 1] if index + 1 < len(spans) else None
             next_text = text_of(doc)[following[0] : following[1]] if following else ""
             # a bullet starts a point of its own: a sentence is never joined to the next bullet's
             bulleted = bool(following) and bool(re.search(f"[{BULLETS}]", text_of(doc)[end : following[0]]))
             if (
-                topic_of(sentence) is None  # a verdict that names no topic at all
+                topic_of(sentence, gate=True) is None  # a verdict that names no topic at all
                 and following
                 and not bulleted
                 and len(sentence) < (40 if lang == "zh" else 120)
-                and topic_of(next_text, evidence=evidence)
+                and topic_of(next_text, evidence=evidence, gate=True)
             ):
                 # a short verdict ("The problems are many.", "It will be important to strike the right
                 # balance.") and the sentence that gives its substance are one position
                 end = following[1]
                 sentence = text_of(doc)[start:end]
-                own_topic = topic_of(sentence, evidence=evidence)
+                own_topic = topic_of(sentence, evidence=evidence, gate=True)
                 taken_until = end
             if (
                 own_topic is None
