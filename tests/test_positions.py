@@ -149,8 +149,19 @@ def test_an_imperative_opening_is_found_by_the_verb_lexicon(sentence, verb):
         ("The UVEU security requirements mirror FedRAMP High.", "veu_security"),
         ("An interim final rule issued in the final days of an outgoing administration is rushed.", "process"),
         ("拟议框架的核心是与美国对这些技术的国家出口上限挂钩。", "country_caps"),
+        # real sentences of development-gold letters (docket-a to d) whose topic the annotators read
+        # differently from the cues before: a compound adjective is no tier; allies to coordinate with
+        # are diplomacy, allies left out are tiers; how and how often the controls are revised is process
+        ("Current U.S. export controls focus on cutting off China’s access to top-tier AI chips.", None),
+        ("First, the U.S. should establish a clear performance threshold for mid-tier chips.", None),
+        ("Finally, these new export controls need to be aligned with U.S. allies such as Japan.", "diplomacy"),
+        ("Poland and other trusted partners were left in Tier 2.", "tiers"),
+        ("The current approach of annual export control updates fails to keep pace with technology.", "process"),
+        ("Such controls could look to restrict the volume of GPUs target countries would be able to import.",
+         "country_caps"),
+        ("Policymakers should not adopt export controls on open models.", "model_weights"),
     ],
-)
+)  # fmt: skip
 def test_topics(sentence, topic):
     assert topic_of(sentence) == topic
 
