@@ -78,14 +78,23 @@ def main() -> None:
             **{k: score[k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
             **{
                 k: notes.get(k)
-                for k in ("stance_accuracy", "org_accuracy", "topic_accuracy", "gold_for_documents_not_in_kb")
+                for k in (
+                    "stance_accuracy",
+                    "org_accuracy",
+                    "topic_accuracy",
+                    "links_top1",
+                    "links_top3_any",
+                    "gold_with_links",
+                    "gold_for_documents_not_in_kb",
+                )
             },
         }
         print(
             f"{name:<10} P {score['precision']:.3f}  R {score['recall']:.3f}  F1 {score['f1']:.3f}  "
             f"(tp {score['tp']}, fp {score['fp']}, fn {score['fn']}; stance {notes.get('stance_accuracy')}, "
             f"org {notes.get('org_accuracy')}, topic {notes.get('topic_accuracy')}, "
-            f"gold outside the KB {notes.get('gold_for_documents_not_in_kb')})",
+            f"links top-1 / top-3 {notes.get('links_top1')} / {notes.get('links_top3_any')} "
+            f"of {notes.get('gold_with_links')}, gold outside the KB {notes.get('gold_for_documents_not_in_kb')})",
             flush=True,
         )
         if args.misses and not held_out:
