@@ -214,22 +214,77 @@ def fields_from_head(head: str, stem: str) -> dict[str, str]:
     return found
 
 
+# the docket's own numbering of the responses it received ("AI-RFI-2025-1384"): no name in it
+NUMBERED = re.compile(r"[A-Z]{1,4}-RFI-\d{4}-\d+", re.I)
+CONNECTOR = {"of", "for", "and", "the", "on", "in", "&", "to"}
+
+
+def acronym_letters(short: str) -> list[str]:
+    """The capitals an acronym is made of, a leading count spelled out ("3C" → C, C, C)."""
+    counted = re.match(r"^(\d)([A-Z])", short)
+    if counted:
+        short = counted.group(2) * int(counted.group(1)) + short[2:]
+    return [c for c in short if c.isupper()]
+
+
+def _initials(word: str) -> list[str]:
+    """The letters a word can give an acronym: its capitals ("CostQuest", "Hardware-Enabled", "CPAs",
+    "AI"), or a connector's first letter ("for" in ASFAI), which an acronym may also leave out."""
+    if word.lower() in CONNECTOR:
+        return [word[0].upper()] if word[0].isalpha() else []
+    return [c for c in word if c.isupper()]
+
+
+def spelled_out(short: str, before: str) -> str:
+    """The name an acronym in parentheses stands for, from the words just before it ("The Am erican
+    College of Radiology (ACR)" → "American College of Radiology"): of the run of capitalised words
+    and connectors that ends there (split words mended), the shortest ending of two words or more
+    that starts with the acronym's first letter and whose words' letters (_initials) hold its
+    capitals in order; "" when none does ("Authors and Publishers" for ASCAP)."""
+    text = mend_split_words(" ".join(re.split(r"[.;:!?()]\s", before)[-1].split()))
+    run: list[str] = []
+    for word in reversed(text.split()):
+        if word[:1].isupper() or word.lower() in CONNECTOR and run:
+            run.insert(0, word)
+        else:
+            break
+    letters = acronym_letters(short)
+    for start in range(len(run) - 2, -1, -1):  # the shortest ending of two words or more first
+        word = run[start]
+        if word.lower() in CONNECTOR or not _initials(word) or _initials(word)[0] != letters[0]:
+            continue
+        found = iter(c for w in run[start:] for c in _initials(w))
+        if all(letter in found for letter in letters):
+            name = re.sub(r"(?<=[a-z])\d+$|[’']s$", "", " ".join(run[start:]))  # "Association1", "Council’s"
+            return name.strip(" ,–-")
+    return ""
+
+
 def _letterhead(head: str, stem: str) -> str:
     """ "The Security Industry Association (SIA) appreciates" when the file is named SIA; else an
     organisation-like line (Association, Council, Inc., University …) among the first lines."""
     short = name_from_file(stem)
-    if re.fullmatch(r"[A-Za-z0-9&]{2,12}", short):
-        spelled = re.search(
-            r"((?:[A-Z][\w&'-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'-]*\s+){0,8})\(\s*"
-            + re.escape(short)
-            + r"\s*\)",
-            head[:4000],
-        )
-        if spelled:
-            full = " ".join(spelled.group(1).split())
-            full = re.split(r"\b(?:The|the)\s+", full)[-1]  # "Strategy The Institute for …" → "Institute for …"
-            if len(full.split()) >= 2:
-                return f"{full} ({short})"
+    if re.fullmatch(r"[A-Za-z0-9&]{2,12}", short) and not NUMBERED.fullmatch(stem):
+        bracketed = list(re.finditer(r"\(\s*" + re.escape(short) + r"\s*\)", head[:4000]))
+        if len(acronym_letters(short)) >= 2:
+            for spelled in bracketed:
+                full = spelled_out(short, head[max(0, spelled.start() - 200) : spelled.start()])
+                if full:
+                    return f"{full} ({short})"
+            if bracketed:
+                return ""  # the document spells the acronym out in words that do not make it: the file's name
+        else:
+            spelled = re.search(
+                r"((?:[A-Z][\w&'-]*\s+)(?:(?:of|for|and|the|on|&)\s+|[A-Z][\w&'-]*\s+){0,8})\(\s*"
+                + re.escape(short)
+                + r"\s*\)",
+                head[:4000],
+            )
+            if spelled:
+                full = " ".join(spelled.group(1).split())
+                full = re.split(r"\b(?:The|the)\s+", full)[-1]  # "Strategy The Institute for …" → "Institute for …"
+                if len(full.split()) >= 2:
+                    return f"{full} ({short})"
     for line in [line.strip() for line in head[:1500].splitlines() if line.strip()][:6]:
         if (
             4 <= len(line) <= 90

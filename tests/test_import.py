@@ -217,6 +217,29 @@ def test_the_author_is_named_as_the_document_names_it_not_as_its_file_or_field_l
     assert imported_orgs(tmp_path, files) == files
 
 
+def test_an_acronym_file_name_takes_the_name_the_document_spells_out_for_it(tmp_path):
+    """A file named by an acronym takes the name that the document puts before "(ACRONYM)": the words
+    whose capitals make the acronym, split words mended, without what precedes them on the page (a
+    title, "Introduction", a signatory's name and title) and without a footnote mark or a possessive;
+    a spelling that does not make the acronym leaves the file's name, and the docket's own numbering
+    ("AI-RFI-2025-1384") names nobody. Found by listing the 139 such names in the whole docket
+    (2026-12-07: 32 changed, of them 4 from a partial name to the acronym alone)."""
+    files = {
+        "ACR-AI-RFI-2025.txt": "American College of Radiology (ACR)",  # "The Am erican College of Radiology"
+        "AAAI-AI-RFI-2025.txt": "Association for the Advancement of Artificial Intelligence (AAAI)",
+        "SCSP-AI-RFI-2025.txt": "Special Competitive Studies Project (SCSP)",  # after "… President and CEO"
+        "CMU-AI-RFI-2025.txt": "Carnegie Mellon University (CMU)",  # after "Introduction"
+        "ABA-AI-RFI-2025.txt": "American Bankers Association (ABA)",  # "Association1": a footnote mark
+        "ACC-AI-RFI-2025.txt": "American Chemistry Council (ACC)",  # "Council’s (ACC)"
+        "ASCAP-AI-RFI-2025.txt": "American Society of Composers, Authors and Publishers (ASCAP)",
+        "AICPA-AI-RFI-2025.txt": "American Institute of CPAs (AICPA)",
+        "TRAILS-AI-RFI-2025.txt": "TRAILS",  # "Institute for Trustworthy AI in Law and Society": not its letters
+    }
+    assert imported_orgs(tmp_path, files) == files
+    (tmp_path / "numbered").mkdir()
+    assert "Artificial Intelligence" not in imported_orgs(tmp_path / "numbered", ["AI-RFI-2025-1384.txt"]).values()
+
+
 def test_the_importer_names_the_authors_a_reader_marked_in_sixty_real_responses(tmp_path):
     """annotations/dev/authors.docket.jsonl: 60 responses drawn at random (30 numbered, 30 named by
     their submitters), their authors marked by a reader from the documents alone; the importer's
