@@ -299,8 +299,9 @@ ALIAS_DASH = re.compile(r"\s+[-–—]\s+")
 def _org_names(org: str) -> set[str]:
     """The names one organisation goes by in a string: as given, without a legal suffix, without
     and as its parenthesised acronym ("Center for a New American Security (CNAS)" → also "CNAS"),
-    each side of a " - " alias; compared in lower case with typographic apostrophes made plain and
-    without spaces ("Am Cham Portugal" is "AmCham Portugal", "O’Gara" is "O'Gara")."""
+    each side of a " - " alias, without a leading "The"; compared in lower case with typographic
+    apostrophes made plain and without spaces ("Am Cham Portugal" is "AmCham Portugal", "O’Gara" is
+    "O'Gara")."""
     name = (org or "").translate(APOSTROPHES).strip()
     names = {name}
     bracketed = re.match(r"^(.*?)\s*\(([^()]{2,20})\)$", name)
@@ -310,6 +311,7 @@ def _org_names(org: str) -> set[str]:
     if len(aliases) == 2 and all(len(a) >= 2 for a in aliases):
         names |= set(aliases)
     names |= {LEGAL_SUFFIX.sub("", n) for n in list(names)}
+    names |= {re.sub(r"^the\s+", "", n, flags=re.I) for n in list(names)}  # "The AI Policy Network"
     return {re.sub(r"\s+", "", n).lower() for n in names if n.strip()}
 
 

@@ -285,16 +285,125 @@ def _letterhead(head: str, stem: str) -> str:
                 full = re.split(r"\b(?:The|the)\s+", full)[-1]  # "Strategy The Institute for …" → "Institute for …"
                 if len(full.split()) >= 2:
                     return f"{full} ({short})"
-    for line in [line.strip() for line in head[:1500].splitlines() if line.strip()][:6]:
-        if (
-            4 <= len(line) <= 90
-            and ORG_WORDS.search(line)
-            and not re.search(r"\b(Dear|Re:|RE:)", line)
-            and not re.search(r"Office of Science|National Science Foundation", line, re.I)
-        ):
+    for line in [mend_split_words(line.strip()) for line in head[:1500].splitlines() if line.strip()][:6]:
+        if 4 <= len(line) <= 90 and ORG_WORDS.search(line) and not re.search(r"\b(Dear|Re:|RE:)", line):
             line = FIELD_LABEL.sub("", " ".join(line.split()))
             line = ON_BEHALF.split(line)[-1]  # the organisation a person writes for is the author
-            return re.split(r"(?<=[a-z])\. ", line)[-1].strip(" ,.")  # after a sentence's end
+            line = re.split(r"(?<=[a-z])\. ", line)[-1].strip(" ,.")  # after a sentence's end
+            named = org_in_line(line)
+            if named and not ADDRESSEE.search(named):
+                return named
+    return ""
+
+
+# the agencies the request for information came from: the letter's addressee, not its author
+ADDRESSEE = re.compile(r"Office of Science|\bScience Foundation\b|Networking and Information Technology", re.I)
+# words that open or frame a letter's lines, capitalised but no part of its author's name
+FRAMING = {
+    "comments",
+    "comment",
+    "response",
+    "responses",
+    "submitted",
+    "submission",
+    "submi",
+    "prepared",
+    "introduction",
+    "re",
+    "subject",
+    "external",
+    "by",
+    "from",
+    "written",
+    "recommendations",
+    "to",
+    "request",
+    "official",
+    "document",
+    "organization",
+    "filing",
+    "the",
+    "this",
+    "on",
+    "behalf",
+    "dear",
+    # a signatory's title before the organisation it holds it in
+    "fellow",
+    "president",
+    "director",
+    "chair",
+    "chairman",
+    "professor",
+    "dean",
+    "ceo",
+    "founder",
+    "member",
+    "vice",
+    "associate",
+    "executive",
+    "chief",
+    "officer",
+    "principal",
+    "consultant",
+    # a date after it ("AI Applied Consortium March 15, 2025")
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+}
+ORG_CONNECTOR = {"of", "for", "and", "the", "&", "at", "on", "in", "de", "du", "la"}
+ORG_WORD = re.compile(rf"(?:{ORG_NOUNS}|{LEGAL_FORMS})")  # a whole word (ORG_WORDS finds one in a text)
+
+
+def org_in_line(line: str) -> str:
+    """The organisation a letterhead line names, without what frames it: the run of capitalised words
+    (and connectors) around its organisation word ("Authors Alliance appreciates the opportunity …"
+    → "Authors Alliance"; "Greg Hirth, Vice President for Research, Brown University" → "Brown
+    University"; "Comments of the Electronic Frontier Foundation" → "Electronic Frontier Foundation"),
+    a legal form after a comma kept ("SuperThinks, LLC"); "" when the word heads no such run."""
+    line = mend_split_words(re.sub(r"^.*\b(?:Company|Organi[sz]ation|Institution|Employer)(?: Name)?\s*:\s*", "", line))
+    words = re.findall(r"[\w&.’'/-]+,?|[^\w\s]", line)
+
+    def bare(word: str) -> str:
+        return re.sub(r"[’']s$", "", word.rstrip(","))
+
+    def part(word: str) -> bool:  # a word a name can hold
+        low = bare(word).lower()
+        return low in ORG_CONNECTOR or (word[:1].isupper() or word[:1].isdigit()) and low not in FRAMING
+
+    for index, word in enumerate(words):
+        if not ORG_WORD.fullmatch(bare(word)):
+            continue
+        legal = bool(re.fullmatch(LEGAL_FORMS, bare(word)))
+        start = index
+        while start > 0 and part(words[start - 1]):
+            if words[start - 1].endswith(",") and not (legal and start == index):
+                break
+            start -= 1
+        end = index + 1
+        while end < len(words) and part(words[end]) and not re.search(r"[’']s$", words[end - 1]):
+            if words[end - 1].endswith(",") and not re.fullmatch(LEGAL_FORMS, bare(words[end])):
+                break
+            end += 1
+        run = list(words[start:end])
+        while len(run) > 1 and bare(run[-1]).lower() in ORG_CONNECTOR:
+            run.pop()
+        # no connector, date or footnote mark before the name ("15, 2025 Applied …", "1Joint Center")
+        while run and (bare(run[0]).lower() in ORG_CONNECTOR or bare(run[0]).isdigit()):
+            run.pop(0)
+        if run:
+            run[0] = re.sub(r"^\d+(?=[A-Z])", "", run[0])
+        name = re.sub(r"[’']s$", "", " ".join(run)).strip(" ,")
+        if len(name.split()) >= 2:
+            return name
     return ""
 
 

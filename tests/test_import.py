@@ -211,7 +211,7 @@ def test_the_author_is_named_as_the_document_names_it_not_as_its_file_or_field_l
         "Mount-Sinai-Health-AI-RFI-2025.txt": "Mount Sinai Health System",
         "Ethical-AI-Training-RFI-2025.txt": "Ethical AI Training Organization",
         "Michael-Erickson-4-AI-RFI-2025.txt": "Michael Erickson",
-        "Paul-Roege-AI-RFI-2025.txt": "Paul E. Roege, Creative Erg, LLC",
+        "Paul-Roege-AI-RFI-2025.txt": "Creative Erg, LLC",  # the company after its signatory's name
         "SIA-AI-RFI-2025.txt": "Security Industry Association (SIA)",  # unchanged: "The … (SIA) appreciates"
     }
     assert imported_orgs(tmp_path, files) == files
@@ -238,6 +238,24 @@ def test_an_acronym_file_name_takes_the_name_the_document_spells_out_for_it(tmp_
     assert imported_orgs(tmp_path, files) == files
     (tmp_path / "numbered").mkdir()
     assert "Artificial Intelligence" not in imported_orgs(tmp_path / "numbered", ["AI-RFI-2025-1384.txt"]).values()
+
+
+def test_a_letterhead_line_gives_the_organisation_it_names_not_the_words_around_it(tmp_path):
+    """A letterhead line names its author among other words: what frames it ("Comments of the …",
+    "Submitted by …", "… appreciates the opportunity"), a signatory's name and title before it, an
+    address or a date after it, a "Company Name:" label. The organisation is the run of capitalised
+    words around its organisation word; the agencies the letters answer are never it. Found by
+    listing the docket's 270 letterhead names (2026-12-07: about 70 changed; the authors gold 58 -> 59)."""
+    files = {
+        "Authors-Alliance-AI-RFI-2025.txt": "Authors Alliance",  # "… appreciates the opportunity …"
+        "Electronic-Frontier-Foundation-RFI-2025.txt": "Electronic Frontier Foundation",  # "Comments of the …"
+        "Brown-University-AI-RFI-2025.txt": "Brown University",  # "Greg Hirth, Vice President for Research, …"
+        "Matt-Mittelsteadt-RFI-2025.txt": "Cato Institute",  # "… • 1000 Massachusetts Ave., N.W. • …"
+        "WhitworthKee-AI-RFI-2025.txt": "WhitworthKee Consulting, LLC",  # "Company Name: …"
+        "Center-for-Existential-Safety-AI-RFI-2025.txt": "Center for Existential Safety",  # "Safe ty"
+        "Kristin-West-AI-RFI-2025.txt": "Kristin West",  # "National S cience Foundation (NSF), …": the addressee
+    }
+    assert imported_orgs(tmp_path, files) == files
 
 
 def test_the_importer_names_the_authors_a_reader_marked_in_sixty_real_responses(tmp_path):

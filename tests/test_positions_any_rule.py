@@ -40,6 +40,7 @@ def test_the_evaluation_compares_one_organisations_names_as_one():
     amcham = "American Chamber of Commerce in Portugal - Am Cham Portugal"
     assert _same_org(amcham, "American Chamber of Commerce in Portugal")
     assert not _same_org("Friends of Europe - Brussels", "Friends of the Earth")
+    assert _same_org("AI Policy Network", "The AI Policy Network")
 
 
 def test_a_gold_quote_is_found_in_its_paragraph_whatever_its_white_space():
