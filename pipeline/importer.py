@@ -105,6 +105,7 @@ def _fix_split(value: str) -> str:
     a cover sheet's next field on the same line is not part of the value."""
     value = NEXT_FIELD.sub("", value)
     value = re.sub(r"(?<=[a-z])m (?=[a-z])", "m", value)
+    value = re.sub(r"(?<=[A-Z])m (?=[a-z])", "m", value)  # "Am erica", "CrowdSm art", "Am y"
     value = re.sub(r"(?<=[A-Za-z][a-z]) m\b", "m", value)  # "Si m" → "Sim"
     value = mend_split_words(" ".join(value.split())).strip(" .,;:")
     return "Anonymous" if value.lower() == "anonymous anonymous" else value

@@ -188,6 +188,10 @@ def test_split_words_and_run_together_names_are_written_as_the_documents_write_t
     files = {
         "AI-RFI-2025-1420.txt": "American College of Cardiology",
         "AI-RFI-2025-1387.txt": "Telecommunications Industry Association (TIA)",
+        # after a capital: "Independent Community Bankers of Am erica", "CrowdSm art", "Am y Anderson"
+        "AI-RFI-2025-1157.txt": "Independent Community Bankers of America (ICBA)",
+        "AI-RFI-2025-1604.txt": "CrowdSmart",
+        "AI-RFI-2025-1837.txt": "Amy Anderson Crafts LLC",
         "AI-RFI-2025-3147.txt": "Information Technology Industry Council",
         "RowynMcDonald-AI-RFI-2025.txt": "Rowyn McDonald",
         "MistralAI-AI-RFI-2025.txt": "Mistral AI",
