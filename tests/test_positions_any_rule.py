@@ -379,8 +379,9 @@ def test_other_regimes_family_by_family(sentence, regime):
         ("China has aggressively sought to evade export controls.", None),
         ("Export controls are a topic of this letter.", None),
         ("Our members have shortcomings in their own compliance programmes, which export controls expose.", None),
-        # a recommendation stays one, whatever it says of the controls
-        ("Maintain export controls, which are vital to national security.", "request_change"),
+        # a recommendation stays one, whatever it says of the controls; one to keep them supports them
+        ("Expand export controls, which are vital to national security.", "request_change"),
+        ("Maintain export controls, which are vital to national security.", "support"),
     ],
 )  # fmt: skip
 def test_an_appraisal_of_the_rule_as_its_subject_takes_a_side(sentence, stance):
@@ -461,3 +462,27 @@ def test_china_is_ground_for_the_gate_not_the_topic(sentence, topic, ground):
 
     assert topic_of(sentence) == topic
     assert topic_of(sentence, gate=True) == ground
+
+
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        # real sentences of the development gold (docket-a, docket-c): a request to keep the rule as it is
+        ("The U.S. government should maintain targeted export restrictions of advanced AI chips.", "support"),
+        ("Accordingly, the United States must continue to implement and enforce robust export controls on chips.",
+         "support"),
+        # keeping it with a change is a change (docket-b, the corpus's OpenAI response)
+        ("Recommendation 7: Maintain and Strengthen the Framework for Artificial Intelligence Diffusion.",
+         "request_change"),
+        ("In particular, we propose maintaining the AI diffusion rule’s three-tiered framework to differentiate "
+         "among countries, but with some key modifications that expand the number of countries in Tier I:",
+         "request_change"),
+        # keeping something else is not keeping the rule
+        ("BIS should maintain a list of approved vendors.", "request_change"),
+        ("The U.S. government should continue to look for ways to implement controls that are flexible.",
+         "request_change"),
+    ],
+)  # fmt: skip
+def test_a_request_to_keep_the_rule_as_it_is_supports_it(sentence, stance):
+    found = stance_of(sentence, "en")
+    assert (found[0] if found else None) == stance, found

@@ -59,6 +59,8 @@ class Cues:
     not_speaker: tuple[re.Pattern, ...]
     anaphora: re.Pattern
     imperative: dict[str, frozenset[str]]  # not_imperative, finite (see imperative())
+    keep: re.Pattern = re.compile(r"(?!)")  # verbs of keeping a rule as it is (kept_as_it_is)
+    keep_but: re.Pattern = re.compile(r"(?!)")  # what makes keeping it a change after all
     # a topic whose cues name a subject wider than the rule's ("open-source models", "frontier models":
     # argued for security, openness, safety) is evidence that a sentence is on the rule only with these
     topic_needs: dict[str, re.Pattern] = field(default_factory=dict)
@@ -82,6 +84,8 @@ def cues() -> Cues:
     appraisals = tuple((row["stance"], re.compile(row["appraisal"], re.I)) for row in rows if "appraisal" in row)
     subjects = next((row["appraisal_subject"] for row in rows if "appraisal_subject" in row), [])
     imperative = {row["table"]: frozenset(row["words"]) for row in rows if "table" in row}
+    keep = next((row["keep"] for row in rows if "keep" in row), r"(?!)")
+    keep_but = next((row["keep_but"] for row in rows if "keep_but" in row), r"(?!)")
     topics, anchors, needs, gate = [], (), {}, {}
     for row in load_patterns("topics"):
         if "anchor" in row:
@@ -115,6 +119,8 @@ def cues() -> Cues:
         imperative=imperative,
         topic_needs=needs,
         gate_cues=gate,
+        keep=re.compile(keep, re.I),
+        keep_but=re.compile(keep_but, re.I),
     )
 
 
@@ -410,11 +416,32 @@ def stance_of(sentence: str, lang: str, imperatives: bool = True) -> tuple[str, 
             hits = _stance_hits(sentence[found[-1].end() :], rules) or hits
     for stance in STANCE_ORDER:
         if stance in hits:
-            return stance, hits[stance]
+            return kept_as_it_is(sentence, stance, hits[stance]) if lang == "en" else (stance, hits[stance])
     verb = imperative(sentence) if lang == "en" and imperatives else None
     if verb:
-        return "request_change", verb  # "Maintain export controls, which are vital …": a recommendation
+        return kept_as_it_is(sentence, "request_change", verb)  # "Expand export controls to …": a recommendation
     return appraisal(sentence) if lang == "en" else None
+
+
+KEEP_REACH = 60  # characters after a verb of keeping ("maintain", "continue to enforce") that are read
+KEEP_OBJECT = 25  # and how far into them the rule it keeps must begin
+
+
+def kept_as_it_is(sentence: str, stance: str, cue: str) -> tuple[str, str]:
+    """A request to keep the rule as it is ("The U.S. government should maintain targeted export
+    restrictions", "the United States must continue to implement and enforce robust export controls",
+    "Maintain export controls, which are vital …") supports it: the request's verb is one of keeping
+    (patterns/stances.jsonl "keep"), the rule (an appraisal subject) its object close after it."""
+    if stance != "request_change":
+        return stance, cue
+    text = squash(sentence)
+    for verb in cues().keep.finditer(text):
+        rest = text[verb.end() : verb.end() + KEEP_REACH]
+        if cues().keep_but.search(text[verb.end() :]):
+            continue  # "Maintain and Strengthen the Framework", "maintaining … framework, but with modifications"
+        if any((found := p.search(rest)) and found.start() <= KEEP_OBJECT for p in cues().appraisal_subjects):
+            return "support", verb.group(0)
+    return stance, cue
 
 
 SUBJECT_REACH = 60  # characters from the sentence's start (after a list marker) to the rule as its subject
