@@ -486,3 +486,16 @@ def test_china_is_ground_for_the_gate_not_the_topic(sentence, topic, ground):
 def test_a_request_to_keep_the_rule_as_it_is_supports_it(sentence, stance):
     found = stance_of(sentence, "en")
     assert (found[0] if found else None) == stance, found
+
+
+def test_a_request_to_recognise_a_verdict_is_that_verdict():
+    """Digital Liberty's real response (development gold, docket-d): asking the Action Plan to
+    recognise that export restrictions on open weights would cede American leadership objects to them."""
+    sentence = (
+        "Along similar lines, the Action Plan should recognize that at this time export restrictions on open "
+        "model weights or other components would not further national security — rather, they would cede "
+        "American leadership in a crucial component of the AI ecosystem."
+    )
+    assert stance_of(sentence, "en")[0] == "oppose"
+    assert stance_of("BIS should recognize that industry needs clarity.", "en")[0] == "request_change"
+

@@ -414,6 +414,12 @@ def stance_of(sentence: str, lang: str, imperatives: bool = True) -> tuple[str, 
         found = list(pattern.finditer(sentence)) if stance == "contrast" else []
         if found and found[-1].end() < len(sentence) - 8:
             hits = _stance_hits(sentence[found[-1].end() :], rules) or hits
+    for stance, pattern in rules:  # "… should recognize that X would cede American leadership": X's verdict
+        found = pattern.search(sentence) if stance == "recognition" else None
+        if found:
+            verdict = {k: v for k, v in _stance_hits(sentence[found.end() :], rules).items() if k != "request_change"}
+            if verdict:
+                hits = verdict
     for stance in STANCE_ORDER:
         if stance in hits:
             return kept_as_it_is(sentence, stance, hits[stance]) if lang == "en" else (stance, hits[stance])
