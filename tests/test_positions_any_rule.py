@@ -498,4 +498,3 @@ def test_a_request_to_recognise_a_verdict_is_that_verdict():
     )
     assert stance_of(sentence, "en")[0] == "oppose"
     assert stance_of("BIS should recognize that industry needs clarity.", "en")[0] == "request_change"
-
