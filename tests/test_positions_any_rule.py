@@ -498,3 +498,67 @@ def test_a_request_to_recognise_a_verdict_is_that_verdict():
     )
     assert stance_of(sentence, "en")[0] == "oppose"
     assert stance_of("BIS should recognize that industry needs clarity.", "en")[0] == "request_change"
+
+
+def test_a_word_that_names_the_rule_in_passing_needs_a_core_word_of_its_subject(real_corpus):
+    """Real OSTP responses outside every gold set (a docket-wide audit of 80 extracted positions found
+    64 not about the rule, 2026-12-07): "this rule change" in a copyright comment, GPUs in a call for
+    hardware research funding, "regulations" in a health-privacy sentence. A word that names the rule
+    in passing ("the rule", "GPUs", "tiers", a glossary name) counts only with a core word of what the
+    rules regulate ("export", "reexport", "destination": far commoner in the rules than in English) in
+    the sentence or its paragraph; the letters' sentences on export controls stay."""
+    from pipeline.document import parse_document
+    from pipeline.link.relevance import relevant_positions
+    from pipeline.manifest import load_manifest, locate
+
+    rule = next(entry for entry in load_manifest() if entry.id == "bis-2025-00636-regtext")
+    _, paragraphs, rule_rows = parse_document(locate(rule, [real_corpus]), rule)
+    documents = [{"id": rule.id, "doc_type": "rule", "title": rule.title, "cite_as": rule.cite_as}]
+    positions = []
+    docket = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text"
+    for name in ("AI-RFI-2025-9312.txt", "Ardent-AI-RFI-2025.txt", "HIA-AI-RFI-2025.txt", "CIRAT-AI-RFI-2025.txt",
+                 "CSET-AI-RFI-2025.txt", "AI-RFI-2025-1622.txt"):  # fmt: skip
+        doc_id = name.removesuffix(".txt").lower()
+        entry = ManifestEntry(
+            id=doc_id, title=doc_id, doc_type="comment", author_org=doc_id, date="2025-03-15", language="en",
+            file=name,
+        )  # fmt: skip
+        _, letter_paragraphs, rows = parse_document(docket / name, entry)
+        paragraphs += letter_paragraphs
+        positions += rows["positions"]
+        documents.append({"id": doc_id, "doc_type": "comment", "title": doc_id})
+    kept = relevant_positions(positions, paragraphs, None, documents, rule_rows["definitions"], None)
+    verdict = {" ".join(row["quote"].split())[:40]: keep for row, keep in zip(positions, kept)}
+    for passing in (
+        "I am deeply opposed to this rule change.",
+        "Therefore, the government must put fort",
+        "AI use of health information should be ",
+    ):
+        assert verdict.get(passing[:40]) is not True, (passing, verdict.get(passing[:40]))
+    for on_the_rule in (
+        "The U.S. needs to be dynamic in its defi",
+        "Refine and enforce export control polici",
+    ):
+        assert verdict.get(on_the_rule) is True, (on_the_rule, verdict)
+
+
+def test_a_lead_in_is_no_position_and_an_aside_deep_in_a_paragraph_says_not_what_a_letter_comments_on():
+    """The Abundance Institute's real response: "The EO should:" introduces a list (its items argue),
+    and "comments to state legislatures on proposed AI regulation" in its third paragraph is an aside,
+    not the rule the letter comments on."""
+    from pipeline.extract.positions import comments_on_a_rule
+    from tests.test_positions import entry, para
+
+    letter = entry(title="Comments on the AI Diffusion rule")
+    assert extract([para("The executive order should:")], "en", letter)["positions"] == []
+    long_lead_in = (
+        "In particular, we propose replacing the rule's three-tiered framework with a simpler one that "
+        "expands the number of countries in Tier I:"
+    )
+    assert [r["quote"] for r in extract([para(long_lead_in)], "en", letter)["positions"]] == [long_lead_in]
+    aside = (
+        "AI is set to improve productivity. " * 10
+        + "We submitted comments to state legislatures on proposed AI regulation."
+    )
+    assert not comments_on_a_rule(aside)
+    assert comments_on_a_rule("Comments of the Rural Hospital Test Association on the Hospital Price Transparency rule")

@@ -223,12 +223,17 @@ COMMENTS_ON = re.compile(
 RULE_NOUN = re.compile(r"\b(?:proposed|interim final|final)\s+rule\b|\bNPRM\b|\bIFR\b")
 
 
+LEAD_IN = 80  # characters: a shorter sentence ending in a colon introduces a list
+OPENING_CHARS = 300  # where a paragraph says what it comments on ("comments to state legislatures on
+# proposed AI regulation" deep in a body paragraph is an aside)
+
+
 def comments_on_a_rule(text: str) -> bool:
     """A letter's opening saying what it comments on: "Comments of … on the Hospital Price
     Transparency rule" (not "Comments to OSTP RFI on an AI Action Plan": a request for information)."""
     return any(
         NAMED_RULE.search(m.group("subject")) or RULE_NOUN.search(m.group("subject"))
-        for m in COMMENTS_ON.finditer(text)
+        for m in COMMENTS_ON.finditer(text[:OPENING_CHARS])
     )
 
 
@@ -519,6 +524,8 @@ class PositionFinder:
             found = stance_of(sentence, lang, imperatives=not info.get("heading_like"))
             if not found or not (info.get("rule_context") or about_the_rule(sentence)):
                 continue
+            if sentence.rstrip().endswith((":", "：")) and len(sentence) < LEAD_IN:
+                continue  # a list's lead-in ("The EO should:", "Specifically, the NRC must:"): its items argue
             if THIRD_PARTY.search(sentence):
                 continue  # what another source said or found ("As X stated, …", "It concluded that …")
             if CITATION_NOTE.search(sentence):

@@ -6,7 +6,7 @@ its title, the glossary) and by its subject matter (the words the rules use far 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from ..lexicon import for_matching
@@ -57,6 +57,18 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
             ) <= DISTINCTIVE * len(letters):
                 word = rf"(?<![\w-]){body}s?(?![\w-])"
                 parts.add(rf"(?-i:{word})" if term.isupper() else word)
+    parts |= title_parts(documents)
+    for row in load_patterns("glossary"):
+        parts.update(cue for cue in row["cues"] if not CJK.search(cue))
+    if not parts:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=lambda p: (-len(p), p))), re.I)
+
+
+def title_parts(documents: list[dict]) -> set[str]:
+    """The patterns of the rules' titles ("Framework for Artificial Intelligence Diffusion", "…
+    Diffusion rule"): what names a rule outright."""
+    parts: set[str] = set()
     for document in documents:
         if document.get("doc_type") != "rule":
             continue
@@ -65,11 +77,12 @@ def rule_lexicon(documents: list[dict], definitions: list[dict], paragraphs: lis
         if len(words) >= 2:
             parts.add(r"\s+".join(map(re.escape, words)))
             parts.add(rf"{re.escape(words[-1])}\s+(?:rules?|framework|regulations?|IFR)")
-    for row in load_patterns("glossary"):
-        parts.update(cue for cue in row["cues"] if not CJK.search(cue))
-    if not parts:
-        return None
-    return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=lambda p: (-len(p), p))), re.I)
+    return parts
+
+
+def title_pattern(documents: list[dict]) -> re.Pattern | None:
+    parts = title_parts(documents)
+    return re.compile("|".join(f"(?:{p})" for p in sorted(parts, key=lambda p: (-len(p), p))), re.I) if parts else None
 
 
 DISTINCTIVE = 0.3
@@ -166,10 +179,19 @@ def _stem(word: str) -> str | None:
 
 @dataclass
 class SubjectMatter:
-    """The rules' distinctive words and the words of other policy areas (see above)."""
+    """The rules' distinctive words and the words of other policy areas (see above); core: those of
+    the rules' words that ordinary English hardly uses (see core_words)."""
 
     on: set[str]
     off: set[str]
+    core: set[str] = field(default_factory=set)
+
+    def grounded(self, text: str) -> bool:
+        """Whether a text uses a word of what the rules regulate that plain English hardly uses
+        ("export", "license", "destination", "compute"; "vehicles" hardly, so not for a vehicles rule)."""
+        words = content_words(squash(text))
+        parts = {_stem(part) for word in words if "-" in word for part in word.split("-")}  # "export-controlled"
+        return bool((words | parts) & self.core)
 
     def counts(self, text: str) -> tuple[int, int]:
         words = content_words(squash(text))
@@ -228,7 +250,47 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
         for word, docs in letter_docs.items()
         if 2 <= len(docs) <= OFF_SUBJECT_LETTER_SHARE * letter_total and used[word] <= 1
     }
-    return SubjectMatter(on=on, off=off)
+    return SubjectMatter(on=on, off=off, core=core_words(on, per_rule, sizes))
+
+
+# A rule's core words are its distinctive words that it uses far more often than ordinary English does
+# (the log of its rate of use, against the word's log probability in English (spaCy's lexeme table),
+# above CORE_OVER_ENGLISH): "export", "license", "destination", "compute", "diversion" for the AI rule,
+# not "administration", "advanced" or "security", which every policy letter uses. A word that merely
+# names the rule's subject in passing ("tiers", "chips", "the rule") shows a letter is on the rule only
+# with one of these near it. Measured against English, not against the letters of the knowledge base,
+# so that it does not depend on which letters were added.
+CORE_OVER_ENGLISH = 5.5
+
+
+def core_words(on: set[str], per_rule: dict, sizes) -> set[str]:
+    """Of the rules' distinctive words, those far more frequent in the rules than in English."""
+    import math
+
+    prob = _english()
+    floor = min(prob.values())
+    used: dict[str, int] = {}
+    for counts in per_rule.values():
+        for word, count in counts.items():
+            used[word] = used.get(word, 0) + count
+    total = sum(used.values()) or 1
+
+    def english(word: str) -> float:  # the stem, or its plural
+        return max(prob.get(word, floor), prob.get(word + "s", floor), prob.get(word + "es", floor))
+
+    drafting = {word for row in load_patterns("drafting") for word in row["words"]}
+    return {
+        w for w in on if w not in drafting and math.log((used.get(w, 0) + 0.5) / total) - english(w) > CORE_OVER_ENGLISH
+    }
+
+
+@lru_cache(maxsize=1)
+def _english() -> dict[str, float]:
+    import gzip
+    import json
+    from importlib.resources import files
+
+    return json.loads(gzip.decompress((files("spacy_lookups_data") / "data" / "en_lexeme_prob.json.gz").read_bytes()))
 
 
 squash = for_matching  # the text the positions' cues match, so both stages read the same words
@@ -293,12 +355,13 @@ def model_to_json(model: tuple[re.Pattern | None, SubjectMatter]) -> dict:
         "lexicon": [lexicon.pattern, lexicon.flags] if lexicon is not None else None,
         "on": sorted(subject.on),
         "off": sorted(subject.off),
+        "core": sorted(subject.core),
     }
 
 
 def model_from_json(value: dict) -> tuple[re.Pattern | None, SubjectMatter]:
     lexicon = re.compile(value["lexicon"][0], value["lexicon"][1]) if value["lexicon"] else None
-    return lexicon, SubjectMatter(on=set(value["on"]), off=set(value["off"]))
+    return lexicon, SubjectMatter(on=set(value["on"]), off=set(value["off"]), core=set(value.get("core", [])))
 
 
 def relevant_positions(
@@ -332,8 +395,14 @@ def relevant_positions(
         if len(openings.setdefault(paragraph.doc_id, [])) < 4:
             openings[paragraph.doc_id].append(paragraph.text)
     comment_ids = {d["id"] for d in documents if d.get("doc_type") == "comment"}
+    titles = title_pattern(documents)
+    # … and names one of the knowledge base's rules there (its title or a citation of it)
     commenting = {
-        doc for doc, texts in openings.items() if doc in comment_ids and any(comments_on_a_rule(text) for text in texts)
+        doc
+        for doc, texts in openings.items()
+        if doc in comment_ids
+        and any(comments_on_a_rule(text) for text in texts)
+        and any(CITATION.search(text) or (titles is not None and titles.search(text)) for text in texts)
     }
     keep = []
     for position in positions:
@@ -341,16 +410,25 @@ def relevant_positions(
         if position.get("doc_id") in commenting and not subject.elsewhere(quote):
             keep.append(True)
             continue
-        if CJK.search(quote) or names_a_rule(quote, lexicon):
+        if CJK.search(quote) or CITATION.search(quote) or (titles is not None and titles.search(quote)):
             keep.append(True)  # Chinese: the extractor's own anchors decided (the model reads English only)
             continue
         if other_regime(quote):
             keep.append(False)  # on another regime ("the AI Act", "state-level approaches"), not a rule here
             continue
-        if subject.about(quote):
+        paragraph = by_id.get(position["paragraph_id"])
+        # a term, a glossary name or a word of the rules' subject names it only with a core word of what
+        # the rules regulate in the sentence, its paragraph or its section's headings: "tiers", "AI
+        # chips", "the rule" alone are a security tier system, a CHIPS Act credit, a copyright rule
+        grounded = subject.grounded(quote) or (
+            paragraph is not None and (subject.grounded(paragraph.text) or subject.grounded(paragraph.section_path))
+        )
+        if not grounded:
+            keep.append(False)
+            continue
+        if names_a_rule(quote, lexicon) or subject.about(quote):
             keep.append(True)
             continue
-        paragraph = by_id.get(position["paragraph_id"])
         before = previous_sentence(paragraph.text, position.get("char_start", 0)) if paragraph else ""
         joined = (
             bool(before)
