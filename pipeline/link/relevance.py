@@ -267,30 +267,37 @@ def core_words(on: set[str], per_rule: dict, sizes) -> set[str]:
     """Of the rules' distinctive words, those far more frequent in the rules than in English."""
     import math
 
-    prob = _english()
-    floor = min(prob.values())
     used: dict[str, int] = {}
     for counts in per_rule.values():
         for word, count in counts.items():
             used[word] = used.get(word, 0) + count
     total = sum(used.values()) or 1
+    drafting = {word for row in load_patterns("drafting") for word in row["words"]}
+    candidates = {w for w in on if w not in drafting}
+    prob = english_probabilities({form for w in candidates for form in (w, w + "s", w + "es")})
 
     def english(word: str) -> float:  # the stem, or its plural
-        return max(prob.get(word, floor), prob.get(word + "s", floor), prob.get(word + "es", floor))
+        return max(
+            prob.get(word, ENGLISH_FLOOR), prob.get(word + "s", ENGLISH_FLOOR), prob.get(word + "es", ENGLISH_FLOOR)
+        )
 
-    drafting = {word for row in load_patterns("drafting") for word in row["words"]}
-    return {
-        w for w in on if w not in drafting and math.log((used.get(w, 0) + 0.5) / total) - english(w) > CORE_OVER_ENGLISH
-    }
+    return {w for w in candidates if math.log((used.get(w, 0) + 0.5) / total) - english(w) > CORE_OVER_ENGLISH}
 
 
-@lru_cache(maxsize=1)
-def _english() -> dict[str, float]:
+ENGLISH_FLOOR = -19.5  # the log probability of a word spaCy's table does not list (its rarest)
+
+
+def english_probabilities(words: set[str]) -> dict[str, float]:
+    """The log probabilities in English (spaCy's lexeme table) of these words. The table (a million
+    entries, 0.7-1.1 s to parse) is read once per relevance model, which the build memoises, and not kept."""
     import gzip
     import json
     from importlib.resources import files
 
-    return json.loads(gzip.decompress((files("spacy_lookups_data") / "data" / "en_lexeme_prob.json.gz").read_bytes()))
+    if not words:
+        return {}
+    table = json.loads(gzip.decompress((files("spacy_lookups_data") / "data" / "en_lexeme_prob.json.gz").read_bytes()))
+    return {word: table[word] for word in words if word in table}
 
 
 squash = for_matching  # the text the positions' cues match, so both stages read the same words
