@@ -188,7 +188,7 @@ class SubjectMatter:
 
     def grounded(self, text: str) -> bool:
         """Whether a text uses a word of what the rules regulate that plain English hardly uses
-        ("export", "license", "destination", "compute"; "vehicles" hardly, so not for a vehicles rule)."""
+        ("export", "reexport", "destination", "diversion" for the AI rule)."""
         words = content_words(squash(text))
         parts = {_stem(part) for word in words if "-" in word for part in word.split("-")}  # "export-controlled"
         return bool((words | parts) & self.core)
@@ -250,7 +250,7 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
         for word, docs in letter_docs.items()
         if 2 <= len(docs) <= OFF_SUBJECT_LETTER_SHARE * letter_total and used[word] <= 1
     }
-    return SubjectMatter(on=on, off=off, core=core_words(on, per_rule, sizes))
+    return SubjectMatter(on=on, off=off, core=core_words(on, per_rule))
 
 
 # A rule's core words are its distinctive words that it uses far more often than ordinary English does
@@ -263,7 +263,7 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
 CORE_OVER_ENGLISH = 6.0
 
 
-def core_words(on: set[str], per_rule: dict, sizes) -> set[str]:
+def core_words(on: set[str], per_rule: dict) -> set[str]:
     """Of the rules' distinctive words, those far more frequent in the rules than in English."""
     import math
 
@@ -380,11 +380,13 @@ def relevant_positions(
     quote_vectors,
     model: tuple[re.Pattern | None, SubjectMatter] | None = None,
 ) -> list[bool]:
-    """Per position, whether it is about a rule in the knowledge base: it names a rule or one of its
-    provisions; or it speaks of what a rule regulates (its distinctive words, see SubjectMatter) and
-    not mostly of another policy area, and names no other regime (patterns/regimes.jsonl: the AI Act,
-    state laws, China's own controls); or, naming nothing itself ("Such an approach should …"), it
-    follows a sentence of its paragraph that does. A section heading that names export controls does
+    """Per position, whether it is about a rule in the knowledge base: it cites a rule or names it by
+    its title (or its letter says in its opening that it comments on one); or, naming no other regime
+    (patterns/regimes.jsonl: the AI Act, state laws, China's own controls), with a core word of what the
+    rules regulate in it, its paragraph or its section's headings (SubjectMatter.grounded), it names a
+    rule's term or glossary name, or speaks of what a rule regulates (its distinctive words) and not
+    mostly of another policy area, or, naming nothing itself ("Such an approach should …"), follows a
+    sentence of its paragraph that does. A section heading that names export controls does
     not make a sentence on energy permitting or standards bodies inside it a position on the rule.
     matrix, quote_vectors: unused (embedding similarity barely separates positions on the rule
     from others: both 0.4–0.8); kept for the caller."""
