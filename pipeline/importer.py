@@ -346,20 +346,7 @@ FRAMING = {
     "officer",
     "principal",
     "consultant",
-    # a date after it ("AI Applied Consortium March 15, 2025")
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-}
+} | set(MONTHS)  # and a date after it ("AI Applied Consortium March 15, 2025")
 ORG_CONNECTOR = {"of", "for", "and", "the", "&", "at", "on", "in", "de", "du", "la"}
 ORG_WORD = re.compile(rf"(?:{ORG_NOUNS}|{LEGAL_FORMS})")  # a whole word (ORG_WORDS finds one in a text)
 
@@ -369,8 +356,9 @@ def org_in_line(line: str) -> str:
     (and connectors) around its organisation word ("Authors Alliance appreciates the opportunity …"
     → "Authors Alliance"; "Greg Hirth, Vice President for Research, Brown University" → "Brown
     University"; "Comments of the Electronic Frontier Foundation" → "Electronic Frontier Foundation"),
-    a legal form after a comma kept ("SuperThinks, LLC"); "" when the word heads no such run."""
-    line = mend_split_words(re.sub(r"^.*\b(?:Company|Organi[sz]ation|Institution|Employer)(?: Name)?\s*:\s*", "", line))
+    a legal form after a comma kept ("SuperThinks, LLC"); "" when the word heads no such run. The
+    caller has mended the line's split words."""
+    line = re.sub(r"^.*\b(?:Company|Organi[sz]ation|Institution|Employer)(?: Name)?\s*:\s*", "", line)
     words = re.findall(r"[\w&.’'/-]+,?|[^\w\s]", line)
 
     def bare(word: str) -> str:
