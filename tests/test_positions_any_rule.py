@@ -507,28 +507,11 @@ def test_a_word_that_names_the_rule_in_passing_needs_a_core_word_of_its_subject(
     in passing ("the rule", "GPUs", "tiers", a glossary name) counts only with a core word of what the
     rules regulate ("export", "reexport", "destination": far commoner in the rules than in English) in
     the sentence or its paragraph; the letters' sentences on export controls stay."""
-    from pipeline.document import parse_document
-    from pipeline.link.relevance import relevant_positions
-    from pipeline.manifest import load_manifest, locate
-
-    rule = next(entry for entry in load_manifest() if entry.id == "bis-2025-00636-regtext")
-    _, paragraphs, rule_rows = parse_document(locate(rule, [real_corpus]), rule)
-    documents = [{"id": rule.id, "doc_type": "rule", "title": rule.title, "cite_as": rule.cite_as}]
-    positions = []
-    docket = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text"
-    for name in ("AI-RFI-2025-9312.txt", "Ardent-AI-RFI-2025.txt", "HIA-AI-RFI-2025.txt", "CIRAT-AI-RFI-2025.txt",
-                 "CSET-AI-RFI-2025.txt", "AI-RFI-2025-1622.txt"):  # fmt: skip
-        doc_id = name.removesuffix(".txt").lower()
-        entry = ManifestEntry(
-            id=doc_id, title=doc_id, doc_type="comment", author_org=doc_id, date="2025-03-15", language="en",
-            file=name,
-        )  # fmt: skip
-        _, letter_paragraphs, rows = parse_document(docket / name, entry)
-        paragraphs += letter_paragraphs
-        positions += rows["positions"]
-        documents.append({"id": doc_id, "doc_type": "comment", "title": doc_id})
-    kept = relevant_positions(positions, paragraphs, None, documents, rule_rows["definitions"], None)
-    verdict = {" ".join(row["quote"].split())[:40]: keep for row, keep in zip(positions, kept)}
+    verdict = _relevance_verdicts(
+        real_corpus,
+        ("AI-RFI-2025-9312.txt", "Ardent-AI-RFI-2025.txt", "HIA-AI-RFI-2025.txt", "CIRAT-AI-RFI-2025.txt",
+         "CSET-AI-RFI-2025.txt", "AI-RFI-2025-1622.txt"),
+    )  # fmt: skip
     for passing in (
         "I am deeply opposed to this rule change.",
         "Therefore, the government must put fort",
@@ -562,3 +545,63 @@ def test_a_lead_in_is_no_position_and_an_aside_deep_in_a_paragraph_says_not_what
     )
     assert not comments_on_a_rule(aside)
     assert comments_on_a_rule("Comments of the Rural Hospital Test Association on the Hospital Price Transparency rule")
+
+
+def _relevance_verdicts(real_corpus, names: tuple[str, ...]) -> dict[str, bool]:
+    """Relevance's verdict on each candidate position of these real OSTP responses, with the real rule
+    in the knowledge base (by the first 40 characters of its quote)."""
+    from pipeline.document import parse_document
+    from pipeline.link.relevance import relevant_positions
+    from pipeline.manifest import load_manifest, locate
+
+    # the rules a build of the corpus holds (the public-inspection PDF aside: its text is the regtext's),
+    # so that what the AI rule regulates is told from what the other rules regulate, as in a real build
+    paragraphs, definitions, documents = [], [], []
+    for rule in load_manifest():
+        if rule.doc_type == "rule" and not rule.file.endswith(".pdf"):
+            found = locate(rule, [real_corpus, real_corpus.parent / "other-rules"])
+            _, rule_paragraphs, rule_rows = parse_document(found, rule)
+            paragraphs += rule_paragraphs
+            definitions += rule_rows["definitions"]
+            documents.append({"id": rule.id, "doc_type": "rule", "title": rule.title, "cite_as": rule.cite_as})
+    positions = []
+    docket = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text"
+    for name in names:
+        doc_id = name.removesuffix(".txt").lower()
+        entry = ManifestEntry(
+            id=doc_id, title=doc_id, doc_type="comment", author_org=doc_id, date="2025-03-15", language="en",
+            file=name,
+        )  # fmt: skip
+        _, letter_paragraphs, rows = parse_document(docket / name, entry)
+        paragraphs += letter_paragraphs
+        positions += rows["positions"]
+        documents.append({"id": doc_id, "doc_type": "comment", "title": doc_id})
+    kept = relevant_positions(positions, paragraphs, None, documents, definitions, None)
+    return {" ".join(row["quote"].split())[:40]: keep for row, keep in zip(positions, kept)}
+
+
+def test_a_core_word_in_the_sentence_or_an_anaphor_of_the_sentence_before_puts_it_on_the_rule(real_corpus):
+    """Development gold (docket-a, -b, -c, -d) marks these sentences of real responses as positions on
+    export controls; relevance left them out (bench/bench_gates.py: the relevance stage). Two kinds:
+    a sentence with a core word of the rules' subject ("export", "BIS") that argues in words the rule's
+    text never uses ("smuggling", "loopholes", "interagency": counted as another policy area's); and a
+    sentence whose subject is an anaphor ("Such controls could …", "But they come at a cost", "they did
+    not work") of the sentence before, in its paragraph or the one before it. Sentences of the same
+    letters on other subjects stay out."""
+    verdict = _relevance_verdicts(
+        real_corpus,
+        ("IAPS-AI-RFI-2025.txt", "IFP-AI-RFI-2025.txt", "Ryan-Hagemann-IBM-AI-RFI-2025.txt", "AI-RFI-2025-6112.txt"),
+    )
+    for on_the_rule in (
+        "Eﬀective implementation of export",  # IAPS: a core word, many words of its own
+        "The Task Force should include ODNI, DOJ,",  # IAPS: "BIS"
+        "But they come at a cost: in the short te",  # IFP: "they" = export controls, the sentence before
+        "o Such controls could look to restrict t",  # IBM: the paragraph before names export controls
+        "As the recent Deep Seek demonstration ha",  # AI-RFI-2025-6112: "they did not work"
+    ):
+        assert [keep for quote, keep in verdict.items() if quote.startswith(on_the_rule)] == [True], on_the_rule
+    for elsewhere in (
+        "DARPA and/or the Commons should run a ch",  # IFP: chip security research prizes
+        "Formalize an “AI Diplomacy” Strategy",  # IBM: a heading on diplomacy
+    ):
+        assert [keep for quote, keep in verdict.items() if quote.startswith(elsewhere)] == [False], elsewhere

@@ -303,6 +303,15 @@ def english_probabilities(words: set[str]) -> dict[str, float]:
 squash = for_matching  # the text the positions' cues match, so both stages read the same words
 
 
+# a sentence that refers back for its subject: "Such controls …", "These restrictions …", "they did not work"
+ANAPHOR = re.compile(
+    r"\b(?:(?:these|those|such|the same) (?:\w+[- ])?(?:controls|restrictions|rules|measures|regulations|"
+    r"policies|requirements|limits|caps|export controls)|they)\b",
+    re.I,
+)
+ANAPHOR_REACH = 60  # characters from the sentence's start within which the anaphor must stand
+
+
 def previous_sentence(text: str, start: int) -> str:
     from ..extract.positions import sentence_spans
 
@@ -395,6 +404,13 @@ def relevant_positions(
         return [True] * len(positions)
     lexicon, subject = model or relevance_model(documents, definitions, paragraphs)
     by_id = {p.id: p for p in paragraphs}
+    # the paragraph before each, in its document: what an anaphor opening a paragraph refers back to
+    before_of: dict[str, Paragraph] = {}
+    last: dict[str, Paragraph] = {}
+    for paragraph in sorted(paragraphs, key=lambda p: (p.doc_id, p.ordinal)):
+        if paragraph.doc_id in last:
+            before_of[paragraph.id] = last[paragraph.doc_id]
+        last[paragraph.doc_id] = paragraph
     # a comment that says in its opening which rule of the KB it comments on ("Comments of … on the
     # Hospital Price Transparency rule") argues about that rule unless a sentence is plainly elsewhere
     from ..extract.positions import comments_on_a_rule
@@ -426,22 +442,36 @@ def relevant_positions(
             keep.append(False)  # on another regime ("the AI Act", "state-level approaches"), not a rule here
             continue
         paragraph = by_id.get(position["paragraph_id"])
+        start = position.get("char_start", 0)
+        # "Such controls could …", "But they come at a cost": the sentence's subject is the previous one's
+        anaphoric = bool(ANAPHOR.search(squash(quote)[:ANAPHOR_REACH]))
+        before = previous_sentence(paragraph.text, start) if paragraph else ""
+        earlier = before_of.get(position["paragraph_id"]) if anaphoric else None
+        if anaphoric and not before and earlier is not None:
+            before = previous_sentence(earlier.text, len(earlier.text))  # the last sentence of the paragraph before
         # a term, a glossary name or a word of the rules' subject names it only with a core word of what
-        # the rules regulate in the sentence, its paragraph or its section's headings: "tiers", "AI
-        # chips", "the rule" alone are a security tier system, a CHIPS Act credit, a copyright rule
-        grounded = subject.grounded(quote) or (
-            paragraph is not None and (subject.grounded(paragraph.text) or subject.grounded(paragraph.section_path))
+        # the rules regulate in the sentence, its paragraph or its section's headings (or, for an
+        # anaphor, the paragraph it refers back to): "tiers", "AI chips", "the rule" alone are a
+        # security tier system, a CHIPS Act credit, a copyright rule
+        grounded = (
+            subject.grounded(quote)
+            or (
+                paragraph is not None and (subject.grounded(paragraph.text) or subject.grounded(paragraph.section_path))
+            )
+            or (earlier is not None and subject.grounded(earlier.text))
         )
         if not grounded:
             keep.append(False)
             continue
-        if names_a_rule(quote, lexicon) or subject.about(quote):
+        # a core word in the sentence itself puts it on the rules' subject, however many words of its
+        # own it argues in ("Effective implementation of export controls requires addressing smuggling,
+        # closing loopholes, …": words the rule's text never uses)
+        if names_a_rule(quote, lexicon) or subject.about(quote) or subject.grounded(quote):
             keep.append(True)
             continue
-        before = previous_sentence(paragraph.text, position.get("char_start", 0)) if paragraph else ""
         joined = (
             bool(before)
-            and not subject.elsewhere(quote)
+            and (anaphoric or not subject.elsewhere(quote))
             and (subject.about(before) or bool(names_a_rule(before, lexicon)))
         )
         keep.append(joined)
