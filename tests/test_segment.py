@@ -397,3 +397,48 @@ def test_a_letters_table_of_contents_names_its_headings(file, headings, under):
         opening, section = under
         held = [p for p in paragraphs if " ".join(p.text.split()).startswith(opening)]
         assert held and all(" ".join(p.section_path.split()).endswith(section) for p in held)
+
+
+DOCKET = REAL_CORPUS.parent / "dockets" / "ostp-ai-action-plan-rfi-2025" / "text"
+
+
+def _letter_paragraphs(name: str):
+    from pipeline.document import parse_document
+
+    entry = ManifestEntry(
+        id=name.lower().removesuffix(".txt"), title=name, doc_type="comment", author_org="", date="2025-03-15",
+        language="en", file=name,
+    )  # fmt: skip
+    return parse_document(DOCKET / name, entry)[1]
+
+
+def test_a_line_that_goes_on_with_the_sentence_before_is_the_same_paragraph():
+    """The docket's PDF-extracted letters put each paragraph on a line, but a page or column break cuts
+    a sentence onto two lines: 2,522 lines of 188 such files open in lower case after a line that ends
+    no sentence. CNAS's response (real, docket-a) broke "… remain vigilant that vast" / "exports of
+    advanced AI chips do not undermine …" and its summary's "… to unleash America's computing" /
+    "power advantage." A lower-case list letter ("b. Balanced …") still starts an item of its own."""
+    texts = [p.text for p in _letter_paragraphs("CNAS-AI-RFI-2025.txt")]
+    assert any("remain vigilant that vast exports of advanced AI chips do not undermine" in t for t in texts)
+    assert any(t.startswith("1.Fast-track") and t.endswith("computing power advantage.") for t in texts)
+    assert not any(t.startswith(("exports of advanced AI chips", "power advantage")) for t in texts)
+    from pipeline.ingest.text import continues
+
+    assert continues("the administration should adopt", "balanced export controls")
+    assert not continues("Our recommendations:", "balanced export controls")
+    assert not continues("promote the following", "b. Balanced export controls that protect national security")
+
+
+def test_a_letters_labelled_headings_nest_by_their_numbers():
+    """ "Recommendation 6.2: Restrict China's access to leading inference chips." is a heading (a full
+    stop and all) under "Recommendation 6: Improve export controls …" (CNAS's real response), so the
+    paragraphs under it are in a section that names export controls."""
+    by_text = {p.text[:40]: p for p in _letter_paragraphs("CNAS-AI-RFI-2025.txt")}
+    heading = next(p for t, p in by_text.items() if t.startswith("Recommen dation 6.2"))
+    assert heading.kind == "heading"
+    body = next(p for t, p in by_text.items() if t.startswith("Existing controls focus primarily"))
+    assert body.section_path.split(" > ")[0].startswith("Recommen dation 6: Improve export controls")
+    assert body.section_path.split(" > ")[-1].startswith("Recommen dation 6.2: Restrict China")
+    sibling = next(p for t, p in by_text.items() if t.startswith("Illegal transfer of controlled chips"))
+    assert sibling.section_path.split(" > ")[-1].startswith("Recom mendation 6.3")
+    assert " > Recommen dation 6.2" not in sibling.section_path

@@ -3,6 +3,7 @@ paragraph starts from blank lines or, in hard-wrapped text, from lines that stop
 
 from __future__ import annotations
 
+import re
 import statistics
 
 from ..models import Line, Page
@@ -64,6 +65,9 @@ def text_pages(text: str, markdown: bool) -> list[Page]:
             runs_on = not blank_before and bool(last_text) and not last_text.endswith((".", "!", "?", ":", "”", '"'))
             blank_before = not runs_on
             page_break = False
+        # a line that goes on with the sentence the line before left open ("… remain vigilant that vast" /
+        # "exports of advanced AI chips …"): one paragraph, though each line of the file is one
+        runs_on = runs_on or (not blank_before and continues(last_text, stripped))
         last_text = stripped
         bold = opens_item = False
         kind = "body"
@@ -102,6 +106,20 @@ def text_pages(text: str, markdown: bool) -> list[Page]:
     return pages
 
 
+# what ends a sentence, a clause of a list or a parenthesis: the line after it may start anew
+SENTENCE_STOPS = (".", "!", "?", ":", ";", "”", '"', ")", "]")
+LIST_MARKER = re.compile(r"^[a-z]{1,4}[.)]\s|^[a-z][.)]\S")  # "b. Balanced …", "iv) …", "a.Text"
+
+
+def continues(before: str, line: str) -> bool:
+    """Whether a line goes on with the sentence of the line before it: that line stops with no
+    sentence's end and this one opens in lower case, not with a list item's letter ("b.", "iv)").
+    In the docket's PDF-extracted letters 2,522 lines of 188 files do (none of the rules' texts):
+    every one of a sample of 40 was the rest of a sentence cut at a page or column break."""
+    before = before.rstrip()
+    return bool(before) and not before.endswith(SENTENCE_STOPS) and line[:1].islower() and not LIST_MARKER.match(line)
+
+
 def _is_hard_wrapped(lines: list[str]) -> bool:
     """True when paragraphs are wrapped onto many lines of similar length (a PDF's text dump),
     False when each paragraph sits on one line (blank-line separated or unwrapped)."""
@@ -134,6 +152,6 @@ def _mark_short_text_lines(pages: list[Page]) -> None:
                 ends_sentence = previous.text.rstrip().endswith((".", "!", "?", ":", "”", '"', ";"))
                 short = previous.x1 + 1 + first_word < usual - 2
                 # a line under 60% of the width is a heading or a paragraph's last line, punctuated or not
-                if short and (ends_sentence or previous.x1 < 0.6 * usual):
+                if short and (ends_sentence or previous.x1 < 0.6 * usual) and not continues(previous.text, line.text):
                     line.after_short = True
             previous = line

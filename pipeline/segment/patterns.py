@@ -60,3 +60,11 @@ LIST_OF_SUBJECTS = re.compile(r"^List of Subjects\b")
 ELLIPSIS = re.compile(r"^(?:\*\s*){3,}$")
 BULLET_ONLY = re.compile(r"^[●•▪◦‣·\-–]$")
 DATE_LINE = re.compile(r"^(?:[A-Z][a-z]+ \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]+ \d{4}|\d{4}-\d{2}-\d{2})$")
+# a letter's numbered, labelled heading: "Recommendation 6.2: Restrict China's access to leading inference
+# chips.", "Priority 3 – …" (PDF text splits the label: "Recom mendation"); its number says its level
+LABELLED_HEADING = re.compile(
+    r"^(?P<label>Recom\s?men\s?dations?|Priority|Pillar|Proposal|Principle|Theme|Goal|Objective)\s+"
+    r"(?P<number>\d{1,2}(?:\.\d{1,2}){0,3})\s*[:.–—-]\s+\S",
+    re.I,
+)
+LABELLED_HEADING_WORDS = 30  # at most this many words: a longer line is a sentence that opens with a label

@@ -18,6 +18,8 @@ from .patterns import (
     DEFINITION_ENTRY,
     ECCN_HEADING,
     ELLIPSIS,
+    LABELLED_HEADING,
+    LABELLED_HEADING_WORDS,
     LEADING_MARKERS,
     LIST_OF_SUBJECTS,
     OUTLINE_HEADING,
@@ -309,6 +311,17 @@ def _classify_letter(block: Block, state: Structure, can_be_heading: bool) -> st
     state.mode = "letter"
     text = block.text.strip()
     first = block.lines[0]
+    labelled = LABELLED_HEADING.match(text)
+    if can_be_heading and labelled and len(block.lines) <= 2 and len(text.split()) <= LABELLED_HEADING_WORDS:
+        # "Recommendation 6.2: …" comes under "Recommendation 6: …", though it may end with a full stop
+        number = labelled.group("number")
+        parents = []
+        for heading in state.headings:
+            above = LABELLED_HEADING.match(heading)
+            if above and number.startswith(above.group("number") + "."):
+                parents.append(heading)
+        state.headings = [*parents, re.sub(r"\s+", " ", text)]
+        return "heading"
     if can_be_heading and (first.bold or (looks_like_heading(block) and block.kind == "body")):
         state.headings = [re.sub(r"\s+", " ", text)]
         return "heading"
