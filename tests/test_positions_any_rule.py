@@ -605,3 +605,25 @@ def test_a_core_word_in_the_sentence_or_an_anaphor_of_the_sentence_before_puts_i
         "Formalize an “AI Diplomacy” Strategy",  # IBM: a heading on diplomacy
     ):
         assert [keep for quote, keep in verdict.items() if quote.startswith(elsewhere)] == [False], elsewhere
+
+
+def test_an_anaphor_of_the_rule_in_a_paragraph_on_it_needs_no_topic_cue():
+    """CNAS's real response (development gold, docket-a): "While these controls should continue, it is
+    imperative that the United States also creates pathways …" names no topic, but "these controls"
+    are the export controls its paragraph argues about, so it is a candidate position; an anaphor in a
+    paragraph on another subject is not."""
+    from pipeline.document import parse_document
+
+    docket = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text"
+    entry = ManifestEntry(
+        id="cnas-ai-rfi-2025", title="CNAS", doc_type="comment", author_org="Center for a New American Security",
+        date="2025-03-15", language="en", file="CNAS-AI-RFI-2025.txt",
+    )  # fmt: skip
+    _, _, rows = parse_document(docket / entry.file, entry)
+    quotes = {" ".join(row["quote"].split())[:40]: row for row in rows["positions"]}
+    found = [row for quote, row in quotes.items() if quote.startswith("While these controls should continue")]
+    assert [row["stance"] for row in found] == ["request_change"]
+    from pipeline.extract.positions import ANAPHOR
+
+    assert ANAPHOR.search("Such restrictions require close examination")
+    assert not ANAPHOR.search("These mechanisms would enable BIS to reliably track")

@@ -223,6 +223,15 @@ COMMENTS_ON = re.compile(
 RULE_NOUN = re.compile(r"\b(?:proposed|interim final|final)\s+rule\b|\bNPRM\b|\bIFR\b")
 
 
+# a sentence that refers back for its subject: "Such controls …", "These restrictions …", "they did not work"
+ANAPHOR = re.compile(
+    r"\b(?:(?:these|those|such|the same) (?:\w+[- ])?(?:controls|restrictions|rules|measures|regulations|"
+    r"policies|requirements|limits|caps|export controls)|they)\b",
+    re.I,
+)
+ANAPHOR_REACH = 60  # characters from the sentence's start within which the anaphor must stand
+
+
 LEAD_IN = 80  # characters: a shorter sentence ending in a colon introduces a list
 OPENING_CHARS = 300  # where a paragraph says what it comments on ("comments to state legislatures on
 # proposed AI regulation" deep in a body paragraph is an aside)
@@ -555,9 +564,12 @@ class PositionFinder:
                 sentence = text_of(doc)[start:end]
                 own_topic = topic_of(sentence, evidence=evidence, gate=True)
                 taken_until = end
+            # "While these controls should continue, …" in a paragraph on the rule: its subject is the rule
+            anaphor = bool(ANAPHOR.search(squash(sentence)[:ANAPHOR_REACH])) and about_the_rule(text_of(doc))
             if (
                 own_topic is None
                 and not about_the_rule(sentence)
+                and not anaphor
                 and not (info.get("doc_type") == "comment" and info.get("section_relevant") and found[0] != "support")
             ):
                 continue  # in a letter on a rule, or a section headed by it, a request or objection needs no topic cue

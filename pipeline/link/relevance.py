@@ -303,15 +303,6 @@ def english_probabilities(words: set[str]) -> dict[str, float]:
 squash = for_matching  # the text the positions' cues match, so both stages read the same words
 
 
-# a sentence that refers back for its subject: "Such controls …", "These restrictions …", "they did not work"
-ANAPHOR = re.compile(
-    r"\b(?:(?:these|those|such|the same) (?:\w+[- ])?(?:controls|restrictions|rules|measures|regulations|"
-    r"policies|requirements|limits|caps|export controls)|they)\b",
-    re.I,
-)
-ANAPHOR_REACH = 60  # characters from the sentence's start within which the anaphor must stand
-
-
 def previous_sentence(text: str, start: int) -> str:
     from ..extract.positions import sentence_spans
 
@@ -413,7 +404,7 @@ def relevant_positions(
         last[paragraph.doc_id] = paragraph
     # a comment that says in its opening which rule of the KB it comments on ("Comments of … on the
     # Hospital Price Transparency rule") argues about that rule unless a sentence is plainly elsewhere
-    from ..extract.positions import comments_on_a_rule
+    from ..extract.positions import ANAPHOR, ANAPHOR_REACH, comments_on_a_rule
 
     openings: dict[str, list[str]] = {}
     for paragraph in paragraphs:
