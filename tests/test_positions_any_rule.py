@@ -374,6 +374,12 @@ def test_other_regimes_family_by_family(sentence, regime):
         ("The export control measures on advanced AI chips introduced by the previous US administration treat EU "
          "Member States unequally, and have created tensions.", "oppose"),
         ("The rule is a welcome step.", "support"),
+        # what stands in the adversary's way, after a phrase put before the main clause (IFP, docket-a)
+        ("Despite its meager budget, BIS’s export controls are the main — and perhaps only — obstacle to China "
+         "achieving parity with the United States on AI capabilities.", "support"),
+        ("In practice, export controls remain a bulwark against adversaries.", "support"),
+        ("Export controls are a barrier to trade with our allies.", None),
+        ("Despite the budget, China has found ways around the controls.", None),
         # the rule is not the subject, or nothing is said of it
         ("AI chips are critical for the economy.", None),
         ("China has aggressively sought to evade export controls.", None),

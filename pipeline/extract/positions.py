@@ -464,6 +464,12 @@ def kept_as_it_is(sentence: str, stance: str, cue: str) -> tuple[str, str]:
     return stance, cue
 
 
+# a phrase put before the main clause, closed by a comma: "Despite its meager budget, ", "In practice, "
+FRONTED = re.compile(
+    r"^(?:Despite|In spite of|Although|Though|Even though|While|Whereas|Because|Since|Given|"
+    r"In practice|In fact|Unfortunately|Ultimately|Today|Currently|At present|As (?:a result|such))"
+    r"\b[^,;:.]{0,80},\s+"
+)
 SUBJECT_REACH = 60  # characters from the sentence's start (after a list marker) to the rule as its subject
 PREDICATE_REACH = 90  # characters from the subject's end to the predicate, in the same clause
 
@@ -477,6 +483,12 @@ def appraisal(sentence: str) -> tuple[str, str] | None:
     opening = MARKER.sub("", text, count=1)
     offset = len(text) - len(opening)
     subjects = [m for p in cues().appraisal_subjects for m in p.finditer(opening) if m.start() <= SUBJECT_REACH]
+    fronted = FRONTED.match(opening)
+    if not subjects and fronted:
+        # after a fronted phrase ("Despite its meager budget, BIS's export controls are the main obstacle …")
+        # the main clause's subject opens the rest
+        offset, opening = offset + fronted.end(), opening[fronted.end() :]
+        subjects = [m for p in cues().appraisal_subjects for m in p.finditer(opening) if m.start() <= SUBJECT_REACH]
     if not subjects:
         return None
     subject = min(subjects, key=lambda m: m.start())
