@@ -633,3 +633,26 @@ def test_an_anaphor_of_the_rule_in_a_paragraph_on_it_needs_no_topic_cue():
 
     assert ANAPHOR.search("Such restrictions require close examination")
     assert not ANAPHOR.search("These mechanisms would enable BIS to reliably track")
+
+
+def test_a_sentence_that_names_no_topic_is_on_other_but_is_linked_by_its_paragraphs_topic():
+    """SEMI's real response (development gold, docket-c) says "Export controls are an essential tool to
+    protect sensitive U.S. semiconductor technologies …": a support of export controls naming none of
+    the taxonomy's topics, which the reader marked "other"; its paragraph goes on about markets and
+    competitiveness, which had been given as its topic. The linker still has the paragraph's topic to
+    point it to a provision (link.corpus: context_topics)."""
+    from pipeline.document import parse_document
+    from pipeline.extract.positions import topic_of
+
+    docket = Path(__file__).resolve().parents[2] / "shared/dockets/ostp-ai-action-plan-rfi-2025/text"
+    entry = ManifestEntry(
+        id="semi-ai-rfi-2025", title="SEMI", doc_type="comment", author_org="SEMI", date="2025-03-15",
+        language="en", file="SEMI-AI-RFI-2025.txt",
+    )  # fmt: skip
+    _, paragraphs, rows = parse_document(docket / entry.file, entry)
+    row = next(
+        r for r in rows["positions"] if " ".join(r["quote"].split()).startswith("Export controls are an essential")
+    )
+    assert (row["stance"], row["topic"]) == ("support", "other")
+    paragraph = next(p for p in paragraphs if p.id == row["paragraph_id"])
+    assert topic_of(paragraph.text) not in (None, "other")  # what the linker follows

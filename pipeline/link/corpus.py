@@ -154,8 +154,16 @@ def link_corpus(
     keep = relevant_positions(positions, paragraphs, None, documents, definitions, quotes, model=model)
     positions[:] = [row for row, kept in zip(positions, keep) if kept]  # only positions on a rule of the KB
     quotes = quotes[np.asarray(keep, dtype=bool)]
+    from ..extract.positions import topic_of
+
+    # a position whose sentence names no topic is linked by its paragraph's ("The problems are many.")
+    text_of = {p.id: p.text for p in paragraphs}
+    context_topics = [
+        topic_of(text_of.get(row["paragraph_id"], "")) if row.get("topic") in ("other", "", None) else None
+        for row in positions
+    ]
     extracted["position_links"] = position_links(
-        positions, [paragraphs[i] for i in regulatory], matrix[[row_of[i] for i in regulatory]], quotes
+        positions, [paragraphs[i] for i in regulatory], matrix[[row_of[i] for i in regulatory]], quotes, context_topics
     )
     stages["link"] = time.perf_counter() - mark
 

@@ -81,11 +81,15 @@ def root_section(section_path: str) -> str:
     return re.sub(r"^(§\s*[\d.]+[a-z]?)\(.*$", r"\1", head)
 
 
-def position_links(positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors) -> list[dict]:
+def position_links(
+    positions: list[dict], targets: list[Paragraph], target_vectors, quote_vectors, context_topics=None
+) -> list[dict]:
     """Each position's top rule paragraphs: those it names (by citation or glossary term) or its
     topic points to, the best paragraph of that provision by embedding similarity; then the nearest
     by embedding alone, except for Chinese quotes (the model reads English only: their similarities
-    are noise). target_vectors: matrix aligned with targets; quote_vectors: aligned with positions."""
+    are noise). target_vectors: matrix aligned with targets; quote_vectors: aligned with positions;
+    context_topics (aligned with positions, or None): the topic of a position's paragraph, which points
+    to provisions for a position whose own sentence names no topic ("other")."""
     import numpy as np
 
     rows: list[dict] = []
@@ -96,11 +100,14 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
     taxonomy_fits = any(within(t.section_path, prefix) for prefix in provisions for t in targets)
     argued: dict[tuple[str, str], list[int]] = {}  # (document, speaker) → first links of its positions
     unlinked: list[dict] = []
-    for position, vector in zip(positions, quote_vectors):
+    for index, (position, vector) in enumerate(zip(positions, quote_vectors)):
         similarity = target_vectors @ vector
         chosen: list[tuple[int, float, str, str]] = []
-        words = topic_words(position.get("topic", ""))
-        for prefix, matched, method in cited_provisions(position["quote"], position.get("topic", "")):
+        topic = position.get("topic", "")
+        if topic in ("other", "", None) and context_topics is not None and context_topics[index]:
+            topic = context_topics[index]
+        words = topic_words(topic)
+        for prefix, matched, method in cited_provisions(position["quote"], topic):
             if prefix not in members_of:
                 members_of[prefix] = [i for i, p in enumerate(targets) if within(p.section_path, prefix)]
             members = members_of[prefix]
@@ -110,11 +117,11 @@ def position_links(positions: list[dict], targets: list[Paragraph], target_vecto
                 best = max(members, key=lambda i: similarity[i] + states(targets[i].text, words))
                 if best not in {c[0] for c in chosen}:
                     chosen.append((best, float(similarity[best]), method, matched))
-        for index in [] if CJK.search(position["quote"]) else np.argsort(-similarity):
+        for nearest in [] if CJK.search(position["quote"]) else np.argsort(-similarity):
             if len(chosen) >= LINKS_PER_POSITION:
                 break
-            if int(index) not in {c[0] for c in chosen}:
-                chosen.append((int(index), float(similarity[index]), "embedding", ""))
+            if int(nearest) not in {c[0] for c in chosen}:
+                chosen.append((int(nearest), float(similarity[nearest]), "embedding", ""))
         if chosen and position.get("topic") in ("other", "", None) and not taxonomy_fits:
             # the documented topics are this corpus's rule's; on another rule, the section it is most about
             position["topic"] = root_section(targets[chosen[0][0]].section_path)
