@@ -40,12 +40,20 @@ def main() -> None:
         kept = {True: 0, False: 0}
         total = {True: 0, False: 0}
         lost = []
+        stances = agreeing = 0  # the kept positions' stances against the reader's
         for row in rows:
             total[row["position"]] += 1
             head = squash(row["quote"])[:40]
-            quotes = [squash(q) for (q,) in conn.execute("select quote from positions where doc_id = ?", (row["doc"],))]
-            if any(head in q or q[:40] in squash(row["quote"]) for q in quotes):
+            found = [
+                (squash(q), stance)
+                for q, stance in conn.execute("select quote, stance from positions where doc_id = ?", (row["doc"],))
+            ]
+            match = next((stance for q, stance in found if head in q or q[:40] in squash(row["quote"])), None)
+            if match is not None:
                 kept[row["position"]] += 1
+                if row["position"] and row.get("stance_should_be"):
+                    stances += 1
+                    agreeing += match == row["stance_should_be"]
             elif row["position"]:
                 lost.append(row["quote"][:100])
         precision = kept[True] / max(1, kept[True] + kept[False])
@@ -53,10 +61,11 @@ def main() -> None:
             "positions_kept": f"{kept[True]}/{total[True]}",
             "others_kept": f"{kept[False]}/{total[False]}",
             "precision_of_kept": round(precision, 3),
+            "stance_agreement": f"{agreeing}/{stances}",
         }
         print(
             f"{audit.stem:<16} positions kept {kept[True]}/{total[True]}, others kept {kept[False]}/{total[False]}, "
-            f"precision of what is kept {precision:.2f}"
+            f"precision of what is kept {precision:.2f}, stance as the reader's {agreeing}/{stances}"
         )
         if not held_out:
             for quote in lost:

@@ -656,3 +656,27 @@ def test_a_sentence_that_names_no_topic_is_on_other_but_is_linked_by_its_paragra
     assert (row["stance"], row["topic"]) == ("support", "other")
     paragraph = next(p for p in paragraphs if p.id == row["paragraph_id"])
     assert topic_of(paragraph.text) not in (None, "other")  # what the linker follows
+
+
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        # real sentences of the docket-wide audit 3 (annotations/dev/audit.docket-3.jsonl): a recommendation
+        # stays one whatever words of harm it gives as its reasons
+        ("Policy Action: Implement strict export controls on sensitive AI technologies to prevent adversarial "
+         "access.", "request_change"),
+        ("Policy Action: Streamline export control policies to focus on genuine national security risks while "
+         "avoiding blanket rest rictions that inadvertently weaken U.S. firms’ global market position.",
+         "request_change"),
+        ("3.1 Continue and enhance existing export controls on advanced AI chips to countries of concern, "
+         "particularly the CCP .", "request_change"),
+        # … but a noun that heads the subject is no imperative
+        ("Export controls harm innovation.", "oppose"),
+        # a verdict of the controls, negated
+        ("○DeepSeek's open-source leak proves export controls alone won’t work.", "oppose"),
+        ("We don’t support the rule.", "oppose"),
+    ],
+)  # fmt: skip
+def test_a_recommendation_is_one_whatever_its_reasons_and_a_negated_verdict_turns(sentence, stance):
+    found = stance_of(sentence, "en")
+    assert (found[0] if found else None) == stance, found

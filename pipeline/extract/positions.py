@@ -375,7 +375,7 @@ def lexicon() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
 # a sentence's opening word, after a list marker ("3.", "b)", "2:"), or after a label and a dash or
 # colon ("Export Controls – Support …", "Recommendation 3: Expand …")
-MARKER = re.compile(r"^(?:(?:\d{1,2}|[A-Za-z]|[ivxIVX]{1,4})[.):]\s*)?")
+MARKER = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})+\.?\s+|(?:\d{1,2}|[A-Za-z]|[ivxIVX]{1,4})[.):]\s*)?")  # "3.1 ", "b)"
 LABEL = re.compile(r"^[A-Z][\w&,’' -]{1,48}?\s?[–—:]\s+")
 OPENING = re.compile(r"(?P<word>[A-Z][a-z]{2,})\b(?P<rest>[^.;:!?–—]*)")
 WORDS = re.compile(r"[A-Za-z][\w'’-]*")
@@ -396,6 +396,14 @@ def imperative(sentence: str) -> str | None:
         if match and _imperative_verb(match.group("word"), match.group("rest"), bool(FULL_STOP.search(sentence))):
             return match.group("word")
     return None
+
+
+def _compound_subject(sentence: str, verb: str) -> bool:
+    """Whether the word read as an imperative heads a compound noun instead ("Export controls harm …",
+    "Control measures …"): the word after it is a plural noun."""
+    after = squash(sentence).split(verb, 1)[-1].split()
+    following = re.sub(r"\W+$", "", after[0]).lower() if after else ""
+    return following.endswith("s") and following[:-1] in lexicon()[1]
 
 
 def _imperative_verb(word: str, rest: str, sentence_end: bool) -> bool:
@@ -434,10 +442,14 @@ def stance_of(sentence: str, lang: str, imperatives: bool = True) -> tuple[str, 
             verdict = {k: v for k, v in _stance_hits(sentence[found.end() :], rules).items() if k != "request_change"}
             if verdict:
                 hits = verdict
+    verb = imperative(sentence) if lang == "en" and imperatives else None
+    if verb and "oppose" in hits and "request_change" not in hits and not _compound_subject(sentence, verb):
+        # a recommendation ("Implement strict export controls … to prevent adversarial access", "Streamline
+        # export control policies … while avoiding blanket restrictions") whatever the words it gives as reasons
+        return kept_as_it_is(sentence, "request_change", verb)
     for stance in STANCE_ORDER:
         if stance in hits:
             return kept_as_it_is(sentence, stance, hits[stance]) if lang == "en" else (stance, hits[stance])
-    verb = imperative(sentence) if lang == "en" and imperatives else None
     if verb:
         return kept_as_it_is(sentence, "request_change", verb)  # "Expand export controls to …": a recommendation
     return appraisal(sentence) if lang == "en" else None
@@ -474,6 +486,10 @@ SUBJECT_REACH = 60  # characters from the sentence's start (after a list marker)
 PREDICATE_REACH = 90  # characters from the subject's end to the predicate, in the same clause
 
 
+def negations() -> list[tuple[str, re.Pattern]]:
+    return [(s, p) for s, language, p in cues().stances if s == "negates" and language == "en"]
+
+
 def appraisal(sentence: str) -> tuple[str, str] | None:
     """(stance, predicate) when the sentence says what the rule is or does (patterns/stances.jsonl,
     "appraisal"): "Export controls are an essential tool …" (support), "Current U.S. export controls
@@ -499,6 +515,8 @@ def appraisal(sentence: str) -> tuple[str, str] | None:
         # far from its subject only after a contrast ("…, but this strategy has shortcomings")
         if found and (found.start() <= PREDICATE_REACH or re.search(r"\b(?:but|however)\b", rest[: found.start()])):
             start = offset + subject.end() + found.start()
+            if stance == "support" and any(s == "negates" and p.search(rest[: found.start()]) for s, p in negations()):
+                stance = "oppose"  # "export controls alone won't work", "are not effective"
             return stance, text[start : start + len(found.group(0))]
     return None
 
