@@ -187,7 +187,13 @@ def fields_from_head(head: str, stem: str) -> dict[str, str]:
     name = NAME.search(head)
     submitted = SUBMITTED_BY.search(head)
     fdms = FDMS.search(head)
-    if org and _fix_split(org.group(1)):
+    attached = attached_from(head)
+    given = _fix_split(org.group(1)) if org else ""
+    if attached and (not given or not set(attached.lower().split()) & set(given.lower().split())):
+        # the comments attached are another body's than the submitter's organisation (Digital Liberty's,
+        # submitted by Americans for Tax Reform; a coalition's, submitted by one of its members)
+        found["org"], found["org_source"] = attached, "cover sheet General Comment"
+    elif org and given:
         found["org"], found["org_source"] = _fix_split(org.group(1)), "cover sheet Organization"
     elif AGENCY.search(head) and _fix_split(AGENCY.search(head).group(1)):
         found["org"], found["org_source"] = _fix_split(AGENCY.search(head).group(1)), "cover sheet Government Agency"
@@ -213,6 +219,43 @@ def fields_from_head(head: str, stem: str) -> dict[str, str]:
     if title:
         found["title"] = " ".join(title.group(1).split())
     return found
+
+
+# a cover sheet's General Comment that says whose comments are attached: "See attached PDF for Digital
+# Liberty's comments" (the submitter's Organization was Americans for Tax Reform), "Please see the
+# attached comments of the Global Data Alliance", "On behalf of the Independent Community Bankers of
+# America (ICBA), please find attached our comment letter"
+GENERAL_COMMENT = re.compile(r"^\s*General Comment\s*\n\s*(?P<text>[^\n]{0,400})", re.M)
+ATTACHED_FROM = re.compile(
+    r"\b(?:comments?|letter|response|submission)\s+(?:of|from)\s+(?:the\s+)?(?P<of>[A-Z0-9][^\n.,;:()]{1,80})"
+    r"|\b(?:for|see)\s+(?:the\s+)?(?P<own>[A-Z][\w&.'’ -]{1,60}?)['’]s\s+comments?\b"
+    r"|\bon behalf of\s+(?:the\s+)?(?P<behalf>[A-Z0-9][^\n.,;:()]{1,80})"
+)
+
+
+def attached_from(head: str) -> str:
+    """The organisation a regulations.gov cover sheet's General Comment says the attached comments are
+    from, or "" (it must speak of an attachment: "… on behalf of the American People" is no author)."""
+    found = GENERAL_COMMENT.search(head[:HEAD_BYTES])
+    if not found:
+        return ""
+    text = _fix_split(found.group("text"))
+    if not re.search(r"\battach", text, re.I):
+        return ""
+    match = ATTACHED_FROM.search(text)
+    if not match:
+        return ""
+    words: list[str] = []
+    for word in (match.group("of") or match.group("own") or match.group("behalf")).split():
+        if not (word[:1].isupper() or word[:1].isdigit() or word.lower() in ORG_CONNECTOR and words):
+            break
+        words.append(word)
+    while words and words[-1].lower() in ORG_CONNECTOR:
+        words.pop()
+    name = " ".join(words)
+    # a name of words ("21 higher education organizations" names none)
+    named = len([w for w in words if w[:1].isalpha() and w.lower() not in ORG_CONNECTOR]) >= 2
+    return name if named and not ADDRESSEE.search(name) else ""
 
 
 # the docket's own numbering of the responses it received ("AI-RFI-2025-1384"): no name in it

@@ -282,3 +282,23 @@ def test_the_importer_names_the_authors_a_reader_marked_in_sixty_real_responses(
         if not any(_same_org(orgs[row["file"]], name) for name in [row["org"], *row["also"]])
     ]
     assert len(wrong) <= 0.05 * len(gold), wrong
+
+
+def test_a_cover_sheet_that_says_whose_comments_are_attached_names_their_author():
+    """Real regulations.gov cover sheets: "Organization: Americans for Tax Reform" over "See attached PDF
+    for Digital Liberty's comments" (AI-RFI-2025-6112, development gold docket-d marks Digital Liberty),
+    "Organization: SeedAI" over "Please find the attached response from Accelerate Science Now" (a
+    coalition). Where the General Comment names the submitter's own organisation ("… the attached
+    comments of the Global Data Alliance"), or names no organisation ("comments from 21 higher education
+    organizations"), the Organization field stands."""
+    from pipeline.importer import fields_from_head
+
+    def org(name: str) -> tuple[str, str]:
+        found = fields_from_head((DOCKET / name).read_text(errors="ignore")[:8192], name.removesuffix(".txt"))
+        return found.get("org", ""), found.get("org_source", "")
+
+    assert org("AI-RFI-2025-6112.txt") == ("Digital Liberty", "cover sheet General Comment")
+    assert org("AI-RFI-2025-1470.txt") == ("Accelerate Science Now", "cover sheet General Comment")
+    assert org("AI-RFI-2025-1172.txt") == ("Global Data Alliance", "cover sheet Organization")
+    assert org("AI-RFI-2025-1432.txt") == ("American Council on Education", "cover sheet Organization")
+    assert org("AI-RFI-2025-1317.txt")[0] == "Consumer Technology Association (CTA)"
