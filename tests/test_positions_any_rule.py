@@ -553,9 +553,10 @@ def test_a_lead_in_is_no_position_and_an_aside_deep_in_a_paragraph_says_not_what
     assert comments_on_a_rule("Comments of the Rural Hospital Test Association on the Hospital Price Transparency rule")
 
 
-def _relevance_verdicts(real_corpus, names: tuple[str, ...]) -> dict[str, bool]:
+def _relevance_verdicts(real_corpus, names: tuple[str, ...], embedded: bool = False) -> dict[str, bool]:
     """Relevance's verdict on each candidate position of these real OSTP responses, with the real rule
-    in the knowledge base (by the first 40 characters of its quote)."""
+    in the knowledge base (by the first 40 characters of its quote); embedded: with the candidates'
+    sentence embeddings, as a build has them (the relevance classifier reads them)."""
     from pipeline.document import parse_document
     from pipeline.link.relevance import relevant_positions
     from pipeline.manifest import load_manifest, locate
@@ -582,7 +583,12 @@ def _relevance_verdicts(real_corpus, names: tuple[str, ...]) -> dict[str, bool]:
         paragraphs += letter_paragraphs
         positions += rows["positions"]
         documents.append({"id": doc_id, "doc_type": "comment", "title": doc_id})
-    kept = relevant_positions(positions, paragraphs, None, documents, definitions, None)
+    vectors = None
+    if embedded:
+        from pipeline import embed
+
+        vectors = embed.encode([row["quote"] for row in positions])
+    kept = relevant_positions(positions, paragraphs, None, documents, definitions, vectors)
     return {" ".join(row["quote"].split())[:40]: keep for row, keep in zip(positions, kept)}
 
 
@@ -680,3 +686,50 @@ def test_a_sentence_that_names_no_topic_is_on_other_but_is_linked_by_its_paragra
 def test_a_recommendation_is_one_whatever_its_reasons_and_a_negated_verdict_turns(sentence, stance):
     found = stance_of(sentence, "en")
     assert (found[0] if found else None) == stance, found
+
+
+def test_a_sentence_only_its_surroundings_put_on_the_rule_must_read_like_a_position_on_it(real_corpus):
+    """Claudia Cotca's and Garry Osborne's real responses (development audit 3, read by a helper): "To
+    maintain global AI leadership while securing national interests, the U.S. must strategically engage
+    with allies" and "Joint ventures, such as transatlantic AI research centers …" argue about alliances
+    and research, and only their paragraphs' words put them on the rule; "Those controls – including entity list
+    bans and foreign direct product rules – will continue to be enforced …" is a position on them, though
+    its sentence too names no core word. The relevance classifier (patterns/relevance_classifier.json,
+    bench/train_relevance.py) tells them apart from the sentence's embedding; without embeddings (None)
+    relevance keeps both, as the word tests do."""
+    names = ("ClaudiaCCotca-AI-RFI-2025.txt", "Garry-Osborne-AI-RFI-2025.txt")
+    with_words = _relevance_verdicts(real_corpus, names)
+    read = _relevance_verdicts(real_corpus, names, embedded=True)
+
+    def verdicts(found: dict[str, bool], opening: str) -> list[bool]:
+        return [keep for quote, keep in found.items() if quote.startswith(opening)]
+
+    for elsewhere in ("To maintain global AI leadership while", "Joint ventures, such as transatlantic"):
+        assert verdicts(with_words, elsewhere) == [True], elsewhere
+        assert verdicts(read, elsewhere) == [False], elsewhere
+    assert verdicts(with_words, "Those controls") == verdicts(read, "Those controls") == [True]
+
+
+def test_the_shipped_relevance_classifier_is_what_its_training_script_makes_of_the_annotations():
+    """patterns/relevance_classifier.json is data derived from annotations: retraining it
+    (bench/train_relevance.py) on the files it names gives the same weights, so a changed gold or
+    audit file cannot leave stale weights behind; it names the rule and embedding model it is for."""
+    import importlib.util
+
+    import numpy as np
+
+    from pipeline import embed
+    from pipeline.patterns import PATTERNS_DIR
+
+    root = Path(__file__).resolve().parents[1]
+    shipped = json.loads((PATTERNS_DIR / "relevance_classifier.json").read_text())
+    spec = importlib.util.spec_from_file_location("train_relevance", root / "bench" / "train_relevance.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    assert shipped["trained_on"] == [str(p.relative_to(root)) for p in train.GOLD + train.AUDITS]
+    assert (shipped["rule"], shipped["embedding_model"]) == (train.RULE, embed.MODEL_NAME)
+    items = train.material()
+    assert shipped["items"] == len(items)
+    model = train.fit(embed.encode([q for _, q, _ in items]), np.array([y for _, _, y in items]))
+    assert np.allclose(model.coef_[0], shipped["weights"], atol=1e-3)
+    assert abs(model.intercept_[0] - shipped["bias"]) < 1e-3

@@ -185,13 +185,21 @@ class SubjectMatter:
     on: set[str]
     off: set[str]
     core: set[str] = field(default_factory=set)
+    core_by_rule: dict[str, set[str]] = field(default_factory=dict)  # each rule's own (its cite → words)
 
     def grounded(self, text: str) -> bool:
         """Whether a text uses a word of what the rules regulate that plain English hardly uses
         ("export", "reexport", "destination", "diversion" for the AI rule)."""
+        return bool(self.core_in(text))
+
+    def core_in(self, text: str) -> set[str]:
         words = content_words(squash(text))
         parts = {_stem(part) for word in words if "-" in word for part in word.split("-")}  # "export-controlled"
-        return bool((words | parts) & self.core)
+        return (words | parts) & self.core
+
+    def rules_of(self, words: set[str]) -> set[str]:
+        """The rules (cites) whose own core words these are."""
+        return {rule for rule, core in self.core_by_rule.items() if words & core}
 
     def counts(self, text: str) -> tuple[int, int]:
         words = content_words(squash(text))
@@ -232,6 +240,7 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
             for word in words:
                 letter_docs.setdefault(word, set()).add(paragraph.doc_id)
     on: set[str] = set()
+    on_by_rule: dict[str, set[str]] = {}
     for rule, counts in per_rule.items():
         # against each other rule on its own: a small rule's sample makes common words ("united",
         # "maintain") look distinctive against the others pooled
@@ -242,6 +251,7 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
             share = math.log((count + 0.5) / (sizes[rule] + 1))
             if all(share - math.log((other[word] + 0.5) / (size + 1)) > SUBJECT_LOG_ODDS for other, size in others):
                 on.add(word)
+                on_by_rule.setdefault(rule, set()).add(word)
     used = sum(per_rule.values(), Counter())
     # used by several letters, not by most (a word most letters use is plain English: "role", "American")
     letter_total = len({doc for docs in letter_docs.values() for doc in docs})
@@ -250,7 +260,9 @@ def subject_matter(documents: list[dict], paragraphs: list[Paragraph]) -> Subjec
         for word, docs in letter_docs.items()
         if 2 <= len(docs) <= OFF_SUBJECT_LETTER_SHARE * letter_total and used[word] <= 1
     }
-    return SubjectMatter(on=on, off=off, core=core_words(on, per_rule))
+    core = core_words(on, per_rule)
+    by_rule = {rule: core & words for rule, words in on_by_rule.items()}
+    return SubjectMatter(on=on, off=off, core=core, core_by_rule=by_rule)
 
 
 # A rule's core words are its distinctive words that it uses far more often than ordinary English does
@@ -363,12 +375,16 @@ def model_to_json(model: tuple[re.Pattern | None, SubjectMatter]) -> dict:
         "on": sorted(subject.on),
         "off": sorted(subject.off),
         "core": sorted(subject.core),
+        "core_by_rule": {rule: sorted(words) for rule, words in subject.core_by_rule.items()},
     }
 
 
 def model_from_json(value: dict) -> tuple[re.Pattern | None, SubjectMatter]:
     lexicon = re.compile(value["lexicon"][0], value["lexicon"][1]) if value["lexicon"] else None
-    return lexicon, SubjectMatter(on=set(value["on"]), off=set(value["off"]), core=set(value.get("core", [])))
+    by_rule = {rule: set(words) for rule, words in value.get("core_by_rule", {}).items()}
+    return lexicon, SubjectMatter(
+        on=set(value["on"]), off=set(value["off"]), core=set(value.get("core", [])), core_by_rule=by_rule
+    )
 
 
 def relevant_positions(
@@ -388,8 +404,9 @@ def relevant_positions(
     mostly of another policy area, or, naming nothing itself ("Such an approach should …"), follows a
     sentence of its paragraph that does. A section heading that names export controls does
     not make a sentence on energy permitting or standards bodies inside it a position on the rule.
-    matrix, quote_vectors: unused (embedding similarity barely separates positions on the rule
-    from others: both 0.4–0.8); kept for the caller."""
+    When only words vouch for a position, and only the words of the rule the relevance classifier was
+    trained for, the classifier reads its sentence too (Classifier). matrix: unused; quote_vectors: the
+    candidates' unit embeddings (aligned with positions), or None (no classifier)."""
     rule_ids = {d["id"] for d in documents if d.get("doc_type") == "rule"}
     if not any(p.doc_id in rule_ids for p in paragraphs) or not positions:
         return [True] * len(positions)
@@ -420,8 +437,13 @@ def relevant_positions(
         and any(comments_on_a_rule(text) for text in texts)
         and any(CITATION.search(text) or (titles is not None and titles.search(text)) for text in texts)
     }
+    # the classifier judges a rule's positions only where that rule is in the knowledge base and the
+    # candidates' embeddings are at hand
+    classifier = relevance_classifier() if quote_vectors is not None else None
+    if classifier is not None and classifier.rule not in {d.get("cite_as") for d in documents if d["id"] in rule_ids}:
+        classifier = None
     keep = []
-    for position in positions:
+    for index, position in enumerate(positions):
         quote = position["quote"]
         if position.get("doc_id") in commenting and not subject.elsewhere(quote):
             keep.append(True)
@@ -444,26 +466,67 @@ def relevant_positions(
         # the rules regulate in the sentence, its paragraph or its section's headings (or, for an
         # anaphor, the paragraph it refers back to): "tiers", "AI chips", "the rule" alone are a
         # security tier system, a CHIPS Act credit, a copyright rule
-        grounded = (
-            subject.grounded(quote)
-            or (
-                paragraph is not None and (subject.grounded(paragraph.text) or subject.grounded(paragraph.section_path))
-            )
-            or (earlier is not None and subject.grounded(earlier.text))
-        )
-        if not grounded:
+        grounds = subject.core_in(quote)
+        if paragraph is not None:
+            grounds |= subject.core_in(paragraph.text) | subject.core_in(paragraph.section_path)
+        if earlier is not None:
+            grounds |= subject.core_in(earlier.text)
+        if not grounds:
             keep.append(False)
             continue
         # a core word in the sentence itself puts it on the rules' subject, however many words of its
         # own it argues in ("Effective implementation of export controls requires addressing smuggling,
         # closing loopholes, …": words the rule's text never uses)
-        if names_a_rule(quote, lexicon) or subject.about(quote) or subject.grounded(quote):
-            keep.append(True)
-            continue
-        joined = (
+        verdict = bool(names_a_rule(quote, lexicon) or subject.about(quote) or subject.grounded(quote)) or (
             bool(before)
             and (anaphoric or not subject.elsewhere(quote))
             and (subject.about(before) or bool(names_a_rule(before, lexicon)))
         )
-        keep.append(joined)
+        if (
+            verdict
+            and classifier is not None
+            and not subject.grounded(quote)
+            and not names_a_rule(quote, lexicon)
+            and subject.rules_of(grounds) <= {classifier.rule}
+        ):
+            # only the words around it vouched for it (its paragraph's, its section's), and only words of
+            # the rule the classifier knows: the sentence must also read like the positions on that rule
+            # readers marked
+            verdict = classifier.on_the_rule(quote_vectors[index])
+        keep.append(verdict)
     return keep
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """A logistic regression over a candidate's unit sentence embedding, for one rule (its cite): a
+    position on that rule or an argument on another subject (patterns/relevance_classifier.json,
+    trained by bench/train_relevance.py on development gold and audits; trained without one of the
+    two development audits, it kept all 44 of their positions and 19 of their 96 other sentences)."""
+
+    rule: str
+    weights: object  # numpy vector
+    bias: float
+    threshold: float
+
+    def on_the_rule(self, vector) -> bool:
+        import math
+
+        return 1 / (1 + math.exp(-(float(self.weights @ vector) + self.bias))) >= self.threshold
+
+
+@lru_cache(maxsize=1)
+def relevance_classifier() -> Classifier:
+    import json
+
+    import numpy as np
+
+    from ..patterns import PATTERNS_DIR
+
+    data = json.loads((PATTERNS_DIR / "relevance_classifier.json").read_text(encoding="utf-8"))
+    return Classifier(
+        rule=data["rule"],
+        weights=np.asarray(data["weights"], dtype=np.float32),
+        bias=float(data["bias"]),
+        threshold=float(data["threshold"]),
+    )
