@@ -733,3 +733,22 @@ def test_the_shipped_relevance_classifier_is_what_its_training_script_makes_of_t
     model = train.fit(embed.encode([q for _, q, _ in items]), np.array([y for _, _, y in items]))
     assert np.allclose(model.coef_[0], shipped["weights"], atol=1e-3)
     assert abs(model.intercept_[0] - shipped["bias"]) < 1e-3
+
+
+@pytest.mark.parametrize(
+    "sentence, stance",
+    [
+        ("There is a need for clearer export control rules.", "request_change"),
+        ("There remains an urgent need to modernize BIS.", "request_change"),
+        ("We need stronger export controls on chips.", "request_change"),
+        ("Export control policy would benefit from closer coordination with allies.", "request_change"),
+        ("It is time to revisit the diffusion rule.", "request_change"),
+        ("The time has come to rethink export controls.", "request_change"),
+        # a need that is no request
+        ("The need for compute is growing.", None),
+        ("Developers benefit from open models.", None),
+    ],
+)  # fmt: skip
+def test_a_need_stated_as_such_is_a_request(sentence, stance):
+    found = stance_of(sentence, "en")
+    assert (found[0] if found else None) == stance, found
