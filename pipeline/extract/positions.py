@@ -486,8 +486,9 @@ SUBJECT_REACH = 60  # characters from the sentence's start (after a list marker)
 PREDICATE_REACH = 90  # characters from the subject's end to the predicate, in the same clause
 
 
-def negations() -> list[tuple[str, re.Pattern]]:
-    return [(s, p) for s, language, p in cues().stances if s == "negates" and language == "en"]
+def negations() -> list[re.Pattern]:
+    """The English "negates" cues (patterns/stances.jsonl): what turns a verdict of support round."""
+    return [p for s, language, p in cues().stances if s == "negates" and language == "en"]
 
 
 def appraisal(sentence: str) -> tuple[str, str] | None:
@@ -515,7 +516,7 @@ def appraisal(sentence: str) -> tuple[str, str] | None:
         # far from its subject only after a contrast ("…, but this strategy has shortcomings")
         if found and (found.start() <= PREDICATE_REACH or re.search(r"\b(?:but|however)\b", rest[: found.start()])):
             start = offset + subject.end() + found.start()
-            if stance == "support" and any(s == "negates" and p.search(rest[: found.start()]) for s, p in negations()):
+            if stance == "support" and any(p.search(rest[: found.start()]) for p in negations()):
                 stance = "oppose"  # "export controls alone won't work", "are not effective"
             return stance, text[start : start + len(found.group(0))]
     return None

@@ -466,7 +466,8 @@ def relevant_positions(
         # the rules regulate in the sentence, its paragraph or its section's headings (or, for an
         # anaphor, the paragraph it refers back to): "tiers", "AI chips", "the rule" alone are a
         # security tier system, a CHIPS Act credit, a copyright rule
-        grounds = subject.core_in(quote)
+        own = subject.core_in(quote)  # the sentence's own core words
+        grounds = set(own)
         if paragraph is not None:
             grounds |= subject.core_in(paragraph.text) | subject.core_in(paragraph.section_path)
         if earlier is not None:
@@ -477,16 +478,22 @@ def relevant_positions(
         # a core word in the sentence itself puts it on the rules' subject, however many words of its
         # own it argues in ("Effective implementation of export controls requires addressing smuggling,
         # closing loopholes, …": words the rule's text never uses)
-        verdict = bool(names_a_rule(quote, lexicon) or subject.about(quote) or subject.grounded(quote)) or (
-            bool(before)
-            and (anaphoric or not subject.elsewhere(quote))
-            and (subject.about(before) or bool(names_a_rule(before, lexicon)))
+        named = bool(names_a_rule(quote, lexicon))
+        verdict = (
+            named
+            or bool(own)
+            or subject.about(quote)
+            or (
+                bool(before)
+                and (anaphoric or not subject.elsewhere(quote))
+                and (subject.about(before) or bool(names_a_rule(before, lexicon)))
+            )
         )
         if (
             verdict
             and classifier is not None
-            and not subject.grounded(quote)
-            and not names_a_rule(quote, lexicon)
+            and not own
+            and not named
             and subject.rules_of(grounds) <= {classifier.rule}
         ):
             # only the words around it vouched for it (its paragraph's, its section's), and only words of
